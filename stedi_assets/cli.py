@@ -1,0 +1,127 @@
+"""`stedi`: materialize the lake from a landing folder, or write sample landing data."""
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from stedi_assets.definitions import ZONE_TABLES, build_definitions
+from stedi_assets.landing_files import SOURCES, LandingLayoutError, list_landing_files
+from stedi_assets.partitions import ingest_date_partitions
+from stedi_assets.resources import DEV_PSEUDONYM_KEY, local_resources
+from stedi_assets.sample import write_sample_landing
+
+MANIFEST = "_stedi_manifest.json"
+
+
+def landing_fingerprint(landing_root: str, options: dict) -> tuple[str, list[str]]:
+    """A digest of every landing file (path, size, mtime) and the options, and the ingest dates found."""
+    files = [file for source in SOURCES for file in list_landing_files(landing_root, source)]
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode())
+    for file in files:
+        stat = os.stat(file.path)
+        digest.update(f"{file.path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest(), sorted({file.ingest_date for file in files})
+
+
+def instance_for_cli() -> dg.DagsterInstance:
+    """The instance at $DAGSTER_HOME, so runs show in `dagster dev`; else a throwaway one."""
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def run_all_zones(args, ingest_dates: list[str]) -> tuple[bool, dict[str, int], list[str]]:
+    """One run over every ingest date: (success, table rows, failed ERROR checks)."""
+    defs = build_definitions(
+        local_resources(args.landing, args.lake, args.ml_join, args.consent_cutoff, args.pseudonym_key),
+        args.expect,
+    )
+    with instance_for_cli() as instance:
+        known = set(instance.get_dynamic_partitions(ingest_date_partitions.name))
+        instance.add_dynamic_partitions(ingest_date_partitions.name, [d for d in ingest_dates if d not in known])
+        ordered = instance.get_dynamic_partitions(ingest_date_partitions.name)
+        result = defs.get_job_def("all_zones").execute_in_process(
+            instance=instance,
+            tags={ASSET_PARTITION_RANGE_START_TAG: ordered[0], ASSET_PARTITION_RANGE_END_TAG: ordered[-1]},
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            raise_on_error=False,
+        )
+    table_rows = {
+        event.asset_key.path[-1]: event.step_materialization_data.materialization.metadata["table_rows"].value
+        for event in result.get_asset_materialization_events()
+    }
+    failed = [
+        f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    return result.success, table_rows, failed
+
+
+def materialize(args) -> int:
+    options = {"ml_join": args.ml_join, "consent_cutoff": args.consent_cutoff, "expect": args.expect,
+               "pseudonym_key": hashlib.sha256(args.pseudonym_key.encode()).hexdigest()}
+    try:
+        fingerprint, ingest_dates = landing_fingerprint(args.landing, options)
+    except LandingLayoutError as error:
+        print(f"stedi: {error}", file=sys.stderr)
+        return 2
+    if not ingest_dates:
+        print(f"stedi: no landing files under {args.landing}/<source>/landing/", file=sys.stderr)
+        return 2
+    manifest_path = Path(args.lake) / MANIFEST
+    previous = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    if previous.get("fingerprint") == fingerprint:
+        print("The lake is up to date: no new or changed landing files since the last run.")
+        table_rows = previous["table_rows"]
+    else:
+        success, table_rows, failed = run_all_zones(args, ingest_dates)
+        for check in failed:
+            print(f"ERROR check failed: {check}", file=sys.stderr)
+        if not success or failed:
+            print("stedi: the run failed; see the messages above (and the run in `dagster dev`).", file=sys.stderr)
+            return 1
+        manifest_path.write_text(json.dumps({"fingerprint": fingerprint, "table_rows": table_rows}, indent=2))
+    print(f"{'table':<26}{'rows':>10}")
+    for table in ZONE_TABLES:
+        print(f"{table.name:<26}{table_rows.get(table.name, 0):>10}")
+    return 0
+
+
+def sample(args) -> int:
+    summary = write_sample_landing(args.out, customers=args.customers, seed=args.seed)
+    print(f"Wrote {summary['files']} landing files under {args.out}: {summary['lines']}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(prog="stedi", description=__doc__)
+    commands = cli.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("materialize", help="build every zone table that is missing or stale")
+    run.add_argument("--landing", required=True, help="landing root: <root>/<source>/landing/...")
+    run.add_argument("--lake", required=True, help="lake root the Parquet tables are written under")
+    run.add_argument("--ml-join", choices=["customer", "timestamp"], default="customer")
+    run.add_argument("--consent-cutoff", action="store_true", help="drop readings taken before consent")
+    run.add_argument("--expect", metavar="PROFILE", help="check row counts against a profile (stedi-starter)")
+    run.add_argument("--pseudonym-key", default=os.environ.get("STEDI_PSEUDONYM_KEY", DEV_PSEUDONYM_KEY),
+                     help="key of the pseudonymous customer ids (default: $STEDI_PSEUDONYM_KEY)")
+    run.set_defaults(handler=materialize)
+    make = commands.add_parser("sample", help="write synthetic landing data")
+    make.add_argument("--out", required=True)
+    make.add_argument("--customers", type=int, default=60)
+    make.add_argument("--seed", type=int, default=7)
+    make.set_defaults(handler=sample)
+    return cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

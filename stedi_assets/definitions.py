@@ -1,0 +1,64 @@
+"""The code location: assembles the zones' assets, their checks, resources and jobs."""
+
+import os
+
+import dagster as dg
+
+from stedi_assets.checks.expected_counts import expected_count_check
+from stedi_assets.partitions import ingest_date_partitions
+from stedi_assets.resources import resources_from_environment
+from stedi_assets.schemas.tables import (
+    ACCELEROMETER_TRUSTED,
+    CUSTOMER_CURATED,
+    CUSTOMER_TRUSTED,
+    LANDING_TABLES,
+    MACHINE_LEARNING_CURATED,
+    STEP_TRAINER_TRUSTED,
+)
+from stedi_assets.zones.curated import customer_curated, machine_learning_curated
+from stedi_assets.zones.landing import accelerometer_landing, customer_landing, step_trainer_landing
+from stedi_assets.zones.trusted import accelerometer_trusted, customer_trusted, step_trainer_trusted
+
+ZONE_ASSETS = [
+    customer_landing,
+    accelerometer_landing,
+    step_trainer_landing,
+    customer_trusted,
+    accelerometer_trusted,
+    step_trainer_trusted,
+    customer_curated,
+    machine_learning_curated,
+]
+ZONE_TABLES = [
+    *LANDING_TABLES.values(),
+    CUSTOMER_TRUSTED,
+    ACCELEROMETER_TRUSTED,
+    STEP_TRAINER_TRUSTED,
+    CUSTOMER_CURATED,
+    MACHINE_LEARNING_CURATED,
+]
+
+all_zones_job = dg.define_asset_job(
+    "all_zones",
+    selection=dg.AssetSelection.all(),
+    partitions_def=ingest_date_partitions,
+    description="Every zone table and check, for the selected ingest dates, in one Spark session.",
+)
+
+
+def build_definitions(resources: dict, expected_counts_profile: str | None = None) -> dg.Definitions:
+    """The same graph for `dagster dev` and `stedi materialize`; only the resources differ.
+
+    In-process execution keeps every step of a run in one process, so a run starts one JVM.
+    """
+    checks = [expected_count_check(table, expected_counts_profile) for table in ZONE_TABLES]
+    return dg.Definitions(
+        assets=ZONE_ASSETS,
+        asset_checks=checks if expected_counts_profile else [],
+        jobs=[all_zones_job],
+        resources=resources,
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(resources_from_environment(), os.environ.get("STEDI_EXPECTED_COUNTS") or None)

@@ -1,0 +1,62 @@
+"""Find landing files and the ingest date each belongs to (the contract's rule)."""
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+SOURCES = ("customer", "accelerometer", "step_trainer")
+LANDING_SUFFIXES = (".json", ".json.gz")
+_DATE_FOLDER = re.compile(r"ingest_date=(.*)")
+_EPOCH_MS_IN_NAME = re.compile(r"(?<!\d)(\d{13})\.json(\.gz)?$")
+
+
+class LandingLayoutError(ValueError):
+    """The landing root does not follow `<root>/<source>/landing/[ingest_date=YYYY-MM-DD/]<name>.json`."""
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    source: str
+    path: str
+    ingest_date: str
+
+
+def _utc_date(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).date().isoformat()
+
+
+def ingest_date_of(path: str, modified_epoch_seconds: float) -> str:
+    """The `ingest_date=` folder, else the epoch-ms in the file name, else the modification date."""
+    parts = path.replace("\\", "/").split("/")
+    folder = _DATE_FOLDER.fullmatch(parts[-2]) if len(parts) > 1 else None
+    if folder:
+        try:
+            return date.fromisoformat(folder.group(1)).isoformat()
+        except ValueError:
+            raise LandingLayoutError(
+                f"malformed ingest date folder '{parts[-2]}' in {path}: rename it to ingest_date=YYYY-MM-DD"
+            ) from None
+    epoch_ms = _EPOCH_MS_IN_NAME.search(parts[-1])
+    if epoch_ms:
+        return _utc_date(int(epoch_ms.group(1)) / 1000)
+    return _utc_date(modified_epoch_seconds)
+
+
+def list_landing_files(landing_root: str, source: str) -> list[LandingFile]:
+    """Every landing file of a source, sorted by absolute path; a missing source folder has none.
+
+    Only `.json` and `.json.gz` files count; names starting with `_` or `.` are in-flight uploads
+    or tool files (Spark's own convention) and are left alone.
+    """
+    root = Path(os.path.abspath(landing_root))
+    if not root.is_dir():
+        raise LandingLayoutError(f"landing root {landing_root} is not a readable folder")
+    source_dir = root / source / "landing"
+    candidates = [*source_dir.glob("*"), *source_dir.glob("ingest_date=*/*")]
+    return [
+        LandingFile(source, str(path), ingest_date_of(str(path), path.stat().st_mtime))
+        for path in sorted(candidates)
+        if path.is_file() and path.name.endswith(LANDING_SUFFIXES) and not path.name.startswith(("_", "."))
+    ]

@@ -1,0 +1,96 @@
+"""What every zone asset does after its transform: write the partitions, read them back, describe them."""
+
+from dataclasses import dataclass
+
+import dagster as dg
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from stedi_assets.checks.counts import count_check, count_check_specs
+from stedi_assets.checks.schema import schema_check, schema_check_spec
+from stedi_assets.partitions import ingest_date_partitions
+from stedi_assets.resources.lake import LocalLake
+from stedi_assets.schemas.tables import PARTITION_COLUMN, TableSpec
+
+
+@dataclass(frozen=True)
+class Published:
+    """A table after a write: the rows of this run's partitions as stored, and row counts."""
+
+    table: TableSpec
+    rows: DataFrame
+    rows_by_partition: dict[str, int]
+    table_rows: int
+
+    @property
+    def asset_key(self) -> dg.AssetKey:
+        return dg.AssetKey(self.table.name)
+
+
+def publish(lake: LocalLake, table: TableSpec, rows: DataFrame, partition_keys: list[str]) -> Published:
+    lake.replace_partitions(rows, table, partition_keys)
+    stored = lake.read(rows.sparkSession, table)
+    written = stored.where(F.col(PARTITION_COLUMN).isin(partition_keys))
+    counts = {row[PARTITION_COLUMN]: row["count"] for row in written.groupBy(PARTITION_COLUMN).count().collect()}
+    return Published(
+        table,
+        written,
+        {key: counts.get(key, 0) for key in partition_keys},
+        stored.count(),
+    )
+
+
+def column_schema(table: TableSpec) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                c.name,
+                c.spark_type.simpleString(),
+                description=c.description,
+                constraints=dg.TableColumnConstraints(nullable=c.nullable),
+            )
+            for c in table.columns
+        ]
+    )
+
+
+def asset_spec(table: TableSpec, group: str, deps=()) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        table.name,
+        group_name=group,
+        description=table.description,
+        deps=deps,
+        kinds={"spark", "parquet"},
+        metadata={"dagster/column_schema": column_schema(table), "zone": table.zone},
+        partitions_def=ingest_date_partitions,
+    )
+
+
+def check_specs(table: TableSpec, *count_checks: str) -> list[dg.AssetCheckSpec]:
+    key = dg.AssetKey(table.name)
+    return [schema_check_spec(key), *count_check_specs(key, *count_checks)]
+
+
+def all_partitions_of(*tables: TableSpec) -> list[dg.AssetDep]:
+    """Dependencies on whole upstream tables: consent and de-duplication look across all ingest dates."""
+    return [dg.AssetDep(t.name, partition_mapping=dg.AllPartitionMapping()) for t in tables]
+
+
+def schema_result(published: Published) -> dg.AssetCheckResult:
+    return schema_check(published.rows, published.table, published.asset_key)
+
+
+def not_empty_result(published: Published) -> dg.AssetCheckResult:
+    return count_check(published.asset_key, "not_empty", published.table_rows > 0, table_rows=published.table_rows)
+
+
+def materialize_result(published: Published, check_results: list[dg.AssetCheckResult]) -> dg.MaterializeResult:
+    """Row counts as standard metadata: per partition when the run wrote one, else by partition."""
+    metadata = {
+        "table_rows": published.table_rows,
+        "rows_by_partition": dg.MetadataValue.json(published.rows_by_partition),
+        "path": dg.MetadataValue.path(str(published.table.zone + "/" + published.table.name)),
+    }
+    if len(published.rows_by_partition) == 1:
+        metadata["dagster/row_count"] = next(iter(published.rows_by_partition.values()))
+    return dg.MaterializeResult(asset_key=published.asset_key, metadata=metadata, check_results=check_results)
