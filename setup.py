@@ -16,7 +16,7 @@ setup(
         f"dagster-webserver=={DAGSTER}",
         f"dagster-aws=={DAGSTER_INTEGRATIONS}",
         f"dagster-pyspark=={DAGSTER_INTEGRATIONS}",
-        "pyspark>=3.5,<4.1",
+        "pyspark==4.0.1",  # Glue 5 runs Spark 3.5: transforms use only APIs both have
         "pandera[pyspark]==0.35.0",
         # pyspark.pandas, which pandera.pyspark imports, breaks under pandas 3.
         "pandas>=2.2,<3",

@@ -44,7 +44,7 @@ def run_all_zones(args, ingest_dates: list[str]) -> tuple[bool, dict[str, int], 
         known = set(instance.get_dynamic_partitions(ingest_date_partitions.name))
         instance.add_dynamic_partitions(ingest_date_partitions.name, [d for d in ingest_dates if d not in known])
         ordered = instance.get_dynamic_partitions(ingest_date_partitions.name)
-        result = defs.get_job_def("all_zones").execute_in_process(
+        result = defs.resolve_job_def("all_zones").execute_in_process(
             instance=instance,
             tags={ASSET_PARTITION_RANGE_START_TAG: ordered[0], ASSET_PARTITION_RANGE_END_TAG: ordered[-1]},
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},

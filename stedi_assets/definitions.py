@@ -5,7 +5,6 @@ import os
 import dagster as dg
 
 from stedi_assets.checks.expected_counts import expected_count_check
-from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.resources import resources_from_environment
 from stedi_assets.schemas.tables import (
     ACCELEROMETER_TRUSTED,
@@ -41,7 +40,6 @@ ZONE_TABLES = [
 all_zones_job = dg.define_asset_job(
     "all_zones",
     selection=dg.AssetSelection.all(),
-    partitions_def=ingest_date_partitions,
     description="Every zone table and check, for the selected ingest dates, in one Spark session.",
 )
 

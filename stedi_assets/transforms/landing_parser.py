@@ -70,8 +70,8 @@ def type_record(obj: dict, fields: tuple[ColumnSpec, ...]) -> tuple:
     by_lower_name: dict[str, object] = {}
     for name, value in obj.items():
         lower = name.lower()
-        if lower in by_lower_name and by_lower_name[lower] != value:
-            raise NotTypeable(f"field '{name}' given twice with different values")
+        if lower in by_lower_name:
+            raise NotTypeable(f"field '{name}' given twice (names match case-insensitively)")
         by_lower_name[lower] = value
     values = []
     for field in fields:

@@ -1,0 +1,50 @@
+"""Every definition loads, and the graph has the shape the product promises."""
+
+import dagster as dg
+
+from stedi_assets.definitions import ZONE_TABLES, build_definitions, defs
+from stedi_assets.resources import local_resources
+
+GROUPS = {
+    "landing": {"customer_landing", "accelerometer_landing", "step_trainer_landing",
+                "customer_quarantine", "accelerometer_quarantine", "step_trainer_quarantine"},
+    "trusted": {"customer_trusted", "accelerometer_trusted", "step_trainer_trusted"},
+    "curated": {"customer_curated", "machine_learning_curated"},
+}
+
+
+def test_definitions_load():
+    dg.Definitions.validate_loadable(defs)
+    assert defs.resolve_job_def("all_zones")
+
+
+def test_every_table_is_partitioned_by_ingest_date_in_its_group():
+    graph = defs.resolve_asset_graph()
+    groups: dict[str, set[str]] = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        groups.setdefault(node.group_name, set()).add(key.to_user_string())
+        assert node.partitions_def.name == "ingest_date"
+        assert node.description
+        assert "dagster/column_schema" in node.metadata
+        assert node.kinds == {"spark", "parquet"}
+    assert groups == GROUPS
+
+
+def test_every_table_has_a_schema_check_and_zone_tables_count_checks():
+    checks = {(k.asset_key.to_user_string(), k.name) for k in defs.resolve_asset_graph().asset_check_keys}
+    for asset in set().union(*GROUPS.values()):
+        assert (asset, "schema_valid") in checks
+    for table in ZONE_TABLES:
+        assert (table.name, "not_empty") in checks
+    for landing in GROUPS["landing"] - {t for t in GROUPS["landing"] if t.endswith("quarantine")}:
+        assert (landing, "lines_accounted_for") in checks
+    assert {("machine_learning_curated", "no_personal_columns"), ("machine_learning_curated", "cross_customer_pairs"),
+            ("customer_trusted", "one_row_per_customer"), ("customer_curated", "one_row_per_customer"),
+            ("accelerometer_trusted", "not_more_than_landing")} <= checks
+
+
+def test_a_profile_adds_an_expected_row_count_check_per_zone_table():
+    with_profile = build_definitions(local_resources("landing", "lake"), "stedi-starter")
+    checks = {k for k in with_profile.resolve_asset_graph().asset_check_keys if k.name == "expected_row_count"}
+    assert {k.asset_key.to_user_string() for k in checks} == {t.name for t in ZONE_TABLES}

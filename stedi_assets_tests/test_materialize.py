@@ -1,0 +1,111 @@
+"""`stedi materialize` end to end: real Spark, real Parquet, a real (ephemeral) Dagster instance.
+
+Expected counts come from the data contract; expected rows from the independent reference
+implementation in `reference.py`.
+"""
+
+import hashlib
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from stedi_assets.cli import main
+from stedi_assets.sample import write_sample_landing
+from stedi_assets.schemas.tables import PARTITION_COLUMN
+from stedi_assets_tests.conftest import CONTRACT_COUNTS
+from stedi_assets_tests.reference import CONTRACT_FIELDS, ML_FIELDS, reference_tables
+
+TABLE_FIELDS = {
+    "customer_landing": CONTRACT_FIELDS["customer"],
+    "accelerometer_landing": CONTRACT_FIELDS["accelerometer"],
+    "step_trainer_landing": CONTRACT_FIELDS["step_trainer"],
+    "customer_trusted": CONTRACT_FIELDS["customer"],
+    "accelerometer_trusted": CONTRACT_FIELDS["accelerometer"],
+    "step_trainer_trusted": CONTRACT_FIELDS["step_trainer"],
+    "customer_curated": CONTRACT_FIELDS["customer"],
+    "machine_learning_curated": ML_FIELDS,
+}
+OPTION_FLAGS = {"default": [], "ml_join=timestamp": ["--ml-join", "timestamp"], "consent_cutoff=on": ["--consent-cutoff"]}
+
+
+def lake_table(spark, lake: Path, table: str) -> Counter:
+    zone = table.rsplit("_", 1)[-1]
+    frame = spark.read.parquet(str(lake / zone / table))
+    return Counter(tuple(row) for row in frame.select(*TABLE_FIELDS[table]).collect())
+
+
+def quarantined_lines(spark, lake: Path, source: str) -> Counter:
+    path = lake / "quarantine" / f"{source}_quarantine"
+    if not any(path.rglob("*.parquet")):
+        return Counter()
+    return Counter(tuple(row) for row in spark.read.parquet(str(path)).select("source_file", "line_number").collect())
+
+
+def printed_counts(output: str) -> dict[str, int]:
+    rows = [line.split() for line in output.splitlines()]
+    return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[0] in TABLE_FIELDS}
+
+
+def lake_snapshot(lake: Path) -> dict[str, str]:
+    return {str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest() for p in lake.rglob("*") if p.is_file()}
+
+
+def materialize(landing: Path, lake: Path, *flags: str) -> int:
+    return main(["materialize", "--landing", str(landing), "--lake", str(lake), "--pseudonym-key", "test-key", *flags])
+
+
+@pytest.mark.parametrize("column", list(OPTION_FLAGS))
+def test_starter_data_gives_the_contract_tables(column, starter_data, tmp_path, spark, capsys):
+    lake = tmp_path / "lake"
+    assert materialize(starter_data, lake, "--expect", "stedi-starter", *OPTION_FLAGS[column]) == 0
+    assert printed_counts(capsys.readouterr().out) == CONTRACT_COUNTS[column]
+
+    expected = reference_tables(
+        starter_data,
+        ml_join="timestamp" if column == "ml_join=timestamp" else "customer",
+        consent_cutoff=column == "consent_cutoff=on",
+        pseudonym_key="test-key",
+    )
+    for table in TABLE_FIELDS:
+        assert lake_table(spark, lake, table) == expected[table], table
+
+
+def test_sample_data_matches_the_reference_and_reruns_change_nothing(tmp_path, spark, capsys):
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    write_sample_landing(landing, customers=40, seed=3)
+    assert materialize(landing, lake) == 0
+    first_counts = printed_counts(capsys.readouterr().out)
+
+    expected = reference_tables(landing, pseudonym_key="test-key")
+    for table in TABLE_FIELDS:
+        assert lake_table(spark, lake, table) == expected[table], table
+    for source in CONTRACT_FIELDS:
+        assert quarantined_lines(spark, lake, source) == expected[f"{source}_quarantine"], source
+    assert sum(expected["accelerometer_quarantine"].values()) > 0, "the sample has a truncated line"
+    partitions = {p.name for p in (lake / "landing" / "accelerometer_landing").iterdir()}
+    assert len(partitions) == 3 and all(p.startswith(f"{PARTITION_COLUMN}=") for p in partitions)
+
+    before = lake_snapshot(lake)
+    assert materialize(landing, lake) == 0
+    assert "up to date" in capsys.readouterr().out
+    assert lake_snapshot(lake) == before
+
+    (lake / "_stedi_manifest.json").unlink()
+    assert materialize(landing, lake) == 0
+    assert printed_counts(capsys.readouterr().out) == first_counts
+    for table in TABLE_FIELDS:
+        assert lake_table(spark, lake, table) == expected[table], f"{table} after a forced re-run"
+
+
+def test_a_failing_error_check_makes_the_command_fail(tmp_path, capsys):
+    landing = tmp_path / "landing"
+    write_sample_landing(landing, customers=20, seed=1)
+    assert materialize(landing, tmp_path / "lake", "--expect", "stedi-starter") == 1
+    assert "expected_row_count" in capsys.readouterr().err
+
+
+def test_bad_landing_root_is_one_clear_line(tmp_path, capsys):
+    assert materialize(tmp_path / "missing", tmp_path / "lake") == 2
+    assert capsys.readouterr().err.strip() == f"stedi: landing root {tmp_path / 'missing'} is not a readable folder"
+    assert not (tmp_path / "lake").exists()
