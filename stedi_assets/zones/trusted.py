@@ -77,47 +77,25 @@ def customer_trusted(context: dg.AssetExecutionContext, pyspark: PySparkResource
     return materialize_result(published, checks)
 
 
-@zone_asset(
-    ACCELEROMETER_TRUSTED,
-    all_partitions_of(LANDING_TABLES["accelerometer"], CUSTOMER_TRUSTED),
-    "not_more_than_landing",
-)
-def accelerometer_trusted(
-    context: dg.AssetExecutionContext, pyspark: PySparkResource, lake: LocalLake, options: StediOptions
-):
-    spark = pyspark.spark_session
-    rows = trusted.accelerometer_trusted(
-        lake.read(spark, LANDING_TABLES["accelerometer"]),
-        lake.read(spark, CUSTOMER_TRUSTED),
-        options.consent_cutoff,
-    )
-    published = publish(lake, ACCELEROMETER_TRUSTED, rows, context.partition_keys)
-    checks = [
-        schema_result(published),
-        not_empty_result(published),
-        not_more_than_landing(lake, published, LANDING_TABLES["accelerometer"]),
-    ]
-    return materialize_result(published, checks)
+def trusted_readings_asset(table: TableSpec, landing: TableSpec, customers: TableSpec, transform):
+    """Readings kept for consenting customers: `transform(landing, customers, consent_cutoff)`."""
+
+    @zone_asset(table, all_partitions_of(landing, customers), "not_more_than_landing")
+    def _trusted_readings(
+        context: dg.AssetExecutionContext, pyspark: PySparkResource, lake: LocalLake, options: StediOptions
+    ):
+        spark = pyspark.spark_session
+        rows = transform(lake.read(spark, landing), lake.read(spark, customers), options.consent_cutoff)
+        published = publish(lake, table, rows, context.partition_keys)
+        checks = [schema_result(published), not_empty_result(published), not_more_than_landing(lake, published, landing)]
+        return materialize_result(published, checks)
+
+    return _trusted_readings
 
 
-@zone_asset(
-    STEP_TRAINER_TRUSTED,
-    all_partitions_of(LANDING_TABLES["step_trainer"], CUSTOMER_CURATED),
-    "not_more_than_landing",
+accelerometer_trusted = trusted_readings_asset(
+    ACCELEROMETER_TRUSTED, LANDING_TABLES["accelerometer"], CUSTOMER_TRUSTED, trusted.accelerometer_trusted
 )
-def step_trainer_trusted(
-    context: dg.AssetExecutionContext, pyspark: PySparkResource, lake: LocalLake, options: StediOptions
-):
-    spark = pyspark.spark_session
-    rows = trusted.step_trainer_trusted(
-        lake.read(spark, LANDING_TABLES["step_trainer"]),
-        lake.read(spark, CUSTOMER_CURATED),
-        options.consent_cutoff,
-    )
-    published = publish(lake, STEP_TRAINER_TRUSTED, rows, context.partition_keys)
-    checks = [
-        schema_result(published),
-        not_empty_result(published),
-        not_more_than_landing(lake, published, LANDING_TABLES["step_trainer"]),
-    ]
-    return materialize_result(published, checks)
+step_trainer_trusted = trusted_readings_asset(
+    STEP_TRAINER_TRUSTED, LANDING_TABLES["step_trainer"], CUSTOMER_CURATED, trusted.step_trainer_trusted
+)
