@@ -8,24 +8,22 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from stedi_assets.definitions import ZONE_TABLES, build_definitions
-from stedi_assets.landing_files import SOURCES, LandingLayoutError, list_landing_files
+from stedi_assets.jobs import partition_range_tags
+from stedi_assets.landing_files import SOURCES, LandingLayoutError, fingerprint, list_landing_files
 from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.resources import DEV_PSEUDONYM_KEY, local_resources
 from stedi_assets.sample import write_sample_landing
+from stedi_assets.schemas.ddl import all_tables_ddl
 
 MANIFEST = "_stedi_manifest.json"
 
 
 def landing_fingerprint(landing_root: str, options: dict) -> tuple[str, list[str]]:
-    """A digest of every landing file (path, size, mtime) and the options, and the ingest dates found."""
+    """A digest of every landing file and of the options, and the ingest dates found."""
     files = [file for source in SOURCES for file in list_landing_files(landing_root, source)]
-    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode())
-    for file in files:
-        stat = os.stat(file.path)
-        digest.update(f"{file.path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode() + fingerprint(files).encode())
     return digest.hexdigest(), sorted({file.ingest_date for file in files})
 
 
@@ -46,7 +44,7 @@ def run_all_zones(args, ingest_dates: list[str]) -> tuple[bool, dict[str, int], 
         ordered = instance.get_dynamic_partitions(ingest_date_partitions.name)
         result = defs.resolve_job_def("all_zones").execute_in_process(
             instance=instance,
-            tags={ASSET_PARTITION_RANGE_START_TAG: ordered[0], ASSET_PARTITION_RANGE_END_TAG: ordered[-1]},
+            tags=partition_range_tags(ordered),
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             raise_on_error=False,
         )
@@ -98,6 +96,16 @@ def sample(args) -> int:
     return 0
 
 
+def ddl(args) -> int:
+    statements = all_tables_ddl(args.lake, args.database)
+    if args.out:
+        Path(args.out).write_text(statements + ";\n")
+        print(f"Wrote the DDL of every table to {args.out}")
+    else:
+        print(statements + ";")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog="stedi", description=__doc__)
     commands = cli.add_subparsers(dest="command", required=True)
@@ -115,6 +123,11 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("--customers", type=int, default=60)
     make.add_argument("--seed", type=int, default=7)
     make.set_defaults(handler=sample)
+    athena = commands.add_parser("ddl", help="print the Athena/Hive DDL of every table")
+    athena.add_argument("--lake", required=True, help="lake root as the engine sees it, e.g. s3://bucket/lake")
+    athena.add_argument("--database", default="stedi")
+    athena.add_argument("--out", help="write to this file instead of printing")
+    athena.set_defaults(handler=ddl)
     return cli
 
 

@@ -5,15 +5,10 @@ import os
 import dagster as dg
 
 from stedi_assets.checks.expected_counts import expected_count_check
+from stedi_assets.jobs import all_zones_job
 from stedi_assets.resources import resources_from_environment
-from stedi_assets.schemas.tables import (
-    ACCELEROMETER_TRUSTED,
-    CUSTOMER_CURATED,
-    CUSTOMER_TRUSTED,
-    LANDING_TABLES,
-    MACHINE_LEARNING_CURATED,
-    STEP_TRAINER_TRUSTED,
-)
+from stedi_assets.schemas.tables import ZONE_TABLES
+from stedi_assets.sensors.landing import landing_sensors
 from stedi_assets.zones.curated import customer_curated, machine_learning_curated
 from stedi_assets.zones.landing import accelerometer_landing, customer_landing, step_trainer_landing
 from stedi_assets.zones.trusted import accelerometer_trusted, customer_trusted, step_trainer_trusted
@@ -28,20 +23,6 @@ ZONE_ASSETS = [
     customer_curated,
     machine_learning_curated,
 ]
-ZONE_TABLES = [
-    *LANDING_TABLES.values(),
-    CUSTOMER_TRUSTED,
-    ACCELEROMETER_TRUSTED,
-    STEP_TRAINER_TRUSTED,
-    CUSTOMER_CURATED,
-    MACHINE_LEARNING_CURATED,
-]
-
-all_zones_job = dg.define_asset_job(
-    "all_zones",
-    selection=dg.AssetSelection.all(),
-    description="Every zone table and check, for the selected ingest dates, in one Spark session.",
-)
 
 
 def build_definitions(resources: dict, expected_counts_profile: str | None = None) -> dg.Definitions:
@@ -54,6 +35,7 @@ def build_definitions(resources: dict, expected_counts_profile: str | None = Non
         assets=ZONE_ASSETS,
         asset_checks=checks if expected_counts_profile else [],
         jobs=[all_zones_job],
+        sensors=landing_sensors,
         resources=resources,
         executor=dg.in_process_executor,
     )

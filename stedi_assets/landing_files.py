@@ -1,5 +1,6 @@
 """Find landing files and the ingest date each belongs to (the contract's rule)."""
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ class LandingFile:
     source: str
     path: str
     ingest_date: str
+    size: int
+    modified_ns: int
 
 
 def _utc_date(epoch_seconds: float) -> str:
@@ -55,8 +58,18 @@ def list_landing_files(landing_root: str, source: str) -> list[LandingFile]:
         raise LandingLayoutError(f"landing root {landing_root} is not a readable folder")
     source_dir = root / source / "landing"
     candidates = [*source_dir.glob("*"), *source_dir.glob("ingest_date=*/*")]
-    return [
-        LandingFile(source, str(path), ingest_date_of(str(path), path.stat().st_mtime))
-        for path in sorted(candidates)
-        if path.is_file() and path.name.endswith(LANDING_SUFFIXES) and not path.name.startswith(("_", "."))
-    ]
+    files = []
+    for path in sorted(candidates):
+        if path.is_file() and path.name.endswith(LANDING_SUFFIXES) and not path.name.startswith(("_", ".")):
+            stat = path.stat()
+            ingest_date = ingest_date_of(str(path), stat.st_mtime)
+            files.append(LandingFile(source, str(path), ingest_date, stat.st_size, stat.st_mtime_ns))
+    return files
+
+
+def fingerprint(files: list[LandingFile]) -> str:
+    """Changes when a file is added, removed, or rewritten (size or modification time)."""
+    digest = hashlib.sha256()
+    for file in sorted(files, key=lambda f: f.path):
+        digest.update(f"{file.path}\0{file.size}\0{file.modified_ns}\n".encode())
+    return digest.hexdigest()

@@ -1,13 +1,26 @@
 """The lake: Parquet tables partitioned by ingest date, readable by any engine.
 
-Layout: `<root>/<zone>/<table>/ingest_date=YYYY-MM-DD/*.parquet`. A write
-replaces whole partitions: the new files are staged in a hidden folder, then
-each partition folder is swapped in by rename, so a re-run never duplicates
-rows and readers never see a half-written partition.
+Layout: `<root>/<zone>/<table>/ingest_date=YYYY-MM-DD/*.parquet`, plus three
+hidden files Spark and DuckDB ignore: `_state.json` (rows, content digest and
+landed-file fingerprint per partition), `_commit.json` (a commit in progress)
+and `_lock`.
+
+A write replaces whole partitions and is atomic for the whole table: new
+partitions are staged in a hidden folder, then a commit record is written
+(the commit point), then the partition folders are swapped in by rename and
+the state updated. A run killed before the commit record leaves the table as
+it was; one killed after it is rolled forward by the next access. Partitions
+whose content digest is unchanged are not rewritten, so re-running changes no
+file. Writers of one table take turns on an exclusive lock.
 """
 
+import fcntl
+import json
+import os
 import shutil
 import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +28,39 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from stedi_assets.schemas.tables import PARTITION_COLUMN, TableSpec
+
+STATE, COMMIT, LOCK = "_state.json", "_commit.json", "_lock"
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write did: the partitions it rewrote, and the table's state after it."""
+
+    rewritten: list[str]
+    state: dict[str, dict]
+
+    @property
+    def table_rows(self) -> int:
+        return sum(entry["rows"] for entry in self.state.values())
+
+
+def _write_json_atomically(path: Path, value) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    with open(temporary, "w") as file:
+        json.dump(value, file, sort_keys=True)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+def partition_digests(rows: DataFrame) -> dict[str, dict]:
+    """Row count and an order-independent digest of the content, per partition, in one pass."""
+    columns = [c for c in rows.columns if c != PARTITION_COLUMN]
+    digests = rows.groupBy(PARTITION_COLUMN).agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.sum(F.xxhash64(*columns).cast("decimal(38,0)")).alias("digest"),
+    )
+    return {r[PARTITION_COLUMN]: {"rows": r["rows"], "digest": str(r["digest"])} for r in digests.collect()}
 
 
 class LocalLake(dg.ConfigurableResource):
@@ -25,32 +71,94 @@ class LocalLake(dg.ConfigurableResource):
     def table_path(self, table: TableSpec) -> Path:
         return Path(self.root) / table.zone / table.name
 
-    def partition_path(self, table: TableSpec, partition_key: str) -> Path:
-        return self.table_path(table) / f"{PARTITION_COLUMN}={partition_key}"
-
     def read(self, spark: SparkSession, table: TableSpec) -> DataFrame:
         """The whole table (all partitions); empty with the right schema before the first write."""
-        path = self.table_path(table)
-        if not path.is_dir():
-            return spark.createDataFrame([], table.spark_schema)
-        return spark.read.schema(table.spark_schema).parquet(str(path))
+        with self._locked(table) as path:
+            if not any(path.glob(f"{PARTITION_COLUMN}=*")):
+                return spark.createDataFrame([], table.spark_schema)
+            return spark.read.schema(table.spark_schema).parquet(str(path))
 
-    def replace_partitions(self, rows: DataFrame, table: TableSpec, partition_keys: list[str]) -> None:
-        """Make the given partitions hold exactly `rows` of those partitions (none: empty)."""
-        table_path = self.table_path(table)
-        staging = table_path / f"_staging-{uuid.uuid4().hex}"
+    def state(self, table: TableSpec) -> dict[str, dict]:
+        with self._locked(table) as path:
+            return self._state(path)
+
+    def replace_partitions(
+        self,
+        rows: DataFrame,
+        table: TableSpec,
+        partition_keys: list[str],
+        extra_state: dict[str, dict] | None = None,
+    ) -> Written:
+        """Make the given partitions hold exactly `rows` of those partitions (none: empty).
+
+        `extra_state` (per partition) is kept in the table state beside rows and digest,
+        e.g. the fingerprint of the landed files the partition was parsed from.
+        """
+        rows = rows.where(F.col(PARTITION_COLUMN).isin(partition_keys)).persist()
+        try:
+            digests = partition_digests(rows)
+            with self._locked(table) as path:
+                state = self._state(path)
+                new_state = dict(state)
+                for key in partition_keys:
+                    new_state[key] = {
+                        **digests.get(key, {"rows": 0, "digest": "0"}),
+                        **(extra_state or {}).get(key, {}),
+                    }
+                changed = [key for key in partition_keys if state.get(key) != new_state[key]]
+                if changed:
+                    self._commit(path, rows, changed, new_state)
+        finally:
+            rows.unpersist()
+        return Written(changed, new_state)
+
+    def _commit(self, path: Path, rows: DataFrame, keys: list[str], new_state: dict) -> None:
+        staging = f"_staging-{uuid.uuid4().hex}"
         (
-            rows.where(F.col(PARTITION_COLUMN).isin(partition_keys))
+            rows.where(F.col(PARTITION_COLUMN).isin(keys))
             .repartition(PARTITION_COLUMN)
             .write.partitionBy(PARTITION_COLUMN)
-            .parquet(str(staging / "new"))
+            .parquet(str(path / staging / "new"))
         )
-        (staging / "old").mkdir()
-        for key in partition_keys:
-            target = self.partition_path(table, key)
-            staged = staging / "new" / target.name
-            if target.exists():
-                target.rename(staging / "old" / target.name)
-            if staged.exists():
-                staged.rename(target)
+        plan = {"staging": staging, "partitions": keys, "state": new_state}
+        _write_json_atomically(path / COMMIT, plan)
+        self._apply(path, plan)
+
+    @staticmethod
+    def _apply(path: Path, plan: dict) -> None:
+        """Swap staged partitions in; idempotent, so an interrupted commit can simply be re-applied."""
+        staging = path / plan["staging"]
+        old = staging / "old"
+        old.mkdir(parents=True, exist_ok=True)
+        for key in plan["partitions"]:
+            name = f"{PARTITION_COLUMN}={key}"
+            staged, target = staging / "new" / name, path / name
+            if staged.exists() or plan["state"][key]["rows"] == 0:
+                if target.exists():
+                    target.rename(old / f"{name}-{uuid.uuid4().hex}")
+                if staged.exists():
+                    staged.rename(target)
+        _write_json_atomically(path / STATE, plan["state"])
+        (path / COMMIT).unlink()
         shutil.rmtree(staging)
+
+    @staticmethod
+    def _state(path: Path) -> dict[str, dict]:
+        state_file = path / STATE
+        return json.loads(state_file.read_text()) if state_file.exists() else {}
+
+    @contextmanager
+    def _locked(self, table: TableSpec):
+        """Exclusive access to a table, after finishing or discarding what a killed run left."""
+        path = self.table_path(table)
+        path.mkdir(parents=True, exist_ok=True)
+        with open(path / LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if (path / COMMIT).exists():
+                    self._apply(path, json.loads((path / COMMIT).read_text()))
+                for leftover in path.glob("_staging-*"):
+                    shutil.rmtree(leftover)
+                yield path
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)

@@ -149,3 +149,11 @@ MACHINE_LEARNING_CURATED = TableSpec(
     ),
 )
 PERSONAL_COLUMNS = frozenset({"customerName", "email", "phone", "birthDay", "user"})
+ZONE_TABLES = (
+    *LANDING_TABLES.values(),
+    CUSTOMER_TRUSTED,
+    ACCELEROMETER_TRUSTED,
+    STEP_TRAINER_TRUSTED,
+    CUSTOMER_CURATED,
+    MACHINE_LEARNING_CURATED,
+)

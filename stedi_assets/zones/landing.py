@@ -1,9 +1,14 @@
-"""Landing zone assets: each source's valid records and its quarantine, from one parse of the files."""
+"""Landing zone assets: each source's valid records and its quarantine, from one parse of the files.
+
+Only ingest dates whose landed files changed (new, or a different size or
+modification time) are parsed again; the others are already in the lake.
+"""
 
 import dagster as dg
 from dagster_pyspark import PySparkResource
 
 from stedi_assets.checks.counts import count_check
+from stedi_assets.landing_files import fingerprint
 from stedi_assets.partitions import ingest_date_partitions, single_run
 from stedi_assets.resources.lake import LocalLake
 from stedi_assets.resources.settings import LandingRoot
@@ -14,12 +19,33 @@ from stedi_assets.transforms.landing import (
     parse_landing,
     quarantine_records,
 )
-from stedi_assets.zones.publish import asset_spec, check_specs, materialize_result, not_empty_result, publish, schema_result
+from stedi_assets.zones.publish import (
+    Published,
+    asset_spec,
+    check_specs,
+    materialize_result,
+    not_empty_result,
+    publish,
+    schema_result,
+)
+
+
+def lines_accounted_for(valid: Published, invalid: Published, lines_landed: dict[str, int]) -> dg.AssetCheckResult:
+    unaccounted = {
+        key: lines_landed[key] - valid.rows_by_partition[key] - invalid.rows_by_partition[key]
+        for key in valid.rows_by_partition
+    }
+    return count_check(
+        valid.asset_key,
+        "lines_accounted_for",
+        not any(unaccounted.values()),
+        lines_landed=dg.MetadataValue.json(lines_landed),
+        unaccounted_lines=dg.MetadataValue.json(unaccounted),
+    )
 
 
 def landing_assets(source: str) -> dg.AssetsDefinition:
     landing, quarantine = LANDING_TABLES[source], QUARANTINE_TABLES[source]
-    landing_key = dg.AssetKey(landing.name)
 
     @dg.multi_asset(
         name=f"{source}_landing_zone",
@@ -36,23 +62,24 @@ def landing_assets(source: str) -> dg.AssetsDefinition:
         spark = pyspark.spark_session
         keys = context.partition_keys
         files = landing_root.files(source, keys)
-        parsed = parse_landing(spark, files, SOURCE_FIELDS[source]).persist()
-        valid = publish(lake, landing, landing_records(parsed, landing), keys)
-        invalid = publish(lake, quarantine, quarantine_records(parsed, quarantine), keys)
+        sources = {key: fingerprint([f for f in files if f.ingest_date == key]) for key in keys}
+        landing_state, quarantine_state = lake.state(landing), lake.state(quarantine)
+        changed = [
+            key for key in keys
+            if not landing_state.get(key, {}).get("sources") == quarantine_state.get(key, {}).get("sources") == sources[key]
+        ]
+        changed_files = [f for f in files if f.ingest_date in changed]
+        lines_landed = nonblank_lines_landed(spark, changed_files)
+        landed = {key: {"sources": sources[key], "lines_landed": lines_landed.get(key, 0)} for key in changed}
+        parsed = parse_landing(spark, changed_files, SOURCE_FIELDS[source]).persist()
+        valid = publish(lake, landing, landing_records(parsed, landing), keys, changed, landed)
+        invalid = publish(lake, quarantine, quarantine_records(parsed, quarantine), keys, changed, landed)
         parsed.unpersist()
-        lines = nonblank_lines_landed(spark, files)
-        unaccounted = {
-            key: lines.get(key, 0) - valid.rows_by_partition[key] - invalid.rows_by_partition[key]
-            for key in keys
-        }
-        accounted = count_check(
-            landing_key,
-            "lines_accounted_for",
-            not any(unaccounted.values()),
-            lines_landed=dg.MetadataValue.json(lines),
-            unaccounted_lines=dg.MetadataValue.json(unaccounted),
-        )
-        yield materialize_result(valid, [schema_result(valid), not_empty_result(valid), accounted])
+        all_lines = {key: lake.state(landing)[key]["lines_landed"] for key in keys}
+        context.log.info(f"{source}: parsed {len(changed_files)} files of {changed}; {len(keys) - len(changed)} "
+                         "ingest dates unchanged")
+        yield materialize_result(valid, [schema_result(valid), not_empty_result(valid),
+                                         lines_accounted_for(valid, invalid, all_lines)])
         yield materialize_result(invalid, [schema_result(invalid)])
 
     return _landing_zone

@@ -15,28 +15,38 @@ from stedi_assets.schemas.tables import PARTITION_COLUMN, TableSpec
 
 @dataclass(frozen=True)
 class Published:
-    """A table after a write: the rows of this run's partitions as stored, and row counts."""
+    """A table after a write: this run's partitions as stored, their row counts, what was rewritten."""
 
     table: TableSpec
     rows: DataFrame
     rows_by_partition: dict[str, int]
     table_rows: int
+    rewritten: list[str]
+    path: str
 
     @property
     def asset_key(self) -> dg.AssetKey:
         return dg.AssetKey(self.table.name)
 
 
-def publish(lake: LocalLake, table: TableSpec, rows: DataFrame, partition_keys: list[str]) -> Published:
-    lake.replace_partitions(rows, table, partition_keys)
-    stored = lake.read(rows.sparkSession, table)
-    written = stored.where(F.col(PARTITION_COLUMN).isin(partition_keys))
-    counts = {row[PARTITION_COLUMN]: row["count"] for row in written.groupBy(PARTITION_COLUMN).count().collect()}
+def publish(
+    lake: LocalLake,
+    table: TableSpec,
+    rows: DataFrame,
+    partition_keys: list[str],
+    write_keys: list[str] | None = None,
+    extra_state: dict[str, dict] | None = None,
+) -> Published:
+    """Write `rows` into `write_keys` (default: all the run's partitions) and describe the run's partitions."""
+    written = lake.replace_partitions(rows, table, partition_keys if write_keys is None else write_keys, extra_state)
+    stored = lake.read(rows.sparkSession, table).where(F.col(PARTITION_COLUMN).isin(partition_keys))
     return Published(
         table,
-        written,
-        {key: counts.get(key, 0) for key in partition_keys},
-        stored.count(),
+        stored,
+        {key: written.state.get(key, {"rows": 0})["rows"] for key in partition_keys},
+        written.table_rows,
+        written.rewritten,
+        str(lake.table_path(table)),
     )
 
 
@@ -89,7 +99,8 @@ def materialize_result(published: Published, check_results: list[dg.AssetCheckRe
     metadata = {
         "table_rows": published.table_rows,
         "rows_by_partition": dg.MetadataValue.json(published.rows_by_partition),
-        "path": dg.MetadataValue.path(str(published.table.zone + "/" + published.table.name)),
+        "rewritten_partitions": dg.MetadataValue.json(published.rewritten),
+        "path": dg.MetadataValue.path(published.path),
     }
     if len(published.rows_by_partition) == 1:
         metadata["dagster/row_count"] = next(iter(published.rows_by_partition.values()))
