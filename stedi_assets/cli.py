@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +17,7 @@ from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.resources import DEV_PSEUDONYM_KEY, local_resources
 from stedi_assets.sample import write_sample_landing
 from stedi_assets.schemas.ddl import all_tables_ddl
+from stedi_assets.transforms.curated import ML_JOIN_MODES
 
 MANIFEST = "_stedi_manifest.json"
 
@@ -71,6 +73,13 @@ def materialize(args) -> int:
     if not ingest_dates:
         print(f"stedi: no landing files under {args.landing}/<source>/landing/", file=sys.stderr)
         return 2
+    try:
+        Path(args.lake).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=args.lake):
+            pass
+    except OSError as error:
+        print(f"stedi: lake root {args.lake} is not writable ({error.strerror}): choose another --lake", file=sys.stderr)
+        return 2
     manifest_path = Path(args.lake) / MANIFEST
     previous = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     if previous.get("fingerprint") == fingerprint:
@@ -112,7 +121,7 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("materialize", help="build every zone table that is missing or stale")
     run.add_argument("--landing", required=True, help="landing root: <root>/<source>/landing/...")
     run.add_argument("--lake", required=True, help="lake root the Parquet tables are written under")
-    run.add_argument("--ml-join", choices=["customer", "timestamp"], default="customer")
+    run.add_argument("--ml-join", choices=ML_JOIN_MODES, default="customer")
     run.add_argument("--consent-cutoff", action="store_true", help="drop readings taken before consent")
     run.add_argument("--expect", metavar="PROFILE", help="check row counts against a profile (stedi-starter)")
     run.add_argument("--pseudonym-key", default=os.environ.get("STEDI_PSEUDONYM_KEY", DEV_PSEUDONYM_KEY),

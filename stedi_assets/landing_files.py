@@ -58,8 +58,11 @@ def list_landing_files(landing_root: str, source: str) -> list[LandingFile]:
         raise LandingLayoutError(f"landing root {landing_root} is not a readable folder")
     source_dir = root / source / "landing"
     candidates = [*source_dir.glob("*"), *source_dir.glob("ingest_date=*/*")]
+    real_root = Path(os.path.realpath(root))
     files = []
     for path in sorted(candidates):
+        if not Path(os.path.realpath(path)).is_relative_to(real_root):
+            raise LandingLayoutError(f"{path} links outside the landing root: copy the file in instead")
         if path.is_file() and path.name.endswith(LANDING_SUFFIXES) and not path.name.startswith(("_", ".")):
             stat = path.stat()
             ingest_date = ingest_date_of(str(path), stat.st_mtime)

@@ -180,6 +180,8 @@ def test_catalog_lists_every_asset_in_its_group(page, tmp_path):
         group_links = row.locator('a[href^="/asset-groups"]')
         expect(group_links).to_have_count(1)
         assert _first_line(group_links.inner_text()) == group, key
+    # Every row's status once loaded: its count of (ingest date) partitions.
+    expect(page.get_by_text(re.compile(r"^\d+ partitions$"))).to_have_count(len(GROUPS))
     _save(page, tmp_path, "asset-catalog.png")
 
 
@@ -213,7 +215,7 @@ def test_asset_graph_shows_the_three_groups(page, tmp_path):
     # Expanded: a box per group and a node per asset, each with a label.
     expect(graph.locator("foreignObject", has_text=re.compile(r"\S"))).to_have_count(
         len(GROUPS) + len(set(GROUPS.values())))
-    labels = [_first_line(text) for text in graph.locator("foreignObject").all_inner_texts() if text.strip()]
+    labels = [text.strip() for text in graph.locator("foreignObject").all_text_contents() if text.strip()]
     groups = sorted(label for label in labels if label in set(GROUPS.values()))
     nodes = [label for label in labels if label not in set(GROUPS.values())]
     assert groups == sorted(set(GROUPS.values())), labels
@@ -226,13 +228,20 @@ def test_asset_graph_shows_the_three_groups(page, tmp_path):
 
 
 def _zoom_to_fit(page, graph) -> None:
-    """Zoom out (the graph's zoom_out button) until every node and group is inside the graph's viewport."""
+    """Zoom out (the graph's zoom_out button) until every node and group box is in the clear part of the graph:
+    below the search bar and left of the zoom buttons, which float over the graph."""
     def fits() -> bool:
         view = graph.bounding_box()
+        search = page.get_by_role("textbox", name="Search and filter assets").bounding_box()
+        zoom = page.get_by_role("button", name="zoom_in").bounding_box()
         boxes = [box for box in (node.bounding_box() for node in graph.locator("foreignObject").all()) if box]
-        return bool(view and boxes) and all(
-            view["x"] <= b["x"] and view["y"] <= b["y"] and b["x"] + b["width"] <= view["x"] + view["width"]
-            and b["y"] + b["height"] <= view["y"] + view["height"] for b in boxes)
+        if not (view and search and zoom and boxes):
+            return False
+        margin = 8
+        top, left = search["y"] + search["height"] + 3 * margin, view["x"] + margin
+        right, bottom = zoom["x"] - margin, view["y"] + view["height"] - margin
+        return all(left <= box["x"] and box["x"] + box["width"] <= right
+                   and top <= box["y"] and box["y"] + box["height"] <= bottom for box in boxes)
 
     for _ in range(ZOOM_STEPS):
         if fits():

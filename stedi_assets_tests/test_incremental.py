@@ -70,7 +70,7 @@ def materialize(landing: Path, lake: Path) -> None:
     assert main(["materialize", "--landing", str(landing), "--lake", str(lake), "--pseudonym-key", "k"]) == 0
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(scenario=scenarios)
 def test_landing_one_date_at_a_time_equals_one_rebuild(scenario, spark, tmp_path_factory):
     contents, landing_order = scenario

@@ -3,10 +3,13 @@
 import dagster as dg
 
 COUNT_CHECKS = {
-    "not_empty": "The table holds at least one row. Empty means no landing data reached it: "
-    "check the landing root and the upstream checks.",
+    "not_empty": "The table holds at least one row (a WARN). Empty means no landing data reached it, "
+    "or no customer consents yet: check the landing root and the upstream checks.",
     "lines_accounted_for": "Per ingest date, valid + quarantined = non-blank lines landed (counted "
     "independently by Spark's text reader). A failure means a line was lost or invented: a bug, not bad data.",
+    "quarantine_rate": "Share of the landed lines that went to quarantine, over the run's ingest dates. "
+    "WARN above the warn threshold, ERROR (downstream stops) above the error threshold: look at the "
+    "quarantine table's reasons, fix the export or replay the fixed lines.",
     "not_more_than_landing": "The trusted table holds no more rows than the distinct records of its "
     "landing source. More means the consent join duplicated rows.",
     "one_row_per_customer": "Exactly one row per customer key (email, trimmed, lower-cased). "
@@ -34,4 +37,15 @@ def count_check(
 ) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key=asset_key, check_name=name, passed=bool(passed), severity=severity, metadata=metadata
+    )
+
+
+def quarantine_rate_check(
+    asset_key: dg.AssetKey, quarantined: int, lines_landed: int, warn_rate: float, error_rate: float
+) -> dg.AssetCheckResult:
+    rate = quarantined / lines_landed if lines_landed else 0.0
+    severity = dg.AssetCheckSeverity.ERROR if rate > error_rate else dg.AssetCheckSeverity.WARN
+    return count_check(
+        asset_key, "quarantine_rate", rate <= warn_rate, severity,
+        quarantined=quarantined, lines_landed=lines_landed, rate=rate, warn_rate=warn_rate, error_rate=error_rate,
     )

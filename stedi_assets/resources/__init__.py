@@ -5,6 +5,7 @@ import os
 from stedi_assets.resources.lake import LocalLake
 from stedi_assets.resources.settings import LandingRoot, StediOptions
 from stedi_assets.resources.spark import local_spark
+from stedi_assets.transforms.curated import ML_JOIN_MODES
 
 DEV_PSEUDONYM_KEY = "local-development-only"
 
@@ -16,6 +17,9 @@ def local_resources(
     consent_cutoff: bool = False,
     pseudonym_key: str = DEV_PSEUDONYM_KEY,
 ) -> dict:
+    """Raises ValueError for an unknown option value, before anything runs or is written."""
+    if ml_join not in ML_JOIN_MODES:
+        raise ValueError(f"ml_join must be one of {', '.join(ML_JOIN_MODES)}, not {ml_join!r} (STEDI_ML_JOIN)")
     return {
         "pyspark": local_spark(),
         "landing_root": LandingRoot(root=landing_root),

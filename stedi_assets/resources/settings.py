@@ -16,8 +16,10 @@ class LandingRoot(dg.ConfigurableResource):
 
 
 class StediOptions(dg.ConfigurableResource):
-    """The contract's options and the key of the pseudonymous customer ids."""
+    """The contract's options, the key of the pseudonymous customer ids, and quarantine thresholds."""
 
     ml_join: str = "customer"  # or "timestamp"
     consent_cutoff: bool = False
     pseudonym_key: str
+    quarantine_warn_rate: float = 0.01  # share of landed lines quarantined that warns
+    quarantine_error_rate: float = 0.10  # ... and that stops the downstream tables

@@ -29,46 +29,68 @@ class NotTypeable(ValueError):
     pass
 
 
+class JsonNumber(str):
+    """A JSON number kept as the text it was written with (so `12.50` stays `"12.50"` as text)."""
+
+    is_float = False
+
+
+class JsonFloat(JsonNumber):
+    is_float = True
+
+
+class JsonObject(list):
+    """A JSON object as its (name, value) pairs, so a repeated field is seen, not silently dropped."""
+
+
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
+_DECODER = json.JSONDecoder(
+    parse_int=JsonNumber, parse_float=JsonFloat, parse_constant=_reject_constant, object_pairs_hook=JsonObject
+)
+
+
 def _as_string(value):
     if isinstance(value, str):
-        return value
-    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return str(value)
-    raise NotTypeable(f"a {type(value).__name__} where text is expected")
+    raise NotTypeable(f"a {_kind(value)} where text is expected")
 
 
 def _as_integer(value):
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise NotTypeable(f"a {type(value).__name__} where an integer is expected")
-    if isinstance(value, Decimal):
-        if value != value.to_integral_value():
-            raise NotTypeable(f"fractional number {value} where an integer is expected")
-        value = int(value)
-    if not INT64_MIN <= value <= INT64_MAX:
+    if not isinstance(value, JsonNumber):
+        raise NotTypeable(f"a {_kind(value)} where an integer is expected")
+    exact = Decimal(value)
+    if exact.adjusted() > 18 or not INT64_MIN <= exact <= INT64_MAX:
         raise NotTypeable(f"integer {value} out of the 64-bit range")
-    return value
+    if exact != exact.to_integral_value():
+        raise NotTypeable(f"fractional number {value} where an integer is expected")
+    return int(exact)
 
 
 def _as_double(value):
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise NotTypeable(f"a {type(value).__name__} where a number is expected")
+    if not isinstance(value, JsonNumber):
+        raise NotTypeable(f"a {_kind(value)} where a number is expected")
     number = float(value)
     if not math.isfinite(number):
         raise NotTypeable(f"number {value} out of the double range")
     return number
 
 
+def _kind(value) -> str:
+    if isinstance(value, JsonNumber):
+        return "number"
+    return {str: "string", bool: "boolean", JsonObject: "object", list: "array", type(None): "null"}[type(value)]
+
+
 _CONVERTERS = {T.StringType(): _as_string, T.LongType(): _as_integer, T.DoubleType(): _as_double}
 
 
-def type_record(obj: dict, fields: tuple[ColumnSpec, ...]) -> tuple:
+def type_record(obj: JsonObject, fields: tuple[ColumnSpec, ...]) -> tuple:
     """Type one JSON object; raises NotTypeable with a reason a person understands."""
     by_lower_name: dict[str, object] = {}
-    for name, value in obj.items():
+    for name, value in obj:
         lower = name.lower()
         if lower in by_lower_name:
             raise NotTypeable(f"field '{name}' given twice (names match case-insensitively)")
@@ -95,11 +117,11 @@ def parse_line(line: bytes, fields: tuple[ColumnSpec, ...]) -> tuple[tuple | Non
     except UnicodeDecodeError as error:
         return None, f"invalid UTF-8 at byte {error.start}"
     try:
-        obj = json.loads(text, parse_float=Decimal, parse_int=int, parse_constant=_reject_constant)
+        obj = _DECODER.decode(text)
     except (ValueError, RecursionError) as error:
         return None, f"invalid JSON: {error}"
-    if not isinstance(obj, dict):
-        return None, f"not a JSON object but a {type(obj).__name__}"
+    if not isinstance(obj, JsonObject):
+        return None, f"not a JSON object (found: {_kind(obj)})"
     try:
         return type_record(obj, fields), None
     except NotTypeable as error:

@@ -7,11 +7,11 @@ modification time) are parsed again; the others are already in the lake.
 import dagster as dg
 from dagster_pyspark import PySparkResource
 
-from stedi_assets.checks.counts import count_check
+from stedi_assets.checks.counts import count_check, quarantine_rate_check
 from stedi_assets.landing_files import fingerprint
 from stedi_assets.partitions import ingest_date_partitions, single_run
 from stedi_assets.resources.lake import LocalLake
-from stedi_assets.resources.settings import LandingRoot
+from stedi_assets.resources.settings import LandingRoot, StediOptions
 from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES, SOURCE_FIELDS
 from stedi_assets.transforms.landing import (
     landing_records,
@@ -51,14 +51,14 @@ def landing_assets(source: str) -> dg.AssetsDefinition:
         name=f"{source}_landing_zone",
         specs=[asset_spec(landing, "landing"), asset_spec(quarantine, "landing")],
         check_specs=[
-            *check_specs(landing, "not_empty", "lines_accounted_for"),
+            *check_specs(landing, "not_empty", "lines_accounted_for", "quarantine_rate"),
             *check_specs(quarantine),
         ],
         partitions_def=ingest_date_partitions,
         backfill_policy=single_run,
     )
     def _landing_zone(context: dg.AssetExecutionContext, pyspark: PySparkResource, landing_root: LandingRoot,
-                      lake: LocalLake):
+                      lake: LocalLake, options: StediOptions):
         spark = pyspark.spark_session
         keys = context.partition_keys
         files = landing_root.files(source, keys)
@@ -78,8 +78,12 @@ def landing_assets(source: str) -> dg.AssetsDefinition:
         all_lines = {key: lake.state(landing)[key]["lines_landed"] for key in keys}
         context.log.info(f"{source}: parsed {len(changed_files)} files of {changed}; {len(keys) - len(changed)} "
                          "ingest dates unchanged")
+        quarantined = quarantine_rate_check(
+            valid.asset_key, sum(invalid.rows_by_partition.values()), sum(all_lines.values()),
+            options.quarantine_warn_rate, options.quarantine_error_rate,
+        )
         yield materialize_result(valid, [schema_result(valid), not_empty_result(valid),
-                                         lines_accounted_for(valid, invalid, all_lines)])
+                                         lines_accounted_for(valid, invalid, all_lines), quarantined])
         yield materialize_result(invalid, [schema_result(invalid)])
 
     return _landing_zone

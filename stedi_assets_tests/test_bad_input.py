@@ -1,0 +1,104 @@
+"""Bad input never crashes a run or loses a line; bad configuration is one clear line and writes nothing."""
+
+import gzip
+import json
+import os
+from collections import Counter
+
+import pytest
+
+from stedi_assets.cli import main
+from stedi_assets.sample import write_sample_landing
+from stedi_assets_tests.reference import reference_tables
+
+GOOD = '{"user": "a@x.com", "timestamp": 1700000000000, "x": 1.0, "y": 0.0, "z": 0.0}'
+BAD_ACCELEROMETER_FILES = {
+    "bad-json.json": f'{GOOD}\n{{"user": "a@x.com", "timestamp": }}\n',
+    "not-object.json": f'[1, 2]\n"text"\nnull\n{GOOD}\n',
+    "truncated.json": f'{GOOD}\n{{"user": "a@x.com", "timest',
+    "missing-key.json": '{"user": "a@x.com"}\n{"user": null, "timestamp": 1}\n{"timestamp": 1}\n',
+    "untypeable.json": '{"user": "a@x.com", "timestamp": "soon"}\n{"user": "a@x.com", "timestamp": 1.5}\n'
+                       '{"user": true, "timestamp": 1}\n{"user": "a@x.com", "timestamp": 1, "x": "high"}\n',
+    "number-as-text.json": '{"user": 12345, "timestamp": 1}\n',
+    "other-case.json": '{"USER": "a@x.com", "timeStamp": 1700000000001.0, "X": 2}\n',
+    "unknown-fields.json": '{"user": "a@x.com", "timestamp": 2, "battery": 0.5, "extra": {"nested": [1]}}\n',
+    "repeated-field.json": '{"user": "a@x.com", "timestamp": 3, "timeStamp": 4}\n',
+    "blank-lines.json": f'\n\n   \n{GOOD}\n\t\n',
+    "empty.json": "",
+    "whole-array.json": f"[{GOOD}, {GOOD}]\n",
+}
+
+
+@pytest.fixture(scope="module")
+def messy_landing(tmp_path_factory):
+    landing = tmp_path_factory.mktemp("messy") / "landing"
+    write_sample_landing(landing, customers=60, seed=11)
+    folder = landing / "accelerometer" / "landing" / "ingest_date=2024-01-02"
+    for name, text in BAD_ACCELEROMETER_FILES.items():
+        (folder / name).write_text(text)
+    (folder / "invalid-utf8.json").write_bytes(GOOD.encode() + b"\n" + b'{"user": "\xff\xfe", "timestamp": 1}\n')
+    (folder / "huge-line.json").write_text('{"user": "' + "h" * 10_000_000 + '", "timestamp": 5}\n{"oops"\n')
+    (folder / "compressed.json.gz").write_bytes(gzip.compress(f"{GOOD}\n{{bad\n".encode()))
+    return landing
+
+
+def test_every_case_lands_or_is_quarantined_with_a_reason(messy_landing, tmp_path, spark, capsys):
+    lake = tmp_path / "lake"
+    assert main(["materialize", "--landing", str(messy_landing), "--lake", str(lake)]) == 0
+    capsys.readouterr()
+    quarantine = spark.read.parquet(str(lake / "quarantine" / "accelerometer_quarantine")).collect()
+    expected = reference_tables(messy_landing)
+    assert Counter((row.source_file, row.line_number) for row in quarantine) == expected["accelerometer_quarantine"]
+    assert all(row.reason and row.raw_text is not None for row in quarantine)
+    assert max(len(row.raw_text) for row in quarantine) <= 4096
+    reasons = {(row.source_file, row.line_number): row.reason for row in quarantine}
+    assert reasons[("untypeable.json", 2)] == "field 'timestamp': fractional number 1.5 where an integer is expected"
+    assert reasons[("missing-key.json", 1)] == "missing key field 'timestamp'"
+    assert reasons[("invalid-utf8.json", 2)].startswith("invalid UTF-8")
+    landing_rows = spark.read.parquet(str(lake / "landing" / "accelerometer_landing"))
+    assert landing_rows.count() == sum(expected["accelerometer_landing"].values())
+    assert landing_rows.where("source_file = 'huge-line.json'").count() == 1
+    state = json.loads((lake / "landing" / "accelerometer_landing" / "_state.json").read_text())
+    quarantine_state = json.loads((lake / "quarantine" / "accelerometer_quarantine" / "_state.json").read_text())
+    for date, entry in state.items():
+        assert entry["lines_landed"] == entry["rows"] + quarantine_state[date]["rows"], date
+
+
+@pytest.mark.parametrize(
+    "problem, message",
+    [
+        ("missing landing", "is not a readable folder"),
+        ("malformed date folder", "malformed ingest date folder 'ingest_date=2024-13-45'"),
+        ("link outside", "links outside the landing root"),
+        ("unwritable lake", "is not writable"),
+    ],
+)
+def test_bad_configuration_is_one_clear_line_and_writes_nothing(problem, message, tmp_path, capsys):
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    folder = landing / "customer" / "landing"
+    folder.mkdir(parents=True)
+    (folder / "customer-1700000000000.json").write_text('{"email": "a@x.com"}\n')
+    if problem == "missing landing":
+        landing = tmp_path / "nowhere"
+    elif problem == "malformed date folder":
+        (folder / "ingest_date=2024-13-45").mkdir()
+        (folder / "ingest_date=2024-13-45" / "c.json").write_text("{}\n")
+    elif problem == "link outside":
+        (tmp_path / "elsewhere.json").write_text("{}\n")
+        os.symlink(tmp_path / "elsewhere.json", folder / "linked.json")
+    else:  # a lake path below a regular file cannot be created, even by root
+        (tmp_path / "a-file").write_text("")
+        lake = tmp_path / "a-file" / "lake"
+    assert main(["materialize", "--landing", str(landing), "--lake", str(lake)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and message in error and error.startswith("stedi: ")
+    assert not lake.exists() or not any(lake.iterdir())
+    assert not (tmp_path / "lake").exists()
+
+
+def test_unknown_option_value_is_refused_before_anything_runs(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["materialize", "--landing", str(tmp_path), "--lake", str(tmp_path / "lake"), "--ml-join", "nearest"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'nearest'" in capsys.readouterr().err
+    assert not (tmp_path / "lake").exists()

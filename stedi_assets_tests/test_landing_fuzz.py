@@ -1,0 +1,60 @@
+"""Fuzzing the landing parser: it never raises, accounts for every line, and agrees with the reference.
+
+The reference (`reference.py`) is an independent implementation of the contract's rules, so
+any disagreement on a generated line is a bug in one of the two.
+"""
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stedi_assets.schemas.tables import SOURCE_FIELDS
+from stedi_assets.transforms.landing_parser import parse_file, parse_line
+from stedi_assets_tests.reference import CONTRACT_FIELDS, InvalidLine
+from stedi_assets_tests.reference import parse_line as reference_parse_line
+
+NAMES = sorted({name for fields in CONTRACT_FIELDS.values() for name in fields})
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=2) | st.dictionaries(st.text(max_size=4), children, max_size=2),
+    max_leaves=4,
+)
+field_names = st.sampled_from(NAMES).flatmap(lambda n: st.sampled_from([n, n.lower(), n.upper()])) | st.text(max_size=6)
+objects = st.lists(st.tuples(field_names, json_values), max_size=7)
+
+
+def object_line(pairs) -> bytes:
+    """A JSON object, possibly with repeated names (json.dumps of a dict could not write those)."""
+    return ("{" + ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in pairs) + "}").encode()
+
+
+lines = st.one_of(
+    objects.map(object_line),
+    st.tuples(objects.map(object_line), st.integers(0, 40)).map(lambda t: t[0][: t[1]]),  # truncated
+    st.binary(max_size=40),
+    json_values.map(lambda v: json.dumps(v).encode()),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(line=lines, source=st.sampled_from(sorted(SOURCE_FIELDS)))
+def test_parser_agrees_with_the_reference(line, source):
+    if not line.strip() or len(line.splitlines()) != 1:
+        return
+    values, reason = parse_line(line, SOURCE_FIELDS[source])
+    try:
+        expected = reference_parse_line(line, source)
+    except InvalidLine:
+        assert values is None and reason, line
+    else:
+        assert reason is None and values == expected, (line, reason)
+
+
+@settings(max_examples=300, deadline=None)
+@given(content=st.lists(lines | st.sampled_from([b"", b"  ", b"\t"]), max_size=12).map(b"\n".join))
+def test_every_nonblank_line_is_a_record_or_a_quarantine_row(content):
+    parsed = list(parse_file(content, SOURCE_FIELDS["accelerometer"]))
+    nonblank = [n for n, line in enumerate(content.splitlines(), start=1) if line.strip()]
+    assert [line.line_number for line in parsed] == nonblank
+    assert all((line.values is None) == bool(line.reason) for line in parsed)
