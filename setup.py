@@ -22,6 +22,8 @@ setup(
         "pandas>=2.2,<3",
         "pyarrow>=15",
     ],
-    extras_require={"test": ["pytest==9.2.0", "hypothesis==6.170.17", "requests>=2.31"]},
+    extras_require={
+        "test": ["pytest==9.2.0", "hypothesis==6.170.17", "requests>=2.31", "playwright==1.65.2"],
+    },
     entry_points={"console_scripts": ["stedi=stedi_assets.cli:main"]},
 )

@@ -6,11 +6,17 @@ that contains each of those quirks on purpose, so the pipeline can be exercised
 end to end without the real data and without network access.
 
 Layout: <out_dir>/<source>/landing/ingest_date=YYYY-MM-DD/<source>-<epoch-ms>.json
+
+With `scale`, the volume follows the public starter export instead (scale 1 is
+about its 956 customers, 81k accelerometer and 29k step-trainer lines; scale
+100 about 8 million accelerometer lines), streamed into files of at most
+SCALED_LINES_PER_FILE lines so that large scales write fast in little memory.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import uuid
 from datetime import date, datetime, timedelta, timezone
@@ -20,6 +26,13 @@ from pathlib import Path
 BASE_DATE = date(2024, 1, 1)
 HOUR_MS = 3_600_000
 READINGS_PER_CUSTOMER = 15  # distinct timestamps per customer (the real data has 30)
+
+# Scaled volumes follow the public starter export: 956 customers with 30 distinct
+# timestamps each, split in files of at most 10,000 lines as that export is.
+STARTER_CUSTOMERS = 956
+STARTER_READINGS_PER_CUSTOMER = 30
+SCALED_LINES_PER_FILE = 10_000
+MEAN_ACCEL_PER_TIMESTAMP = 2.77  # the mean of rng.choices([3, 2, 1], weights=[80, 17, 3])
 
 FIRST_NAMES = ["Santosh", "Ben", "Frank", "David", "Edward", "Sarah", "Jerry", "Liz",
                "Chris", "Lyn", "Senthil", "Jackie", "Danny", "Anna", "Sean", "Trevor"]
@@ -46,16 +59,17 @@ def _maybe_extra(rng: random.Random, rec: dict, rate: float, name: str, value) -
     return rec
 
 
-def _new_customer(rng: random.Random, i: int, names: list, day: int) -> dict:
+def _new_customer(rng: random.Random, i: int, names: list, day: int,
+                  readings: int = READINGS_PER_CUSTOMER, email_tag: str = "") -> dict:
     """One registered customer with its reading timestamps (consent is set later)."""
     first, last = names[i % len(names)]
     if i >= len(names):  # more customers than name pairs: keep emails unique
         last += str(i // len(names))
     reg = day + 6 * HOUR_MS + rng.randrange(6 * HOUR_MS)
-    times = sorted(reg + t for t in rng.sample(range(1, 2 * HOUR_MS), READINGS_PER_CUSTOMER))
+    times = sorted(reg + t for t in rng.sample(range(1, 2 * HOUR_MS), readings))
     record = {
         "customerName": f"{first} {last}",
-        "email": f"{first}.{last}@test.com",
+        "email": f"{first}.{last}{email_tag}@test.com",
         "phone": f"801555{rng.randrange(10_000):04d}",
         "birthDay": f"{rng.randrange(1940, 2006)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}",
         "serialNumber": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
@@ -113,20 +127,34 @@ def _updates(people: list, last: int, last_day: int) -> list:
     return out
 
 
+_AXES_JSON = {axes: ',"x":%r,"y":%r,"z":%r' % axes for axes in AXES}
+
+
 def _readings(rng: random.Random, person: dict, ts_key: str) -> tuple[list, list]:
-    """Accelerometer and step-trainer lines of one customer."""
+    """Accelerometer and step-trainer lines of one customer, as compact JSON text.
+
+    Formatted directly (the same bytes json.dumps(..., separators=(",", ":")) gives
+    for these plain values), because large scales write millions of lines.
+    """
     rec = person["record"]
     accel, steps = [], []
+    accel_prefix = '{"user":%s,"%s":' % (json.dumps(rec["email"]), ts_key)
+    step_middle = ',"serialNumber":%s,"distanceFromObject":' % json.dumps(rec["serialNumber"])
+    skew = person["clock_skew"]
     for t in person["times"]:
         # Several accelerometer readings per timestamp (distinct values, so
         # only the duplicated file produces exact duplicates).
         k = rng.choices([3, 2, 1], weights=[80, 17, 3])[0]
-        for x, y, z in rng.sample(AXES, k):
-            line = {"user": rec["email"], ts_key: t, "x": x, "y": y, "z": z}
-            accel.append(_maybe_extra(rng, line, 0.01, "battery", round(rng.uniform(0.2, 1), 2)))
-        line = {"sensorReadingTime": t + person["clock_skew"], "serialNumber": rec["serialNumber"],
-                "distanceFromObject": rng.randrange(200, 301)}
-        steps.append(_maybe_extra(rng, line, 0.01, "firmware", "1.4.2"))
+        head = f"{accel_prefix}{t}"
+        for axes in rng.sample(AXES, k):
+            battery = round(rng.uniform(0.2, 1), 2)
+            if rng.random() < 0.01:  # a field the contract does not know
+                accel.append(f'{head}{_AXES_JSON[axes]},"battery":{battery!r}}}')
+            else:
+                accel.append(f"{head}{_AXES_JSON[axes]}}}")
+        distance = rng.randrange(200, 301)
+        extra = ',"firmware":"1.4.2"' if rng.random() < 0.01 else ""
+        steps.append(f'{{"sensorReadingTime":{t + skew}{step_middle}{distance}{extra}}}')
     return accel, steps
 
 
@@ -141,34 +169,15 @@ def _write(path: Path, lines: list, truncate: bool = False) -> int:
     return len(lines)
 
 
-def write_sample_landing(out_dir, customers: int = 60, seed: int = 7, ingest_dates: int = 3) -> dict:
-    """Write synthetic landing files under out_dir and return a summary.
-
-    Same seed -> byte-identical files. Customers register over `ingest_dates`
-    consecutive days starting at BASE_DATE; each day lands one customer file,
-    two accelerometer files and one step-trainer file. Quirks (each at a
-    modest rate): missing/null consent fields, consent granted after some
-    readings, a later consent update and a stale update, two customers'
-    readings in the same millisecond, several accelerometer readings per
-    timestamp, numeric phone and `timeStamp` on the oldest date, unknown extra
-    fields, a truncated last line, a file delivered twice, and a few step
-    trainers whose clock is off (their readings match no accelerometer reading).
-    """
-    if ingest_dates < 1 or customers < ingest_dates:
-        raise ValueError("need ingest_dates >= 1 and customers >= ingest_dates")
-    rng = random.Random(seed)
-    root = Path(out_dir)
-    days = [BASE_DATE + timedelta(days=d) for d in range(ingest_dates)]
-    last = ingest_dates - 1
-    names = [(f, l) for f in FIRST_NAMES for l in LAST_NAMES]
-    rng.shuffle(names)
+def _people(rng: random.Random, customers: int, days: list, names: list,
+            readings: int = READINGS_PER_CUSTOMER, email_tag: str = "") -> list:
+    """Every customer with its registration day, consent profile and reading timestamps."""
     profiles = [PROFILES[i % len(PROFILES)] for i in range(customers)]
     rng.shuffle(profiles)
-
     people = []
     for i in range(customers):
-        d = i * ingest_dates // customers  # contiguous blocks of customers per day
-        person = _new_customer(rng, i, names, _day_ms(days[d]))
+        d = i * len(days) // customers  # contiguous blocks of customers per day
+        person = _new_customer(rng, i, names, _day_ms(days[d]), readings, email_tag)
         person.update(date=d, profile=profiles[i], clock_skew=0)
         prev = people[-1] if people else None
         if prev and prev["date"] == d and i % 7 == 1:
@@ -182,45 +191,156 @@ def write_sample_landing(out_dir, customers: int = 60, seed: int = 7, ingest_dat
         _set_consent(rng, person)
         _maybe_extra(rng, person["record"], 0.05, "preferredLanguage", "en")
         people.append(person)
+    return people
+
+
+def _land_day(rng: random.Random, root: Path, day: date, todays: list, customer_records: list, *,
+              oldest: bool, truncate: bool, lines_per_file: int | None):
+    """Write one ingest date's files: ([(source, path)] in writing order, lines per source, new_path).
+
+    Without lines_per_file: one customer file, two accelerometer files (halves) and one
+    step-trainer file. With it: files of at most lines_per_file lines (accelerometer
+    files about that many), the readings generated and written a block of customers at
+    a time. new_path(source) names one more file of this date.
+    """
+    folder = f"ingest_date={day.isoformat()}"
+    stamps = iter(range(_day_ms(day) + 23 * HOUR_MS, _day_ms(day) + 24 * HOUR_MS, 37))
+    written, counts = [], {"customer": 0, "accelerometer": 0, "step_trainer": 0}
+
+    def new_path(source: str) -> Path:
+        return root / source / "landing" / folder / f"{source}-{next(stamps)}.json"
+
+    def land(source: str, lines: list, cut: bool = False) -> None:
+        path = new_path(source)
+        counts[source] += _write(path, lines, truncate=cut)
+        written.append((source, path))
+
+    ts_key = "timeStamp" if oldest else "timestamp"  # older exports spell it so
+    customer_lines = [json.dumps(r) for r in customer_records]
+    if lines_per_file is None:
+        accel, steps = [], []
+        for p in todays:
+            a, s = _readings(rng, p, ts_key)
+            accel += a
+            steps += s
+        land("customer", customer_lines)
+        half = len(accel) // 2
+        land("accelerometer", accel[:half])
+        land("accelerometer", accel[half:], cut=truncate)
+        land("step_trainer", steps)
+    else:
+        for start in range(0, len(customer_lines), lines_per_file):
+            land("customer", customer_lines[start:start + lines_per_file])
+        expected = sum(len(p["times"]) for p in todays) * MEAN_ACCEL_PER_TIMESTAMP
+        blocks = max(1, min(len(todays), max(2, math.ceil(expected / lines_per_file))))
+        steps = []
+        for b in range(blocks):
+            accel = []
+            for p in todays[b * len(todays) // blocks:(b + 1) * len(todays) // blocks]:
+                a, s = _readings(rng, p, ts_key)
+                accel += a
+                steps += s
+            while len(steps) >= lines_per_file:
+                land("step_trainer", steps[:lines_per_file])
+                steps = steps[lines_per_file:]
+            land("accelerometer", accel, cut=truncate and b == blocks - 1)
+        if steps:
+            land("step_trainer", steps)
+    return written, counts, new_path
+
+
+def scaled_customers(scale: float) -> int:
+    """Customers at a scale factor of the public starter export (956 customers at scale 1)."""
+    if not scale > 0:
+        raise ValueError(f"scale must be positive, not {scale!r}")
+    return max(1, round(STARTER_CUSTOMERS * scale))
+
+
+def write_sample_landing(out_dir, customers: int | None = None, seed: int = 7, ingest_dates: int = 3,
+                         scale: float | None = None) -> dict:
+    """Write synthetic landing files under out_dir and return a summary.
+
+    Same seed -> byte-identical files. Customers register over `ingest_dates`
+    consecutive days starting at BASE_DATE; each day lands one customer file,
+    two accelerometer files and one step-trainer file. Quirks (each at a
+    modest rate): missing/null consent fields, consent granted after some
+    readings, a later consent update and a stale update, two customers'
+    readings in the same millisecond, several accelerometer readings per
+    timestamp, numeric phone and `timeStamp` on the oldest date, unknown extra
+    fields, a truncated last line, a file delivered twice, and a few step
+    trainers whose clock is off (their readings match no accelerometer reading).
+
+    `customers` defaults to 60 (a few thousand lines). `scale` instead sizes the
+    data as a multiple of the public starter export: round(956 * scale) customers
+    with 30 reading timestamps each (scale 1: about 81k accelerometer and 29k
+    step-trainer lines; scale 100: about 8 million accelerometer lines), the same
+    quirks, and files of at most SCALED_LINES_PER_FILE lines (several per ingest
+    date). Give `customers` or `scale`, not both.
+    """
+    if scale is not None and customers is not None:
+        raise ValueError("give customers or scale, not both")
+    if scale is not None:
+        customers = max(ingest_dates, scaled_customers(scale))
+        readings, lines_per_file = STARTER_READINGS_PER_CUSTOMER, SCALED_LINES_PER_FILE
+    else:
+        customers = 60 if customers is None else customers
+        readings, lines_per_file = READINGS_PER_CUSTOMER, None
+    if ingest_dates < 1 or customers < ingest_dates:
+        raise ValueError("need ingest_dates >= 1 and customers >= ingest_dates")
+    rng = random.Random(seed)
+    root = Path(out_dir)
+    days = [BASE_DATE + timedelta(days=d) for d in range(ingest_dates)]
+    last = ingest_dates - 1
+    names = [(f, l) for f in FIRST_NAMES for l in LAST_NAMES]
+    rng.shuffle(names)
+    people = _people(rng, customers, days, names, readings)
 
     files = 0
     lines = {"customer": 0, "accelerometer": 0, "step_trainer": 0}
     dup_source = None
     for d, day in enumerate(days):
         oldest = d == 0
-        folder = f"ingest_date={day.isoformat()}"
-        stamps = iter(range(_day_ms(day) + 23 * HOUR_MS, _day_ms(day) + 24 * HOUR_MS, 37))
-
-        def path(source: str) -> Path:
-            return root / source / "landing" / folder / f"{source}-{next(stamps)}.json"
-
         todays = [p for p in people if p["date"] == d]
         cust = [dict(p["record"]) for p in todays] + (_updates(people, last, _day_ms(day)) if d == last else [])
         if oldest:  # older exports carry the phone as a JSON number
             for rec in cust:
                 rec["phone"] = int(rec["phone"])
-        accel, steps = [], []
-        for p in todays:
-            a, s = _readings(rng, p, "timeStamp" if oldest else "timestamp")
-            accel += a
-            steps += s
-
-        lines["customer"] += _write(path("customer"), [json.dumps(r) for r in cust])
-        compact = [json.dumps(r, separators=(",", ":")) for r in accel]
-        half = len(compact) // 2
-        first_accel = path("accelerometer")
-        lines["accelerometer"] += _write(first_accel, compact[:half])
-        lines["accelerometer"] += _write(path("accelerometer"), compact[half:], truncate=d == last)
-        lines["step_trainer"] += _write(path("step_trainer"),
-                                        [json.dumps(r, separators=(",", ":")) for r in steps])
-        files += 4
+        written, counts, new_path = _land_day(rng, root, day, todays, cust, oldest=oldest, truncate=d == last,
+                                              lines_per_file=lines_per_file)
+        for source in lines:
+            lines[source] += counts[source]
+        files += len(written)
         if d == min(1, last):
-            dup_source = first_accel
+            dup_source = next(path for source, path in written if source == "accelerometer")
         if d == last:  # the same file delivered again, under a new name
             content = dup_source.read_bytes()
-            path("accelerometer").write_bytes(content)
+            new_path("accelerometer").write_bytes(content)
             lines["accelerometer"] += content.count(b"\n")
             files += 1
 
     return {"files": files, "lines": lines, "customers": customers,
             "ingest_dates": [day.isoformat() for day in days]}
+
+
+def add_sample_ingest_date(out_dir, day: date | str, customers: int, seed: int = 7) -> dict:
+    """Land one more ingest date under out_dir: `customers` new customers and their readings.
+
+    Written as write_sample_landing(scale=...) writes a date (30 reading timestamps per
+    customer, files of at most SCALED_LINES_PER_FILE lines, current field spellings),
+    with emails tagged `+YYYYMMDD` so that every customer is new to any landing root,
+    including the public starter data. For benchmarks of incremental runs.
+    """
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    if customers < 1:
+        raise ValueError("need customers >= 1")
+    root = Path(out_dir)
+    for source in ("customer", "accelerometer", "step_trainer"):
+        if (root / source / "landing" / f"ingest_date={day.isoformat()}").exists():
+            raise FileExistsError(f"ingest date {day} already landed under {root / source / 'landing'}")
+    rng = random.Random(f"{seed}:{day.isoformat()}")
+    names = [(f, l) for f in FIRST_NAMES for l in LAST_NAMES]
+    rng.shuffle(names)
+    people = _people(rng, customers, [day], names, STARTER_READINGS_PER_CUSTOMER, email_tag=f"+{day:%Y%m%d}")
+    written, lines, _ = _land_day(rng, root, day, people, [dict(p["record"]) for p in people],
+                                  oldest=False, truncate=False, lines_per_file=SCALED_LINES_PER_FILE)
+    return {"files": len(written), "lines": lines, "customers": customers, "ingest_dates": [day.isoformat()]}

@@ -219,3 +219,83 @@ def test_step_trainer_readings_mostly_match_own_accelerometer(landing):
     assert all(r["serialNumber"] in serial_owner for r in steps)
     matched = [(serial_owner[r["serialNumber"]], r["sensorReadingTime"]) in accel for r in steps]
     assert 0.8 * len(steps) < sum(matched) < len(steps)  # most, not all
+
+
+# --- scale ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory):
+    """A tenth of the starter volume, in files of at most 500 lines (so that there are several)."""
+    from stedi_assets import sample
+
+    root = tmp_path_factory.mktemp("scaled")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sample, "SCALED_LINES_PER_FILE", 500)
+        summary = write_sample_landing(root, scale=0.1)
+    good, bad = _records(root)
+    return root, summary, good, bad
+
+
+def test_scale_follows_the_starter_volume(scaled):
+    from stedi_assets.sample import scaled_customers
+
+    assert (scaled_customers(1), scaled_customers(10), scaled_customers(100)) == (956, 9560, 95600)
+    root, summary, good, bad = scaled
+    assert summary["customers"] == 96
+    emails = {r["email"].strip().lower() for s, _, _, r in good if s == "customer"}
+    assert len(emails) == 96
+    # 30 reading timestamps per customer, ~2.8 accelerometer readings each: about the
+    # starter's 85 accelerometer and 30 step-trainer lines per customer.
+    assert summary["lines"]["step_trainer"] == 96 * 30
+    assert 96 * 80 < summary["lines"]["accelerometer"] < 96 * 100
+    assert summary["ingest_dates"] == ["2024-01-01", "2024-01-02", "2024-01-03"]
+
+
+def test_scale_writes_several_bounded_files_per_date_with_every_quirk(scaled):
+    root, summary, good, bad = scaled
+    files = _files(root)
+    assert summary["files"] == len(files)
+    per_date = defaultdict(int)
+    for rel, content in files.items():
+        source, ingest = PATTERN.match(rel).group(1, 2)
+        assert content.count(b"\n") <= 500 + 100  # a block of customers may overrun a little
+        per_date[source, ingest] += 1
+    assert all(per_date["accelerometer", d] >= 5 for d in summary["ingest_dates"])
+    assert all(per_date["step_trainer", d] >= 2 for d in summary["ingest_dates"])
+    assert len(bad) == 1  # the truncated last line
+    by_content = defaultdict(list)
+    for rel, content in files.items():
+        by_content[content].append(rel)
+    assert [len(rels) for rels in by_content.values() if len(rels) > 1] == [2]  # a file delivered twice
+    oldest = summary["ingest_dates"][0]
+    assert all(("timeStamp" in r) == (d == oldest) for s, d, _, r in good if s == "accelerometer")
+
+
+def test_scale_is_deterministic_and_exclusive_with_customers(tmp_path):
+    write_sample_landing(tmp_path / "a", scale=0.02, seed=5)
+    write_sample_landing(tmp_path / "b", scale=0.02, seed=5)
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+    with pytest.raises(ValueError):
+        write_sample_landing(tmp_path / "c", customers=10, scale=1)
+    with pytest.raises(ValueError):
+        write_sample_landing(tmp_path / "c", scale=0)
+
+
+def test_add_sample_ingest_date_lands_new_customers(tmp_path):
+    from stedi_assets.sample import add_sample_ingest_date
+
+    write_sample_landing(tmp_path, scale=0.02)
+    before, bad_before = _records(tmp_path)
+    summary = add_sample_ingest_date(tmp_path, "2024-01-04", customers=5)
+    after, bad = _records(tmp_path)
+    assert bad == bad_before  # only the base data's truncated line
+    new = [(s, r) for s, d, _, r in after if d == "2024-01-04"]
+    assert len(after) - len(before) == len(new) == sum(summary["lines"].values())
+    old_emails = {r["email"].lower() for s, _, _, r in before if s == "customer"}
+    new_emails = {r["email"].lower() for s, r in new if s == "customer"}
+    assert len(new_emails) == 5 and not new_emails & old_emails
+    assert {r["user"].lower() for s, r in new if s == "accelerometer"} <= new_emails
+    assert summary["lines"]["step_trainer"] == 5 * 30
+    with pytest.raises(FileExistsError):
+        add_sample_ingest_date(tmp_path, "2024-01-04", customers=5)

@@ -1,0 +1,1 @@
+"""Benchmarks of the STEDI lakehouse: `python -m benchmarks.run` (see benchmarks/README.md)."""

@@ -1,0 +1,47 @@
+"""What the benchmark and both baselines share: the landing layout and the tables' names.
+
+Deliberately independent of `stedi_assets`, so that the baselines are plain scripts.
+"""
+
+from pathlib import Path
+
+SOURCES = ("customer", "accelerometer", "step_trainer")
+TABLES = (
+    "customer_landing",
+    "accelerometer_landing",
+    "step_trainer_landing",
+    "customer_trusted",
+    "accelerometer_trusted",
+    "step_trainer_trusted",
+    "customer_curated",
+    "machine_learning_curated",
+)
+# The data contract's default counts on the public starter data.
+STARTER_COUNTS = {
+    "customer_landing": 956, "accelerometer_landing": 81273, "step_trainer_landing": 28680,
+    "customer_trusted": 482, "accelerometer_trusted": 40981, "step_trainer_trusted": 14460,
+    "customer_curated": 482, "machine_learning_curated": 40981,
+}
+DEV_PSEUDONYM_KEY = "local-development-only"  # the platform's default key
+
+
+def landing_files(root: str | Path, source: str) -> list[str]:
+    """`<root>/<source>/landing/[ingest_date=YYYY-MM-DD/]<name>.json[.gz]`, without `_`/`.` files."""
+    folder = Path(root).resolve() / source / "landing"
+    candidates = [*folder.glob("*"), *folder.glob("ingest_date=*/*")]
+    return sorted(
+        str(path) for path in candidates
+        if path.is_file() and path.name.endswith((".json", ".json.gz")) and not path.name.startswith(("_", "."))
+    )
+
+
+def count_lines(files: list[str]) -> int:
+    """Non-blank lines (gzip files are counted unpacked)."""
+    import gzip
+
+    total = 0
+    for name in files:
+        opener = gzip.open if name.endswith(".gz") else open
+        with opener(name, "rb") as file:
+            total += sum(1 for line in file if line.strip())
+    return total
