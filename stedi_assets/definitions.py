@@ -8,7 +8,7 @@ from stedi_assets.checks.expected_counts import expected_count_check
 from stedi_assets.jobs import all_zones_job
 from stedi_assets.resources import resources_from_environment
 from stedi_assets.schemas.tables import ZONE_TABLES
-from stedi_assets.sensors.landing import landing_sensors
+from stedi_assets.sensors.landing import landing_sensor
 from stedi_assets.zones.curated import customer_curated, machine_learning_curated
 from stedi_assets.zones.landing import accelerometer_landing, customer_landing, step_trainer_landing
 from stedi_assets.zones.trusted import accelerometer_trusted, customer_trusted, step_trainer_trusted
@@ -35,7 +35,7 @@ def build_definitions(resources: dict, expected_counts_profile: str | None = Non
         assets=ZONE_ASSETS,
         asset_checks=checks if expected_counts_profile else [],
         jobs=[all_zones_job],
-        sensors=landing_sensors,
+        sensors=[landing_sensor],
         resources=resources,
         executor=dg.in_process_executor,
     )

@@ -1,4 +1,4 @@
-"""End to end, as a user runs it: `dagster dev` (webserver + daemon) with the landing sensors on.
+"""End to end, as a user runs it: `dagster dev` (webserver + daemon) with the landing sensor on.
 
 Files dropped into the landing root become `all_zones` runs by themselves; the runs are watched
 through GraphQL and the result is read from the lake's Parquet files.
@@ -41,19 +41,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _land(complete: Path, landing: Path, date: str) -> dict[str, str]:
-    """Drop one ingest date of every source into landing (atomically); return the run key each sensor will use."""
+def _land(complete: Path, landing: Path, date: str) -> None:
+    """Drop one ingest date of every source into landing, each file atomically (temp name, then rename)."""
     for source in SOURCES:
         target = landing / source / "landing" / f"ingest_date={date}"
         target.mkdir(parents=True, exist_ok=True)
         for file in sorted((complete / source / "landing" / f"ingest_date={date}").iterdir()):
             shutil.copyfile(file, target / f".{file.name}.part")  # a dot name: not a landing file yet
             os.rename(target / f".{file.name}.part", target / file.name)
-    keys = {}
-    for source in SOURCES:  # the sensor's cursor position: the newest (mtime, path) of the source's files
-        mtime, path = max((f.stat().st_mtime_ns, str(f)) for f in (landing / source / "landing").glob("*/*.json"))
-        keys[source] = f"{source}:{mtime}:{path}"
-    return keys
 
 
 def _rows(lake: Path, zone: str, table: str) -> int:
@@ -88,7 +83,7 @@ def dev(tmp_path):
     env.update(DAGSTER_HOME=str(home), DAGSTER_DISABLE_TELEMETRY="1",
                STEDI_LANDING_ROOT=str(landing), STEDI_LAKE_ROOT=str(tmp_path / "lake"))
     subprocess.run([_tool("stedi"), "sample", "--out", str(complete)], env=env, check=True, timeout=120)
-    first_keys = _land(complete, landing, "2024-01-01")
+    _land(complete, landing, "2024-01-01")
 
     port, log_path = _free_port(), tmp_path / "dagster-dev.log"
     base = f"http://127.0.0.1:{port}"
@@ -118,13 +113,13 @@ def dev(tmp_path):
                 pass
             assert time.monotonic() < deadline, f"dagster dev not up after {STARTUP_TIMEOUT_S}s:\n{tail()}"
             time.sleep(2)
-        yield tmp_path, query, tail, first_keys
+        yield tmp_path, query, tail
     finally:
         _stop(server)
 
 
-def _wait_for_runs(query, tail, run_keys: dict[str, str]) -> list[dict]:
-    """Wait until each source's sensor run (by run key) succeeded and no `all_zones` run is still active."""
+def _wait_for_runs(query, tail, lake: Path, date: str, earlier: set[str]) -> list[dict]:
+    """Wait until a new sensor run succeeded, `date` is in the lake, and no `all_zones` run is still active."""
     deadline = time.monotonic() + RUNS_TIMEOUT_S
     while True:
         runs = query(RUNS_QUERY)["runsOrError"]
@@ -132,13 +127,12 @@ def _wait_for_runs(query, tail, run_keys: dict[str, str]) -> list[dict]:
         runs = [{**r, "tags": {t["key"]: t["value"] for t in r["tags"]}} for r in runs["results"]]
         failed = [r for r in runs if r["status"] in ("FAILURE", "CANCELED")]
         assert not failed, f"runs failed: {failed}\n{tail()}"
-        by_key = {r["tags"].get("dagster/run_key"): r for r in runs}
-        done = all(by_key.get(key, {}).get("status") == "SUCCESS" for key in run_keys.values())
-        if done and not any(r["status"] in ACTIVE for r in runs):
-            for source, key in run_keys.items():
-                assert by_key[key]["tags"].get("dagster/sensor_name") == f"{source}_landing_sensor", by_key[key]
+        new = [r for r in runs if r["runId"] not in earlier]
+        landed = (lake / "landing" / "accelerometer_landing" / f"ingest_date={date}").is_dir()
+        if landed and any(r["status"] == "SUCCESS" for r in new) and not any(r["status"] in ACTIVE for r in runs):
+            assert all(r["tags"].get("dagster/sensor_name") == "landing_sensor" for r in new), new
             return runs
-        statuses = [(r["tags"].get("dagster/run_key"), r["status"]) for r in runs]
+        statuses = [(r["runId"][:8], r["status"]) for r in runs]
         assert time.monotonic() < deadline, f"runs not done after {RUNS_TIMEOUT_S}s: {statuses}\n{tail()}"
         time.sleep(5)
 
@@ -158,19 +152,19 @@ TABLES = [(zone, f"{source}_{zone}") for zone in ("landing", "trusted") for sour
 
 
 def test_landed_files_flow_into_the_lake_by_themselves(dev):
-    """The sensors run `all_zones` for the first ingest date, then again when the second one lands."""
-    tmp, query, tail, first_keys = dev
+    """The sensor runs `all_zones` for the first ingest date, then again when the second one lands."""
+    tmp, query, tail = dev
     lake = tmp / "lake"
 
-    first_runs = {r["runId"] for r in _wait_for_runs(query, tail, first_keys)}
+    first_runs = {r["runId"] for r in _wait_for_runs(query, tail, lake, "2024-01-01", set())}
     assets = _materialized(query)
     for _, table in TABLES:
         assert {p for run, p in assets[table]["materialized"] if run in first_runs} == {"2024-01-01"}, table
     before = {table: _rows(lake, zone, table) for zone, table in TABLES}
     assert all(before.values()), before
 
-    second_keys = _land(tmp / "complete", tmp / "landing", "2024-01-02")
-    runs = _wait_for_runs(query, tail, second_keys)
+    _land(tmp / "complete", tmp / "landing", "2024-01-02")
+    runs = _wait_for_runs(query, tail, lake, "2024-01-02", first_runs)
     assert {r["runId"] for r in runs} - first_runs, "no new run after the second ingest date landed"
 
     after = {table: _rows(lake, zone, table) for zone, table in TABLES}

@@ -1,4 +1,4 @@
-"""Landing sensors with Dagster's sensor test context, against a real instance and real files."""
+"""The landing sensor with Dagster's sensor test context, against a real instance, real files and a real lake."""
 
 import json
 import os
@@ -7,8 +7,10 @@ import dagster as dg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from stedi_assets.landing_files import fingerprint, list_landing_files
+from stedi_assets.resources.lake import STATE, LocalLake
 from stedi_assets.resources.settings import LandingRoot
-from stedi_assets.sensors import landing as sensors_module
+from stedi_assets.schemas.tables import LANDING_TABLES
 from stedi_assets.sensors.landing import landing_sensor
 
 READING = '{"user": "a@x.com", "timestamp": 1, "x": 0.0, "y": 0.0, "z": 0.0}\n'
@@ -20,20 +22,31 @@ def instance():
         yield instance
 
 
-def land(root, date: str, name: str, mtime: int):
-    path = root / "accelerometer" / "landing" / f"ingest_date={date}" / name
+def land(root, source: str, date: str, name: str, mtime_ns: int = 1_000_000_000):
+    path = root / "landing" / source / "landing" / f"ingest_date={date}" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(READING)
-    os.utime(path, ns=(mtime, mtime))
-    return path
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+def process(root, source: str, date: str):
+    """Record in the lake that `date` of `source` was parsed from the files now landed, as a run would."""
+    files = [f for f in list_landing_files(str(root / "landing"), source) if f.ingest_date == date]
+    state_file = root / "lake" / "landing" / LANDING_TABLES[source].name / STATE
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    state[date] = {"rows": len(files), "digest": "0", "sources": fingerprint(files)}
+    state_file.write_text(json.dumps(state))
 
 
 def tick(instance, root, cursor=None):
-    """One evaluation of the accelerometer sensor; applies its partition requests like the daemon does."""
+    """One evaluation of the sensor; applies its partition requests like the daemon does."""
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"landing_root": LandingRoot(root=str(root))}
+        instance=instance,
+        cursor=cursor,
+        resources={"landing_root": LandingRoot(root=str(root / "landing")), "lake": LocalLake(root=str(root / "lake"))},
     )
-    result = landing_sensor("accelerometer").evaluate_tick(context)
+    result = landing_sensor.evaluate_tick(context)
     for request in result.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
     return result
@@ -44,53 +57,56 @@ def covered_range(result):
     return request.tags[ASSET_PARTITION_RANGE_START_TAG], request.tags[ASSET_PARTITION_RANGE_END_TAG]
 
 
-def test_new_files_register_their_dates_and_request_one_run_over_every_date(instance, tmp_path):
-    land(tmp_path, "2024-01-02", "a-2.json", 2_000)
-    land(tmp_path, "2024-01-01", "a-1.json", 1_000)
+def test_new_files_of_all_sources_register_their_dates_and_request_one_run(instance, tmp_path):
+    land(tmp_path, "accelerometer", "2024-01-02", "a-2.json")
+    land(tmp_path, "accelerometer", "2024-01-01", "a-1.json")
+    land(tmp_path, "customer", "2024-01-01", "c-1.json")
     result = tick(instance, tmp_path)
     assert instance.get_dynamic_partitions("ingest_date") == ["2024-01-01", "2024-01-02"]
     assert covered_range(result) == ("2024-01-01", "2024-01-02")
-    assert landing_sensor("accelerometer").job_name == "all_zones"
-    assert json.loads(result.cursor) == [2_000, str(tmp_path / "accelerometer/landing/ingest_date=2024-01-02/a-2.json")]
+    assert landing_sensor.job_name == "all_zones"
+    assert set(json.loads(result.cursor)) == {"accelerometer/2024-01-01", "accelerometer/2024-01-02", "customer/2024-01-01"}
 
 
-def test_no_new_files_skips_and_keeps_the_cursor(instance, tmp_path):
-    assert tick(instance, tmp_path).skip_message == "no new accelerometer files"
-    land(tmp_path, "2024-01-01", "a-1.json", 1_000)
+def test_nothing_new_skips(instance, tmp_path):
+    (tmp_path / "landing").mkdir()
+    assert tick(instance, tmp_path).skip_message == "no new or changed landing files"
+    land(tmp_path, "customer", "2024-01-01", "c-1.json")
     first = tick(instance, tmp_path)
-    again = tick(instance, tmp_path, first.cursor)
-    assert not again.run_requests and again.cursor in (None, first.cursor)
+    assert first.run_requests
+    # While the requested run has not processed the files yet, they are not handed on again.
+    assert not tick(instance, tmp_path, first.cursor).run_requests
+    process(tmp_path, "customer", "2024-01-01")
+    done = tick(instance, tmp_path, first.cursor)
+    assert not done.run_requests and json.loads(done.cursor or "{}") == {}
 
 
-def test_cursor_survives_a_restart_and_each_file_is_handed_on_once(instance, tmp_path):
-    land(tmp_path, "2024-01-01", "a-1.json", 1_000)
+def test_the_cursor_survives_a_restart_and_only_new_files_are_handed_on(instance, tmp_path):
+    land(tmp_path, "step_trainer", "2024-01-01", "s-1.json")
     cursor = tick(instance, tmp_path).cursor
-    land(tmp_path, "2024-01-02", "a-2.json", 2_000)
-    # A restarted daemon evaluates with the stored cursor only.
-    result = tick(instance, tmp_path, cursor)
-    assert result.run_requests[0].run_key.endswith("a-2.json")
-    assert instance.get_dynamic_partitions("ingest_date") == ["2024-01-01", "2024-01-02"]
+    land(tmp_path, "step_trainer", "2024-01-02", "s-2.json")
+    result = tick(instance, tmp_path, cursor)  # a restarted daemon has only the stored cursor
+    assert set(json.loads(result.cursor)) == {"step_trainer/2024-01-01", "step_trainer/2024-01-02"}
+    assert result.run_requests and instance.get_dynamic_partitions("ingest_date") == ["2024-01-01", "2024-01-02"]
     assert not tick(instance, tmp_path, result.cursor).run_requests
 
 
-def test_a_file_landing_late_in_an_old_date_is_picked_up(instance, tmp_path):
-    land(tmp_path, "2024-01-01", "a-1.json", 1_000)
-    land(tmp_path, "2024-01-02", "a-2.json", 2_000)
+def test_a_late_file_in_an_old_date_is_picked_up_even_with_an_old_modification_time(instance, tmp_path):
+    land(tmp_path, "accelerometer", "2024-01-01", "a-1.json", mtime_ns=5_000_000_000)
+    land(tmp_path, "accelerometer", "2024-01-02", "a-2.json", mtime_ns=5_000_000_000)
     cursor = tick(instance, tmp_path).cursor
-    land(tmp_path, "2024-01-01", "a-late.json", 3_000)
+    for date in ("2024-01-01", "2024-01-02"):
+        process(tmp_path, "accelerometer", date)
+    land(tmp_path, "accelerometer", "2024-01-01", "a-late.json", mtime_ns=1_000_000_000)  # as `cp -p` would
     result = tick(instance, tmp_path, cursor)
-    assert result.run_requests[0].run_key.endswith("a-late.json")
+    assert set(json.loads(result.cursor)) == {"accelerometer/2024-01-01"}
     assert not result.dynamic_partitions_requests
     assert covered_range(result) == ("2024-01-01", "2024-01-02")
 
 
-def test_a_large_listing_is_split_across_ticks(instance, tmp_path, monkeypatch):
-    monkeypatch.setattr(sensors_module, "MAX_FILES_PER_TICK", 4)
-    for n in range(10):
-        land(tmp_path, f"2024-01-{n + 1:02d}", f"a-{n}.json", 1_000 + n)
-    cursor, ticks = None, 0
-    while (result := tick(instance, tmp_path, cursor)).run_requests:
-        cursor, ticks = result.cursor, ticks + 1
-    assert ticks == 3
-    assert json.loads(cursor)[0] == 1_009
-    assert len(instance.get_dynamic_partitions("ingest_date")) == 10
+def test_many_files_are_fingerprinted_in_one_tick(instance, tmp_path):
+    for n in range(2000):
+        land(tmp_path, "accelerometer", f"2024-01-{n % 28 + 1:02d}", f"a-{n}.json")
+    result = tick(instance, tmp_path)
+    assert len(json.loads(result.cursor)) == 28
+    assert len(instance.get_dynamic_partitions("ingest_date")) == 28

@@ -1,60 +1,67 @@
-"""Landing sensors: new files under the landing root flow into the lake by themselves.
+"""The landing sensor: new files under the landing root flow into the lake by themselves.
 
-Each source's sensor keeps its place in `context.cursor`: the (modification
-time, path) of the last file it handed on. Files are taken in that order, at
-most `MAX_FILES_PER_TICK` per tick, so each file is processed once, across
-restarts, and a huge listing is spread over several ticks. A file that lands
-late in an old `ingest_date=` folder still has a new modification time, so it
-is picked up.
+The lake itself says what has been processed: each landing table keeps, per
+ingest date, the fingerprint of the files it was parsed from (names, sizes,
+modification times). Each tick the sensor fingerprints the landing files of
+every source and date, and the dates whose fingerprint differs from the lake's
+are new work. Its cursor remembers the fingerprints it already requested a run
+for, so a date is handed on once per change, across restarts, while that run
+is queued or running. Nothing depends on modification times moving forward, so
+files copied with their original times (`cp -p`, `rsync -t`, a move from a
+staging folder) are not missed.
 
-A run covers every ingest date: landing re-parses only dates whose files
-changed, and the trusted and curated tables are recomputed whole (a consent
-change can touch any date) but rewrite only the partitions whose content
-changed. Consent granted, withdrawn or a stale update therefore reach every
-trusted and curated partition in the same run.
+One sensor watches all three sources, so a delivery touching all of them
+starts one run, not three. A run covers every ingest date: landing re-parses
+only dates whose files changed, and the trusted and curated tables are
+recomputed whole (a consent change can touch any date) but rewrite only the
+partitions whose content changed.
 """
 
+import hashlib
 import json
 
 import dagster as dg
 
 from stedi_assets.jobs import all_zones_job, partition_range_tags
-from stedi_assets.landing_files import SOURCES
+from stedi_assets.landing_files import SOURCES, fingerprint
 from stedi_assets.partitions import ingest_date_partitions
+from stedi_assets.resources.lake import LocalLake
 from stedi_assets.resources.settings import LandingRoot
+from stedi_assets.schemas.tables import LANDING_TABLES
 
-MAX_FILES_PER_TICK = 1000
+
+def changed_landing(landing_root: LandingRoot, lake: LocalLake) -> dict[str, str]:
+    """`source/date` -> fingerprint of the landed files, for every date the lake has not processed as is."""
+    changed = {}
+    for source in SOURCES:
+        files = landing_root.files(source)
+        processed = lake.state(LANDING_TABLES[source])
+        for date in sorted({file.ingest_date for file in files}):
+            landed = fingerprint([file for file in files if file.ingest_date == date])
+            if processed.get(date, {}).get("sources") != landed:
+                changed[f"{source}/{date}"] = landed
+    return changed
 
 
-def landing_sensor(source: str) -> dg.SensorDefinition:
-    @dg.sensor(
-        name=f"{source}_landing_sensor",
-        job=all_zones_job,
-        minimum_interval_seconds=15,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Starts a run of all zones when new {source} files land.",
+@dg.sensor(
+    job=all_zones_job,
+    minimum_interval_seconds=15,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Starts one run of all zones when landing files of any source are new or changed.",
+)
+def landing_sensor(context: dg.SensorEvaluationContext, landing_root: LandingRoot, lake: LocalLake):
+    requested = json.loads(context.cursor) if context.cursor else {}
+    changed = changed_landing(landing_root, lake)
+    new_work = {key: landed for key, landed in changed.items() if requested.get(key) != landed}
+    # Only what is still unprocessed is worth remembering: the cursor stays small.
+    cursor = json.dumps({key: landed for key, landed in {**requested, **new_work}.items() if key in changed})
+    if not new_work:
+        return dg.SensorResult(skip_reason="no new or changed landing files", cursor=cursor)
+    known = context.instance.get_dynamic_partitions(ingest_date_partitions.name)
+    new_dates = sorted({key.split("/")[1] for key in new_work} - set(known))
+    run_key = hashlib.sha256(json.dumps(new_work, sort_keys=True).encode()).hexdigest()[:16]
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=run_key, tags=partition_range_tags([*known, *new_dates]))],
+        dynamic_partitions_requests=[ingest_date_partitions.build_add_request(new_dates)] if new_dates else [],
+        cursor=cursor,
     )
-    def _landing_sensor(context: dg.SensorEvaluationContext, landing_root: LandingRoot):
-        position = tuple(json.loads(context.cursor)) if context.cursor else (0, "")
-        files = sorted(landing_root.files(source), key=lambda f: (f.modified_ns, f.path))
-        new_files = [f for f in files if (f.modified_ns, f.path) > position][:MAX_FILES_PER_TICK]
-        if not new_files:
-            return dg.SkipReason(f"no new {source} files")
-        known = context.instance.get_dynamic_partitions(ingest_date_partitions.name)
-        new_dates = sorted({f.ingest_date for f in new_files} - set(known))
-        last = new_files[-1]
-        return dg.SensorResult(
-            run_requests=[
-                dg.RunRequest(
-                    run_key=f"{source}:{last.modified_ns}:{last.path}",
-                    tags=partition_range_tags([*known, *new_dates]),
-                )
-            ],
-            dynamic_partitions_requests=[ingest_date_partitions.build_add_request(new_dates)] if new_dates else [],
-            cursor=json.dumps([last.modified_ns, last.path]),
-        )
-
-    return _landing_sensor
-
-
-landing_sensors = [landing_sensor(source) for source in SOURCES]

@@ -1,0 +1,145 @@
+"""Run a command and measure it: wall time, and peak memory of its whole process tree.
+
+Peak memory is the largest sum of resident set sizes (RSS) over the command's
+process and all its descendants (the Python driver, Spark's JVM, its Python
+workers), sampled from /proc every 0.2 s. Pages shared between processes are
+counted once per process, so this slightly overstates the true footprint; a
+peak that lasts less than the interval can be missed.
+"""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _processes() -> dict[int, tuple[int, str, int, int]]:
+    """pid -> (parent pid, command name, RSS bytes, start time in ticks) of every process now."""
+    table = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                raw = stat.read()
+            # comm may hold spaces and parentheses: it ends at the last ")".
+            comm = raw[raw.index(b"(") + 1:raw.rindex(b")")].decode(errors="replace")
+            fields = raw[raw.rindex(b")") + 2:].split()
+            table[int(entry.name)] = (int(fields[1]), comm, int(fields[21]) * PAGE, int(fields[19]))
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return table
+
+
+def _descendants(root: int, table: dict) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (parent, *_) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        if pid in table:
+            found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+class TreeMemory:
+    """Samples the RSS of a process tree in a background thread."""
+
+    def __init__(self, root: int, interval: float = 0.2):
+        self.root, self.interval = root, interval
+        self.peak_bytes = 0
+        self.peak_by_command: dict[str, int] = {}  # largest RSS each command name reached, summed per sample
+        self.seen: dict[int, int] = {}  # pid -> start time, of every process of the tree
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "TreeMemory":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def sample(self) -> None:
+        table = _processes()
+        tree = _descendants(self.root, table)
+        total, by_command = 0, {}
+        for pid in tree:
+            _, comm, rss, started = table[pid]
+            self.seen[pid] = started
+            total += rss
+            by_command[comm] = by_command.get(comm, 0) + rss
+        self.peak_bytes = max(self.peak_bytes, total)
+        for comm, rss in by_command.items():
+            self.peak_by_command[comm] = max(self.peak_by_command.get(comm, 0), rss)
+
+
+def _pin(cores: int | None):
+    """preexec_fn: run the child (and so everything it starts) on the first `cores` CPUs."""
+    if not cores:
+        return None
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) <= cores:
+        return None
+    chosen = set(available[:cores])
+    return lambda: os.sched_setaffinity(0, chosen)
+
+
+def run_measured(command: list[str], *, env: dict, cwd: str | Path, log: Path, cores: int | None = None,
+                 timeout: float | None = None) -> dict:
+    """Run `command`, wait for it and for every process it started, and report what it took."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log.with_suffix(".out"), "wb") as out, open(log.with_suffix(".err"), "wb") as err:
+        spawned = time.time()
+        clock = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=cwd,
+                                   preexec_fn=_pin(cores), start_new_session=True)
+        memory = TreeMemory(process.pid).start()
+        timed_out = False
+        try:
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(process.pid, signal.SIGKILL)  # the group this command started, nothing else
+            code = process.wait()
+        wall = time.perf_counter() - clock
+        ended = time.time()
+        memory.stop()
+    _wait_gone({pid: t for pid, t in memory.seen.items() if pid != process.pid})
+    stdout = log.with_suffix(".out").read_text(errors="replace")
+    stderr = log.with_suffix(".err").read_text(errors="replace")
+    return {
+        "command": command,
+        "exit_code": code,
+        "timed_out": timed_out,
+        "wall_seconds": wall,
+        "spawned": spawned,
+        "ended": ended,
+        "peak_rss_bytes": memory.peak_bytes,
+        "peak_rss_by_command": memory.peak_by_command,
+        "stdout": stdout,
+        "stderr_tail": stderr[-3000:],
+        "log": str(log.with_suffix(".err")),
+    }
+
+
+def _wait_gone(pids: dict[int, int], limit: float = 60.0) -> None:
+    """Let processes the command left behind (a JVM shutting down) finish before the next run starts."""
+    deadline = time.time() + limit
+    while pids and time.time() < deadline:
+        now = _processes()
+        pids = {pid: t for pid, t in pids.items() if pid in now and now[pid][3] == t}
+        if pids:
+            time.sleep(0.2)

@@ -1,0 +1,246 @@
+"""The benchmark's results as Markdown (for the README)."""
+
+GIB = 2**30
+RUNS = [
+    ("full", "platform: full materialization, all checks, empty lake"),
+    ("incremental", "platform: incremental, one new ingest date"),
+    ("noop", "platform: no-op (nothing new landed)"),
+    ("pyspark", "baseline: plain PySpark, same 8 tables"),
+    ("duckdb", "baseline: DuckDB SQL, same 8 tables"),
+]
+GOALS = {"full_vs_pyspark": 1.5, "incremental_vs_full": 0.3, "noop_seconds": 5.0, "peak_gib_100": 8.0,
+         "growth_10_to_100": 12.0}
+
+
+def _s(seconds) -> str:
+    return "–" if seconds is None else f"{seconds:,.1f}"
+
+
+def _gib(size) -> str:
+    return "–" if not size else f"{size / GIB:.2f}"
+
+
+def _ratio(a, b) -> str:
+    return "–" if not a or not b else f"{a / b:.2f}"
+
+
+def _ok(run: dict | None) -> bool:
+    return bool(run) and run.get("exit_code") == 0
+
+
+def _wall(run: dict | None):
+    return run["wall_seconds"] if _ok(run) else None
+
+
+def _label(scale: float) -> str:
+    return f"{scale:g}×"
+
+
+def render(report: dict) -> str:
+    env = report["environment"]
+    lines = ["# STEDI lakehouse benchmark", ""]
+    packages = ", ".join(f"{name} {v}" for name, v in env["packages"].items() if v)
+    lines += [
+        f"Measured {env['date']} with `python -m benchmarks.run` on {env['cores_used']} cores "
+        f"(of {env['cpus']}) and {env['memory_bytes'] / GIB:.0f} GiB of memory; Python {env['python']}, "
+        f"{env['java'] or 'no Java found'}; {packages}.",
+        "",
+    ]
+    busiest = max([env["load_average"][0]] + [s["load_average_before"][0] for s in report["scales"]])
+    if busiest > env["cores_used"]:
+        lines += [
+            f"> **The machine was busy**: load average up to {busiest:.1f} on {env['cpus']} CPUs while this ran. "
+            "Other work competed for the cores, so every time here is inflated, the baselines' too; "
+            "the ratios are the more telling numbers.",
+            "",
+        ]
+    lines += _summary(report) + _goals(report)
+    for result in report["scales"]:
+        lines += _scale(result)
+    lines += _notes()
+    return "\n".join(lines) + "\n"
+
+
+def _summary(report: dict) -> list[str]:
+    out = [
+        "## Summary", "",
+        "| scale | input lines | full | incremental | no-op | PySpark baseline | DuckDB baseline "
+        "| full ÷ PySpark | full ÷ DuckDB | peak memory, full |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in report["scales"]:
+        runs = result["runs"]
+        full = _wall(runs["full"])
+        out.append(
+            f"| {_label(result['scale'])} | {result['data']['total_lines']:,} | {_s(full)} s "
+            f"| {_s(_wall(runs['incremental']))} s | {_s(_wall(runs['noop']))} s | {_s(_wall(runs['pyspark']))} s "
+            f"| {_s(_wall(runs['duckdb']))} s | {_ratio(full, _wall(runs['pyspark']))} "
+            f"| {_ratio(full, _wall(runs['duckdb']))} | {_gib(runs['full'].get('peak_rss_bytes'))} GiB |"
+        )
+    return out + [""]
+
+
+def _goals(report: dict) -> list[str]:
+    by_scale = {r["scale"]: r for r in report["scales"]}
+    rows = []
+
+    def row(goal, target, value, met):
+        rows.append(f"| {goal} | {target} | {value} | {'–' if met is None else ('yes' if met else '**no**')} |")
+
+    one = by_scale.get(1.0)
+    if one:
+        ratio = _wall(one["runs"]["full"]) and _wall(one["runs"]["pyspark"]) and (
+            _wall(one["runs"]["full"]) / _wall(one["runs"]["pyspark"]))
+        row(f"full materialization of the 1× data with all checks ÷ plain PySpark ({one['data']['origin'].split(' (')[0]})",
+            f"≤ {GOALS['full_vs_pyspark']}", f"{ratio:.2f}" if ratio else "–",
+            None if not ratio else ratio <= GOALS["full_vs_pyspark"])
+    for scale, result in by_scale.items():
+        full, incremental = _wall(result["runs"]["full"]), _wall(result["runs"]["incremental"])
+        ratio = full and incremental and incremental / full
+        row(f"{_label(scale)}: incremental run after one new ingest date ÷ full rebuild",
+            f"≤ {GOALS['incremental_vs_full']}", f"{ratio:.2f}" if ratio else "–",
+            None if not ratio else ratio <= GOALS["incremental_vs_full"])
+    for scale, result in by_scale.items():
+        noop = _wall(result["runs"]["noop"])
+        row(f"{_label(scale)}: no-op run", f"< {GOALS['noop_seconds']:g} s", f"{_s(noop)} s",
+            None if noop is None else noop < GOALS["noop_seconds"])
+    hundred = by_scale.get(100.0)
+    if hundred:
+        full = hundred["runs"]["full"]
+        peak = full.get("peak_rss_bytes")
+        row("100×: completes on 2 cores, peak memory of the full run", f"< {GOALS['peak_gib_100']:g} GiB",
+            f"{_gib(peak)} GiB" + ("" if _ok(full) else " (failed)"),
+            _ok(full) and peak is not None and peak / GIB < GOALS["peak_gib_100"])
+    ten = by_scale.get(10.0)
+    if ten and hundred:
+        a, b = _wall(ten["runs"]["full"]), _wall(hundred["runs"]["full"])
+        growth = a and b and b / a
+        row("full run time, 10× → 100×", f"≤ {GOALS['growth_10_to_100']:g}-fold",
+            f"{growth:.1f}-fold" if growth else "–", None if not growth else growth <= GOALS["growth_10_to_100"])
+    if not rows:
+        return []
+    return ["## Goals", "", "| goal | target | measured | met |", "|---|---|---:|---|", *rows, ""]
+
+
+def _scale(result: dict) -> list[str]:
+    data, runs, new = result["data"], result["runs"], result["new_date"]
+    lines = data["lines"]
+    out = [
+        f"## {_label(result['scale'])}: {data['origin']}", "",
+        f"Input: {data['total_lines']:,} lines ({lines['customer']:,} customer, {lines['accelerometer']:,} "
+        f"accelerometer, {lines['step_trainer']:,} step trainer) in {data['files']} files, "
+        f"{data['bytes'] / 2**20:,.1f} MiB, ingest dates {', '.join(data['ingest_dates'])}. "
+        f"The new ingest date {new['ingest_date']} adds {new['total_lines']:,} lines ({new['share']:.1%}). "
+        f"Load average before: {result['load_average_before'][0]:.1f}, after: {result['load_average_after'][0]:.1f}.",
+        "",
+        "| run | wall (s) | peak memory (GiB) | input lines | rows/s | × PySpark baseline | × DuckDB baseline |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    pyspark, duckdb = _wall(runs["pyspark"]), _wall(runs["duckdb"])
+    for key, title in RUNS:
+        run = runs[key]
+        wall = _wall(run)
+        rows_in = {"incremental": new["total_lines"], "noop": 0}.get(key, data["total_lines"])
+        rate = f"{rows_in / wall:,.0f}" if wall and rows_in else "–"
+        status = "" if _ok(run) else f" — **failed** (exit {run.get('exit_code')}, log `{run.get('log')}`)"
+        repeats = run.get("repeats", [])
+        spread = f" (median of {len(repeats)}: {', '.join(_s(r) for r in repeats)})" if len(repeats) > 1 else ""
+        out.append(
+            f"| {title}{status} | {_s(wall)}{spread} | {_gib(run.get('peak_rss_bytes'))} | {rows_in:,} | {rate} "
+            f"| {_ratio(wall, pyspark)} | {_ratio(wall, duckdb)} |"
+        )
+    out.append("")
+    peaks = runs["full"].get("peak_rss_by_command") or {}
+    if peaks:
+        biggest = sorted(peaks.items(), key=lambda kv: -kv[1])[:4]
+        out += ["Largest processes of the full run at their peak: "
+                + ", ".join(f"`{name}` {size / GIB:.2f} GiB" for name, size in biggest) + ".", ""]
+    verification = result["verification"]
+    if verification["problems"]:
+        out += ["**Row counts disagree:**", ""] + [f"- {p}" for p in verification["problems"]] + [""]
+    else:
+        counts = verification["counts"] or {}
+        agreed = "the data contract's counts" if verification["reference"] == "contract" else "each other"
+        out += [f"Row counts: the platform's eight tables and both baselines' agree with {agreed} "
+                f"({' / '.join(f'{v:,}' for v in counts.values())}); after the new ingest date the platform's "
+                "tables equal a DuckDB rebuild from all files.", ""]
+    out += _breakdown(runs)
+    return out
+
+
+def _breakdown(runs: dict) -> list[str]:
+    full, incremental, noop = runs["full"], runs["incremental"], runs["noop"]
+    if not full.get("breakdown"):
+        return []
+    b_full, b_incr = full["breakdown"], incremental.get("breakdown") or {}
+    wall = full["wall_seconds"]
+    incr_steps = {s["step"]: s for s in b_incr.get("steps", [])}
+    incr_phases = {p["name"]: p for p in b_incr.get("phases", [])}
+    out = [
+        "### Where the platform's time goes", "",
+        "Full run, per phase and per step (a step is one asset with its checks); the incremental run beside it. "
+        "*compute + digest* is the first Spark action on a table's new rows, so it includes computing the "
+        "transform; *write* is writing the Parquet and committing; *checks* are the asset's checks; *other* is "
+        "the rest of the step (Dagster, lake reads and listings, Spark planning).", "",
+        "| phase or step | full (s) | share | compute + digest | write | checks | other | incremental (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def split(parts: dict, total: float) -> str:
+        compute = parts.get("compute + digest", 0.0)
+        write = parts.get("write (Parquet, commit)", 0.0)
+        checks = sum(v for k, v in parts.items() if k.startswith("check: "))
+        other = total - compute - write - checks - parts.get("Spark session start", 0.0)
+        return f"{compute:.1f} | {write:.1f} | {checks:.1f} | {other:.1f}"
+
+    for phase in b_full["phases"]:
+        if phase["name"] == "after the last step":
+            for step in b_full["steps"]:
+                other = incr_steps.get(step["step"])
+                out.append(f"| step `{step['step']}` | {step['seconds']:.1f} | {step['seconds'] / wall:.0%} "
+                           f"| {split(step['parts'], step['seconds'])} | {_s(other and other['seconds'])} |")
+        name = phase["name"]
+        if phase.get("parts", {}).get("Spark session start"):
+            name += f" (Spark session start: {phase['parts']['Spark session start']:.1f} s)"
+        other = incr_phases.get(phase["name"])
+        out.append(f"| {name} | {phase['seconds']:.1f} | {phase['seconds'] / wall:.0%} | | | | "
+                   f"| {_s(other and other['seconds'])} |")
+    out.append(f"| **total (wall)** | **{wall:.1f}** | 100% | | | | | **{_s(_wall(incremental))}** |")
+    out.append("")
+    labels = b_full.get("labels", {})
+    checks_total = sum(v for k, v in labels.items() if k.startswith("check: "))
+    if b_full["checks"]:
+        out += [
+            f"Checks of the full run: {checks_total:.1f} s in all, {checks_total / wall:.0%} of the wall time.", "",
+            "| check | step | s | share of the full run |", "|---|---|---:|---:|",
+        ]
+        by_check: dict[str, float] = {}
+        for check in b_full["checks"]:
+            by_check[check["check"]] = by_check.get(check["check"], 0.0) + check["seconds"]
+            out.append(f"| {check['check']} | `{check['step']}` | {check['seconds']:.2f} "
+                       f"| {check['seconds'] / wall:.1%} |")
+        out += ["", "Per check, over all assets: " + ", ".join(
+            f"{name} {seconds:.1f} s" for name, seconds in sorted(by_check.items(), key=lambda kv: -kv[1])) + ".", ""]
+    if noop.get("breakdown") and _ok(noop):
+        phases = ", ".join(f"{p['name']} {p['seconds']:.1f} s" for p in noop["breakdown"]["phases"])
+        out += [f"No-op run: {phases}.", ""]
+    missing = (full.get("profile_coverage") or {}).get("missing")
+    if missing:
+        out += [f"Not profiled (no longer found by name): {', '.join(missing)}.", ""]
+    return out
+
+
+def _notes() -> list[str]:
+    return [
+        "## How to read this", "",
+        "- *wall*: from starting the command to its exit, including Python imports and starting Spark's JVM.",
+        "- *peak memory*: the largest sum of the resident memory of the command's processes (Python, the JVM, "
+        "Spark's Python workers), sampled every 0.2 s.",
+        "- *rows/s*: landed lines taken in per second of wall time: all of them for full runs and baselines, "
+        "the new ingest date's for the incremental run.",
+        "- *× baseline*: wall time divided by the baseline's wall time on the same data in the same benchmark run.",
+        "- The platform runs `stedi materialize` with a persistent Dagster instance (`$DAGSTER_HOME`, as for "
+        "`dagster dev`); its event log gives the step times, and timers around the check, digest and write "
+        "functions (`benchmarks/profiled_materialize.py`) split each step.",
+        "",
+    ]
