@@ -152,7 +152,7 @@ def _scale(result: dict) -> list[str]:
     out.append("")
     peaks = runs["full"].get("peak_rss_by_command") or {}
     if peaks:
-        biggest = sorted(peaks.items(), key=lambda kv: -kv[1])[:4]
+        biggest = [kv for kv in sorted(peaks.items(), key=lambda kv: -kv[1])[:4] if kv[1] >= 0.01 * GIB]
         out += ["Largest processes of the full run at their peak: "
                 + ", ".join(f"`{name}` {size / GIB:.2f} GiB" for name, size in biggest) + ".", ""]
     verification = result["verification"]
@@ -215,11 +215,18 @@ def _breakdown(runs: dict) -> list[str]:
             "| check | step | s | share of the full run |", "|---|---|---:|---:|",
         ]
         by_check: dict[str, float] = {}
+        quick = set()
         for check in b_full["checks"]:
             by_check[check["check"]] = by_check.get(check["check"], 0.0) + check["seconds"]
+            if check["seconds"] < 0.01:
+                quick.add(check["check"])
+                continue
             out.append(f"| {check['check']} | `{check['step']}` | {check['seconds']:.2f} "
                        f"| {check['seconds'] / wall:.1%} |")
-        out += ["", "Per check, over all assets: " + ", ".join(
+        out.append("")
+        if quick:
+            out += [f"Under 0.01 s each, not listed: {', '.join(sorted(quick))} (where not listed above).", ""]
+        out += ["Per check, over all assets: " + ", ".join(
             f"{name} {seconds:.1f} s" for name, seconds in sorted(by_check.items(), key=lambda kv: -kv[1])) + ".", ""]
     if noop.get("breakdown") and _ok(noop):
         phases = ", ".join(f"{p['name']} {p['seconds']:.1f} s" for p in noop["breakdown"]["phases"])

@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import shutil
+import stat
 import statistics
 import subprocess
 import sys
@@ -60,7 +61,9 @@ def prepare_landing(scale: float, starter: Path | None, landing: Path, seed: int
     started = time.perf_counter()
     if starter is not None and scale == 1:
         for source in SOURCES:  # a copy: the platform refuses files linked from outside its landing root
-            shutil.copytree(starter / source, landing / source)
+            shutil.copytree(starter / source, landing / source, copy_function=shutil.copyfile)
+        for path in [landing, *landing.rglob("*")]:  # the shared copy may be read-only; this one gets a new date
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
         origin = f"public starter data ({starter})"
     else:
         write_sample_landing(landing, scale=scale, seed=seed)
@@ -295,6 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     cli.add_argument("--seed", type=int, default=7)
     cli.add_argument("--timeout", type=float, default=4 * 3600, help="seconds one command may take")
     args = cli.parse_args(argv)
+    try:
+        import duckdb  # noqa: F401  (the DuckDB baseline, and counting every run's tables)
+    except ImportError:
+        cli.error('DuckDB is missing: pip install -e ".[bench]"')
     if args.starter and not (Path(args.starter) / "customer" / "landing").is_dir():
         cli.error(f"--starter {args.starter}: no customer/landing folder there")
 

@@ -37,7 +37,9 @@ def instance_for_cli() -> dg.DagsterInstance:
 def run_all_zones(args, ingest_dates: list[str]) -> tuple[bool, dict[str, int], list[str]]:
     """One run over every ingest date: (success, table rows, failed ERROR checks)."""
     defs = build_definitions(
-        local_resources(args.landing, args.lake, args.ml_join, args.consent_cutoff, args.pseudonym_key),
+        local_resources(
+            args.landing, args.lake, args.ml_join, args.consent_cutoff, args.pseudonym_key, args.spark_master
+        ),
         args.expect,
     )
     with instance_for_cli() as instance:
@@ -126,6 +128,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--expect", metavar="PROFILE", help="check row counts against a profile (stedi-starter)")
     run.add_argument("--pseudonym-key", default=os.environ.get("STEDI_PSEUDONYM_KEY", DEV_PSEUDONYM_KEY),
                      help="key of the pseudonymous customer ids (default: $STEDI_PSEUDONYM_KEY)")
+    run.add_argument("--spark-master", default=os.environ.get("STEDI_SPARK_MASTER", "local[*]"),
+                     help="local[*] (default), a cluster master URL, or a Spark Connect URL sc://host:port")
     run.set_defaults(handler=materialize)
     make = commands.add_parser("sample", help="write synthetic landing data")
     make.add_argument("--out", required=True)

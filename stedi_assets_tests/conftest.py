@@ -45,3 +45,23 @@ def starter_data() -> Path:
     if not (STARTER_DATA / "customer" / "landing").is_dir():
         pytest.skip(f"public starter data not found at {STARTER_DATA} (set STEDI_STARTER_DATA)")
     return STARTER_DATA
+
+
+@pytest.fixture(scope="session")
+def materialized_sample(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """Sample landing data, materialized by the CLI into a fresh DAGSTER_HOME, once per test session.
+
+    Returns the folder (`home/`, `landing/`, `lake/`) and the environment to run Dagster on it. Shared by
+    the webserver and browser tests: they only read it (the webserver test expects the CLI's one run).
+    """
+    import subprocess
+
+    from stedi_assets_tests.servers import dagster_env, tool
+
+    tmp = tmp_path_factory.mktemp("materialized_sample")
+    landing, lake = tmp / "landing", tmp / "lake"
+    env = dagster_env(tmp / "home", landing, lake)
+    subprocess.run([tool("stedi"), "sample", "--out", str(landing)], env=env, check=True, timeout=120)
+    subprocess.run([tool("stedi"), "materialize", "--landing", str(landing), "--lake", str(lake)],
+                   env=env, check=True, timeout=900)
+    return tmp, env

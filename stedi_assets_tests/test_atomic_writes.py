@@ -19,7 +19,7 @@ from stedi_assets.definitions import ZONE_TABLES
 from stedi_assets.resources.lake import LocalLake
 from stedi_assets.sample import write_sample_landing
 
-KILL_POINTS = (0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 0.95)
+KILL_POINTS = (0.15, 0.35, 0.55, 0.75, 0.95)
 
 
 def start_materialize(landing, lake) -> subprocess.Popen:

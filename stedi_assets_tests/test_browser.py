@@ -1,7 +1,8 @@
 """End to end in a real browser: `stedi materialize` into a DAGSTER_HOME, then dagster-webserver in headless Chromium.
 
-`test_webserver.py` reads the same webserver through GraphQL. This test looks at the pages a person
-opens: the catalog, the asset lineage graph and an asset's Checks tab. It needs Debian's Chromium
+`test_webserver.py` reads the same webserver, on the same materialized sample (conftest's
+`materialized_sample`), through GraphQL. This test looks at the pages a person opens: the catalog,
+the asset lineage graph and an asset's Checks tab. It needs Debian's Chromium
 (`apt-get install chromium`) and Playwright for Python (`pip install playwright`). It uses the
 system browser and never downloads one. Without either of them the module is skipped.
 
@@ -12,26 +13,13 @@ copied to docs/screenshots/, for the README.
 import os
 import re
 import shutil
-import subprocess
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 
-# `lake_run` is a module-scoped fixture: imported here, it builds this module's own sample lake.
-from stedi_assets_tests.test_webserver import (  # noqa: F401
-    GROUPS,
-    REPO,
-    STARTUP_TIMEOUT_S,
-    WORKSPACE_QUERY,
-    _free_port,
-    _stop,
-    _tail,
-    _tool,
-    lake_run,
-)
+from stedi_assets_tests.servers import REPO, dagster_server, tool
+from stedi_assets_tests.test_webserver import GROUPS
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -62,41 +50,13 @@ DISMISS_COMMUNITY_DIALOG = "try { localStorage.setItem('communityNux', JSON.stri
 
 
 @pytest.fixture(scope="module")
-def webserver(lake_run):
-    """dagster-webserver on a free loopback port, on the materialized lake; yields its base URL; always stopped."""
-    tmp, env = lake_run
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    with open(tmp / "webserver.log", "wb") as log:
-        server = subprocess.Popen(
-            [_tool("dagster-webserver"), "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        try:
-            _wait_until_loaded(server, base, tmp)
-            yield base
-        finally:
-            _stop(server)
-
-
-def _wait_until_loaded(server: subprocess.Popen, base: str, tmp: Path) -> None:
-    """Until the server answers and the code location has loaded (else the UI would show a load error)."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while True:
-        if server.poll() is not None:
-            pytest.fail(f"dagster-webserver exited with {server.returncode}:\n{_tail(tmp)}")
-        try:
-            response = requests.post(f"{base}/graphql", json={"query": WORKSPACE_QUERY}, timeout=30)
-            if response.ok:
-                entries = response.json()["data"]["workspaceOrError"]["locationEntries"]
-                if entries and all(e["loadStatus"] == "LOADED" for e in entries):
-                    assert [e["locationOrLoadError"]["__typename"] for e in entries] == ["RepositoryLocation"], entries
-                    return
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"dagster-webserver not up after {STARTUP_TIMEOUT_S}s:\n{_tail(tmp)}")
-        time.sleep(1)
+def webserver(materialized_sample, tmp_path_factory):
+    """dagster-webserver on the session's materialized sample, the code location loaded (else the UI would
+    show a load error); yields its base URL; always stopped."""
+    _, env = materialized_sample
+    log = tmp_path_factory.mktemp("browser") / "webserver.log"
+    with dagster_server([tool("dagster-webserver")], env, log) as server:
+        yield server.base
 
 
 @pytest.fixture(scope="module")

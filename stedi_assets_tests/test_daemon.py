@@ -6,19 +6,15 @@ through GraphQL and the result is read from the lake's Parquet files.
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import requests
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from stedi_assets_tests.servers import dagster_env, dagster_server, tool
+
 SOURCES = ("customer", "accelerometer", "step_trainer")
 STARTUP_TIMEOUT_S = 180
 RUNS_TIMEOUT_S = 600
@@ -28,17 +24,6 @@ RUNS_QUERY = """{ runsOrError(filter: {pipelineName: "all_zones"}) { __typename
   ... on Runs { results { runId status tags { key value } } } ... on PythonError { message } } }"""
 ASSETS_QUERY = """{ assetNodes { assetKey { path } partitionKeys
   assetMaterializations(limit: 100) { runId partition } } }"""
-
-
-def _tool(name: str) -> str:
-    """A console script of this venv (falling back to PATH)."""
-    return str(BIN / name) if (BIN / name).exists() else shutil.which(name) or name
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _land(complete: Path, landing: Path, date: str) -> None:
@@ -55,67 +40,15 @@ def _rows(lake: Path, zone: str, table: str) -> int:
     return sum(pq.read_metadata(f).num_rows for f in (lake / zone / table).glob("ingest_date=*/*.parquet"))
 
 
-def _stop(server: subprocess.Popen) -> None:
-    """SIGTERM the whole process group (webserver, daemon, code servers, runs), then SIGKILL what lingers."""
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # children may still be shutting down
-            os.killpg(server.pid, 0)
-            time.sleep(1)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        pass
-    try:
-        os.killpg(server.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    server.wait(timeout=30)
-
-
 @pytest.fixture
 def dev(tmp_path):
-    """First ingest date landed, `dagster dev` started on it; yields (tmp, GraphQL helper, log tail, run keys)."""
-    complete, landing, home = tmp_path / "complete", tmp_path / "landing", tmp_path / "home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STEDI_")}
-    env.update(DAGSTER_HOME=str(home), DAGSTER_DISABLE_TELEMETRY="1",
-               STEDI_LANDING_ROOT=str(landing), STEDI_LAKE_ROOT=str(tmp_path / "lake"))
-    subprocess.run([_tool("stedi"), "sample", "--out", str(complete)], env=env, check=True, timeout=120)
+    """First ingest date landed, `dagster dev` started on it; yields (tmp, GraphQL helper, log tail)."""
+    complete, landing = tmp_path / "complete", tmp_path / "landing"
+    env = dagster_env(tmp_path / "home", landing, tmp_path / "lake")
+    subprocess.run([tool("stedi"), "sample", "--out", str(complete)], env=env, check=True, timeout=120)
     _land(complete, landing, "2024-01-01")
-
-    port, log_path = _free_port(), tmp_path / "dagster-dev.log"
-    base = f"http://127.0.0.1:{port}"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [_tool("dagster"), "dev", "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-    def tail() -> str:
-        return "\n".join(log_path.read_text(errors="replace").splitlines()[-60:])
-
-    def query(text: str) -> dict:
-        response = requests.post(f"{base}/graphql", json={"query": text}, timeout=60)
-        response.raise_for_status()
-        assert not response.json().get("errors"), response.json()["errors"]
-        return response.json()["data"]
-
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            assert server.poll() is None, f"dagster dev exited with {server.returncode}:\n{tail()}"
-            try:
-                if requests.get(f"{base}/server_info", timeout=5).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, f"dagster dev not up after {STARTUP_TIMEOUT_S}s:\n{tail()}"
-            time.sleep(2)
-        yield tmp_path, query, tail
-    finally:
-        _stop(server)
+    with dagster_server([tool("dagster"), "dev"], env, tmp_path / "dagster-dev.log", STARTUP_TIMEOUT_S) as server:
+        yield tmp_path, server.query, server.tail
 
 
 def _wait_for_runs(query, tail, lake: Path, date: str, earlier: set[str]) -> list[dict]:

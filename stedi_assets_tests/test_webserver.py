@@ -1,23 +1,12 @@
 """End to end, as a user would: `stedi materialize` into a DAGSTER_HOME, then read it back in dagster-webserver.
 
 The webserver loads `workspace.yaml` from the repo root; everything is checked through its GraphQL API.
+The materialized sample (conftest's `materialized_sample`) is shared with `test_browser.py`, which adds no runs.
 """
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
-import requests
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-STARTUP_TIMEOUT_S = 120
+from stedi_assets_tests.servers import dagster_server, tool
 
 GROUPS = {
     "customer_landing": "landing", "accelerometer_landing": "landing", "step_trainer_landing": "landing",
@@ -44,94 +33,16 @@ CHECK_EXECUTIONS_QUERY = """query ($assetKey: AssetKeyInput!, $checkName: String
 }"""
 RUNS_QUERY = """{ runsOrError(limit: 20) { __typename
   ... on Runs { results { runId jobName status } } ... on PythonError { message } } }"""
-WORKSPACE_QUERY = """{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus
-  locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
-
-
-def _tool(name: str) -> str:
-    """A console script of this venv (falling back to PATH)."""
-    return str(BIN / name) if (BIN / name).exists() else shutil.which(name) or name
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def lake_run(tmp_path_factory):
-    """Sample landing data, materialized by the CLI into a fresh DAGSTER_HOME; returns paths and env."""
-    tmp = tmp_path_factory.mktemp("webserver")
-    home = tmp / "home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    # No STEDI_* from the caller's shell: e.g. STEDI_EXPECTED_COUNTS would add checks the CLI run doesn't execute.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STEDI_")}
-    env.update(DAGSTER_HOME=str(home), DAGSTER_DISABLE_TELEMETRY="1",
-               STEDI_LANDING_ROOT=str(tmp / "landing"), STEDI_LAKE_ROOT=str(tmp / "lake"))
-    subprocess.run([_tool("stedi"), "sample", "--out", str(tmp / "landing")], env=env, check=True, timeout=120)
-    subprocess.run([_tool("stedi"), "materialize", "--landing", str(tmp / "landing"), "--lake", str(tmp / "lake")],
-                   env=env, check=True, timeout=900)
-    return tmp, env
-
-
-@pytest.fixture(scope="module")
-def graphql(lake_run):
-    """Start dagster-webserver on a free loopback port; yield a GraphQL helper; always stop the server."""
-    tmp, env = lake_run
-    port = _free_port()
-    log = open(tmp / "webserver.log", "wb")
-    server = subprocess.Popen(
-        [_tool("dagster-webserver"), "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def query(text: str, variables: dict | None = None) -> dict:
-        response = requests.post(f"{base}/graphql", json={"query": text, "variables": variables or {}}, timeout=60)
-        response.raise_for_status()
-        body = response.json()
-        assert not body.get("errors"), body["errors"]
-        return body["data"]
-
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"dagster-webserver exited with {server.returncode}:\n{_tail(tmp)}")
-            try:
-                if requests.get(f"{base}/server_info", timeout=5).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"dagster-webserver not up after {STARTUP_TIMEOUT_S}s:\n{_tail(tmp)}")
-            time.sleep(1)
-        entries = query(WORKSPACE_QUERY)["workspaceOrError"]["locationEntries"]
-        assert [(e["name"], e["loadStatus"], e["locationOrLoadError"]["__typename"]) for e in entries] == [
-            ("stedi_assets.definitions", "LOADED", "RepositoryLocation")
-        ], entries
-        yield query
-    finally:
-        _stop(server)
-        log.close()
-
-
-def _tail(tmp: Path, lines: int = 40) -> str:
-    return "\n".join((tmp / "webserver.log").read_text(errors="replace").splitlines()[-lines:])
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """SIGTERM the server's process group (it owns its code server), then SIGKILL if it lingers."""
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
+def graphql(materialized_sample, tmp_path_factory):
+    """dagster-webserver on the session's materialized sample (the code location loaded); yields a GraphQL
+    helper; always stops the server."""
+    _, env = materialized_sample
+    log = tmp_path_factory.mktemp("webserver") / "webserver.log"
+    with dagster_server([tool("dagster-webserver")], env, log) as server:
+        yield server.query
 
 
 @pytest.fixture(scope="module")

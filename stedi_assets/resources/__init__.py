@@ -16,12 +16,13 @@ def local_resources(
     ml_join: str = "customer",
     consent_cutoff: bool = False,
     pseudonym_key: str = DEV_PSEUDONYM_KEY,
+    spark_master: str = "local[*]",
 ) -> dict:
     """Raises ValueError for an unknown option value, before anything runs or is written."""
     if ml_join not in ML_JOIN_MODES:
         raise ValueError(f"ml_join must be one of {', '.join(ML_JOIN_MODES)}, not {ml_join!r} (STEDI_ML_JOIN)")
     return {
-        "pyspark": local_spark(),
+        "pyspark": local_spark(spark_master),
         "landing_root": LandingRoot(root=landing_root),
         "lake": LocalLake(root=lake_root),
         "options": StediOptions(
@@ -40,4 +41,5 @@ def resources_from_environment() -> dict:
         ml_join=os.environ.get("STEDI_ML_JOIN", "customer"),
         consent_cutoff=os.environ.get("STEDI_CONSENT_CUTOFF", "off").lower() in ("1", "on", "true", "yes"),
         pseudonym_key=os.environ.get("STEDI_PSEUDONYM_KEY", DEV_PSEUDONYM_KEY),
+        spark_master=os.environ.get("STEDI_SPARK_MASTER", "local[*]"),
     )

@@ -1,4 +1,10 @@
-"""Local PySpark, tuned for a laptop: one session per run, small shuffles, UTC."""
+"""PySpark, tuned for a laptop by default: one session per run, small shuffles, UTC.
+
+The same resource drives any Spark: `local[*]`, a cluster master URL
+(`spark://host:7077`, `yarn` on an EMR master node) or a Spark Connect endpoint
+(`sc://host:15002`). The lake and landing paths must be reachable from the
+cluster as well as from the Dagster process.
+"""
 
 from dagster_pyspark import PySparkResource
 
@@ -17,5 +23,8 @@ LOCAL_SPARK_CONFIG = {
 }
 
 
-def local_spark(**overrides: str) -> PySparkResource:
-    return PySparkResource(spark_config={**LOCAL_SPARK_CONFIG, **overrides})
+def local_spark(master: str = "local[*]") -> PySparkResource:
+    if master.startswith("sc://"):
+        remote = {k: v for k, v in LOCAL_SPARK_CONFIG.items() if k.startswith("spark.sql.")}
+        return PySparkResource(spark_config={**remote, "spark.remote": master})
+    return PySparkResource(spark_config={**LOCAL_SPARK_CONFIG, "spark.master": master})
