@@ -56,6 +56,7 @@ class TreeMemory:
         self.peak_bytes = 0
         self.peak_by_command: dict[str, int] = {}  # largest RSS each command name reached, summed per sample
         self.seen: dict[int, int] = {}  # pid -> start time, of every process of the tree
+        self.max_load = 0.0  # the machine's 1-minute load average, at its highest while sampling
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -82,6 +83,7 @@ class TreeMemory:
             total += rss
             by_command[comm] = by_command.get(comm, 0) + rss
         self.peak_bytes = max(self.peak_bytes, total)
+        self.max_load = max(self.max_load, os.getloadavg()[0])
         for comm, rss in by_command.items():
             self.peak_by_command[comm] = max(self.peak_by_command.get(comm, 0), rss)
 
@@ -129,6 +131,7 @@ def run_measured(command: list[str], *, env: dict, cwd: str | Path, log: Path, c
         "ended": ended,
         "peak_rss_bytes": memory.peak_bytes,
         "peak_rss_by_command": memory.peak_by_command,
+        "max_load_average": memory.max_load,
         "stdout": stdout,
         "stderr_tail": stderr[-3000:],
         "log": str(log.with_suffix(".err")),

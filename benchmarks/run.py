@@ -64,7 +64,7 @@ def prepare_landing(scale: float, starter: Path | None, landing: Path, seed: int
             shutil.copytree(starter / source, landing / source, copy_function=shutil.copyfile)
         for path in [landing, *landing.rglob("*")]:  # the shared copy may be read-only; this one gets a new date
             path.chmod(path.stat().st_mode | stat.S_IWUSR)
-        origin = f"public starter data ({starter})"
+        origin = "the public starter data"
     else:
         write_sample_landing(landing, scale=scale, seed=seed)
         origin = f"`stedi sample --scale {scale:g}` (seed {seed})"
@@ -233,6 +233,7 @@ def summarize(runs: list[dict]) -> dict:
     if len(runs) > 1:
         result["wall_seconds"] = statistics.median(r["wall_seconds"] for r in runs)
         result["peak_rss_bytes"] = max(r["peak_rss_bytes"] for r in runs)
+        result["max_load_average"] = max(r["max_load_average"] for r in runs)
         result["exit_code"] = max(r["exit_code"] for r in runs)
     result["repeats"] = [r["wall_seconds"] for r in runs]
     return result
