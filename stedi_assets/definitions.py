@@ -5,7 +5,7 @@ import os
 import dagster as dg
 
 from stedi_assets.checks.expected_counts import expected_count_check
-from stedi_assets.jobs import all_zones_job
+from stedi_assets.jobs import all_zones_job, nightly_all_zones, zone_jobs
 from stedi_assets.resources import resources_from_environment
 from stedi_assets.schemas.tables import ZONE_TABLES
 from stedi_assets.sensors.landing import landing_sensor
@@ -32,9 +32,10 @@ def build_definitions(resources: dict, expected_counts_profile: str | None = Non
     """
     checks = [expected_count_check(table, expected_counts_profile) for table in ZONE_TABLES]
     return dg.Definitions(
-        assets=ZONE_ASSETS,
+        assets=dg.with_source_code_references(ZONE_ASSETS),
         asset_checks=checks if expected_counts_profile else [],
-        jobs=[all_zones_job],
+        jobs=[all_zones_job, *zone_jobs],
+        schedules=[nightly_all_zones],
         sensors=[landing_sensor],
         resources=resources,
         executor=dg.in_process_executor,

@@ -1,3 +1,5 @@
+"""Jobs for the common selections, and a schedule users can turn on."""
+
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
@@ -12,6 +14,32 @@ all_zones_job = dg.define_asset_job(
 )
 
 
+zone_jobs = [
+    dg.define_asset_job(
+        f"{zone}_zone",
+        selection=dg.AssetSelection.groups(zone),
+        tags=LAKE_WRITER_TAG,
+        description=f"The {zone} tables and their checks, for the selected ingest dates.",
+    )
+    for zone in ("landing", "trusted", "curated")
+]
+
+
 def partition_range_tags(ordered_keys: list[str]) -> dict[str, str]:
     """Tags that make one run cover every ingest date (first to last, in registration order)."""
     return {ASSET_PARTITION_RANGE_START_TAG: ordered_keys[0], ASSET_PARTITION_RANGE_END_TAG: ordered_keys[-1]}
+
+
+@dg.schedule(
+    job=all_zones_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Nightly run of all zones over every ingest date: a safety net beside the landing sensor. "
+    "Turn it on in Automation.",
+)
+def nightly_all_zones(context: dg.ScheduleEvaluationContext):
+    ingest_dates = context.instance.get_dynamic_partitions("ingest_date")
+    if not ingest_dates:
+        return dg.SkipReason("no ingest dates registered yet")
+    return dg.RunRequest(tags=partition_range_tags(ingest_dates))

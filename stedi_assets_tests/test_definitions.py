@@ -48,3 +48,22 @@ def test_a_profile_adds_an_expected_row_count_check_per_zone_table():
     with_profile = build_definitions(local_resources("landing", "lake"), "stedi-starter")
     checks = {k for k in with_profile.resolve_asset_graph().asset_check_keys if k.name == "expected_row_count"}
     assert {k.asset_key.to_user_string() for k in checks} == {t.name for t in ZONE_TABLES}
+
+
+def test_assets_say_who_owns_them_where_their_code_is_and_where_columns_come_from():
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.owners == ["team:stedi-data-platform"]
+        assert "dagster/code_references" in node.metadata
+    lineage = graph.get(dg.AssetKey("machine_learning_curated")).metadata["dagster/column_lineage"]
+    assert [dep.asset_key.to_user_string() for dep in lineage.deps_by_column["x"]] == ["accelerometer_trusted"]
+    assert "customer_curated" in {dep.asset_key.to_user_string() for dep in lineage.deps_by_column["customer_id"]}
+
+
+def test_jobs_per_zone_and_a_schedule_users_can_turn_on():
+    for zone, assets in GROUPS.items():
+        job = defs.resolve_job_def(f"{zone}_zone")
+        assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == assets
+    schedule = defs.resolve_schedule_def("nightly_all_zones")
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED

@@ -10,7 +10,8 @@ from stedi_assets.checks.counts import count_check, count_check_specs
 from stedi_assets.checks.schema import schema_check, schema_check_spec
 from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.resources.lake import LocalLake
-from stedi_assets.schemas.tables import PARTITION_COLUMN, TableSpec
+from stedi_assets.schemas.lineage import column_lineage
+from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
 
 
 @dataclass(frozen=True)
@@ -65,16 +66,36 @@ def column_schema(table: TableSpec) -> dg.TableSchema:
     )
 
 
+OWNERS = ["team:stedi-data-platform"]
+PREVIEW_ROWS = 5
+MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # a quarantined line may hold anything
+
+
 def asset_spec(table: TableSpec, group: str, deps=()) -> dg.AssetSpec:
+    lineage = column_lineage(table)
     return dg.AssetSpec(
         table.name,
         group_name=group,
         description=table.description,
         deps=deps,
+        owners=OWNERS,
         kinds={"spark", "parquet"},
-        metadata={"dagster/column_schema": column_schema(table), "zone": table.zone},
+        metadata={
+            "dagster/column_schema": column_schema(table),
+            **({"dagster/column_lineage": lineage} if lineage else {}),
+            "zone": table.zone,
+        },
         partitions_def=ingest_date_partitions,
     )
+
+
+def preview(published: Published) -> dg.MetadataValue:
+    """A few of the rows just written, as Markdown, with personal fields masked."""
+    rows = published.rows.limit(PREVIEW_ROWS).collect()
+    columns = published.rows.columns
+    masked = [["***" if c in MASKED_COLUMNS and row[c] is not None else str(row[c]) for c in columns] for row in rows]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return dg.MetadataValue.md("\n".join(lines + ["| " + " | ".join(values) + " |" for values in masked]))
 
 
 def check_specs(table: TableSpec, *count_checks: str) -> list[dg.AssetCheckSpec]:
@@ -101,7 +122,7 @@ def not_empty_result(published: Published) -> dg.AssetCheckResult:
 
 
 def materialize_result(published: Published, check_results: list[dg.AssetCheckResult]) -> dg.MaterializeResult:
-    """Row counts as standard metadata: per partition when the run wrote one, else by partition."""
+    """Row counts (numeric `table_rows` is plotted over time), where the table is, and a masked preview."""
     metadata = {
         "table_rows": published.table_rows,
         "rows_by_partition": dg.MetadataValue.json(published.rows_by_partition),
@@ -110,4 +131,6 @@ def materialize_result(published: Published, check_results: list[dg.AssetCheckRe
     }
     if len(published.rows_by_partition) == 1:
         metadata["dagster/row_count"] = next(iter(published.rows_by_partition.values()))
+    if published.rewritten:
+        metadata["preview"] = preview(published)
     return dg.MaterializeResult(asset_key=published.asset_key, metadata=metadata, check_results=check_results)

@@ -37,6 +37,7 @@ def zone_asset(table: TableSpec, deps: list[dg.AssetDep], *count_checks: str):
         group_name=spec.group_name,
         description=spec.description,
         deps=spec.deps,
+        owners=spec.owners,
         kinds=spec.kinds,
         metadata=spec.metadata,
         partitions_def=ingest_date_partitions,
