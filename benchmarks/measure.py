@@ -4,7 +4,8 @@ Peak memory is the largest sum of resident set sizes (RSS) over the command's
 process and all its descendants (the Python driver, Spark's JVM, its Python
 workers), sampled from /proc every 0.2 s. Pages shared between processes are
 counted once per process, so this slightly overstates the true footprint; a
-peak that lasts less than the interval can be missed.
+peak that lasts less than the interval can be missed. A child of the JVM caught
+between fork and exec (its pages are the JVM's own) is not counted.
 """
 
 import os
@@ -33,6 +34,13 @@ def _processes() -> dict[int, tuple[int, str, int, int]]:
         except (OSError, ValueError, IndexError):
             continue  # gone meanwhile
     return table
+
+
+def _exe(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
 
 
 def _descendants(root: int, table: dict) -> list[int]:
@@ -76,10 +84,15 @@ class TreeMemory:
     def sample(self) -> None:
         table = _processes()
         tree = _descendants(self.root, table)
+        exe = {pid: _exe(pid) for pid in tree}
         total, by_command = 0, {}
         for pid in tree:
-            _, comm, rss, started = table[pid]
+            parent, comm, rss, started = table[pid]
             self.seen[pid] = started
+            if exe[pid] and exe[pid] == exe.get(parent) and os.path.basename(exe[pid]) == "java":
+                # A JVM child caught between fork and exec (Spark starting its Python workers):
+                # it shares the JVM's pages, and counting them twice would double the JVM.
+                continue
             total += rss
             by_command[comm] = by_command.get(comm, 0) + rss
         self.peak_bytes = max(self.peak_bytes, total)

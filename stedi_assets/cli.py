@@ -65,8 +65,12 @@ def run_all_zones(args, ingest_dates: list[str]) -> tuple[bool, dict[str, int], 
 
 
 def materialize(args) -> int:
-    options = {"ml_join": args.ml_join, "consent_cutoff": args.consent_cutoff, "expect": args.expect,
-               "pseudonym_key": hashlib.sha256(args.pseudonym_key.encode()).hexdigest()}
+    options = {
+        "ml_join": args.ml_join,
+        "consent_cutoff": args.consent_cutoff,
+        "expect": args.expect,
+        "pseudonym_key": hashlib.sha256(args.pseudonym_key.encode()).hexdigest(),
+    }
     try:
         fingerprint, ingest_dates = landing_fingerprint(args.landing, options)
     except LandingLayoutError as error:
@@ -80,7 +84,9 @@ def materialize(args) -> int:
         with tempfile.TemporaryFile(dir=args.lake):
             pass
     except OSError as error:
-        print(f"stedi: lake root {args.lake} is not writable ({error.strerror}): choose another --lake", file=sys.stderr)
+        print(
+            f"stedi: lake root {args.lake} is not writable ({error.strerror}): choose another --lake", file=sys.stderr
+        )
         return 2
     manifest_path = Path(args.lake) / MANIFEST
     previous = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
@@ -126,10 +132,16 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--ml-join", choices=ML_JOIN_MODES, default="customer")
     run.add_argument("--consent-cutoff", action="store_true", help="drop readings taken before consent")
     run.add_argument("--expect", metavar="PROFILE", help="check row counts against a profile (stedi-starter)")
-    run.add_argument("--pseudonym-key", default=os.environ.get("STEDI_PSEUDONYM_KEY", DEV_PSEUDONYM_KEY),
-                     help="key of the pseudonymous customer ids (default: $STEDI_PSEUDONYM_KEY)")
-    run.add_argument("--spark-master", default=os.environ.get("STEDI_SPARK_MASTER", "local[*]"),
-                     help="local[*] (default), a cluster master URL, or a Spark Connect URL sc://host:port")
+    run.add_argument(
+        "--pseudonym-key",
+        default=os.environ.get("STEDI_PSEUDONYM_KEY", DEV_PSEUDONYM_KEY),
+        help="key of the pseudonymous customer ids (default: $STEDI_PSEUDONYM_KEY)",
+    )
+    run.add_argument(
+        "--spark-master",
+        default=os.environ.get("STEDI_SPARK_MASTER", "local[*]"),
+        help="local[*] (default), a cluster master URL, or a Spark Connect URL sc://host:port",
+    )
     run.set_defaults(handler=materialize)
     make = commands.add_parser("sample", help="write synthetic landing data")
     make.add_argument("--out", required=True)

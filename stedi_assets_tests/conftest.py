@@ -7,26 +7,39 @@ from pyspark.sql import SparkSession
 from stedi_assets.resources.spark import LOCAL_SPARK_CONFIG
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-STARTER_DATA = Path(
-    os.environ.get("STEDI_STARTER_DATA", REPO_ROOT.parent / "shared" / "data" / "stedi-starter")
-)
+STARTER_DATA = Path(os.environ.get("STEDI_STARTER_DATA", REPO_ROOT.parent / "shared" / "data" / "stedi-starter"))
 
 # The counts the data contract states for the public starter data, per option column.
 CONTRACT_COUNTS = {
     "default": {
-        "customer_landing": 956, "accelerometer_landing": 81273, "step_trainer_landing": 28680,
-        "customer_trusted": 482, "accelerometer_trusted": 40981, "step_trainer_trusted": 14460,
-        "customer_curated": 482, "machine_learning_curated": 40981,
+        "customer_landing": 956,
+        "accelerometer_landing": 81273,
+        "step_trainer_landing": 28680,
+        "customer_trusted": 482,
+        "accelerometer_trusted": 40981,
+        "step_trainer_trusted": 14460,
+        "customer_curated": 482,
+        "machine_learning_curated": 40981,
     },
     "ml_join=timestamp": {
-        "customer_landing": 956, "accelerometer_landing": 81273, "step_trainer_landing": 28680,
-        "customer_trusted": 482, "accelerometer_trusted": 40981, "step_trainer_trusted": 14460,
-        "customer_curated": 482, "machine_learning_curated": 43681,
+        "customer_landing": 956,
+        "accelerometer_landing": 81273,
+        "step_trainer_landing": 28680,
+        "customer_trusted": 482,
+        "accelerometer_trusted": 40981,
+        "step_trainer_trusted": 14460,
+        "customer_curated": 482,
+        "machine_learning_curated": 43681,
     },
     "consent_cutoff=on": {
-        "customer_landing": 956, "accelerometer_landing": 81273, "step_trainer_landing": 28680,
-        "customer_trusted": 482, "accelerometer_trusted": 32025, "step_trainer_trusted": 11297,
-        "customer_curated": 464, "machine_learning_curated": 32025,
+        "customer_landing": 956,
+        "accelerometer_landing": 81273,
+        "step_trainer_landing": 28680,
+        "customer_trusted": 482,
+        "accelerometer_trusted": 32025,
+        "step_trainer_trusted": 11297,
+        "customer_curated": 464,
+        "machine_learning_curated": 32025,
     },
 }
 
@@ -62,6 +75,7 @@ def materialized_sample(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     landing, lake = tmp / "landing", tmp / "lake"
     env = dagster_env(tmp / "home", landing, lake)
     subprocess.run([tool("stedi"), "sample", "--out", str(landing)], env=env, check=True, timeout=120)
-    subprocess.run([tool("stedi"), "materialize", "--landing", str(landing), "--lake", str(lake)],
-                   env=env, check=True, timeout=900)
+    subprocess.run(
+        [tool("stedi"), "materialize", "--landing", str(landing), "--lake", str(lake)], env=env, check=True, timeout=900
+    )
     return tmp, env

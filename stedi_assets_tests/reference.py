@@ -17,6 +17,7 @@ Decisions where the contract is silent (keep in sync with the project docs):
 * With ``ml_join="timestamp"`` and ``consent_cutoff=True`` a step-trainer
   reading is attributed only to serial owners whose consent it does not predate.
 """
+
 from __future__ import annotations
 
 import collections
@@ -32,25 +33,50 @@ import re
 from pathlib import Path
 
 CONTRACT_FIELDS = {
-    "customer": ["customerName", "email", "phone", "birthDay", "serialNumber",
-                 "registrationDate", "lastUpdateDate", "shareWithResearchAsOfDate",
-                 "shareWithPublicAsOfDate", "shareWithFriendsAsOfDate"],
+    "customer": [
+        "customerName",
+        "email",
+        "phone",
+        "birthDay",
+        "serialNumber",
+        "registrationDate",
+        "lastUpdateDate",
+        "shareWithResearchAsOfDate",
+        "shareWithPublicAsOfDate",
+        "shareWithFriendsAsOfDate",
+    ],
     "accelerometer": ["user", "timestamp", "x", "y", "z"],
     "step_trainer": ["sensorReadingTime", "serialNumber", "distanceFromObject"],
 }
-_INT_FIELDS = {"registrationDate", "lastUpdateDate", "shareWithResearchAsOfDate",
-               "shareWithPublicAsOfDate", "shareWithFriendsAsOfDate",
-               "timestamp", "sensorReadingTime", "distanceFromObject"}
+_INT_FIELDS = {
+    "registrationDate",
+    "lastUpdateDate",
+    "shareWithResearchAsOfDate",
+    "shareWithPublicAsOfDate",
+    "shareWithFriendsAsOfDate",
+    "timestamp",
+    "sensorReadingTime",
+    "distanceFromObject",
+}
 _DOUBLE_FIELDS = {"x", "y", "z"}
 KEY_FIELDS = {
     "customer": ("email",),
     "accelerometer": ("user", "timestamp"),
     "step_trainer": ("serialNumber", "sensorReadingTime"),
 }
-ML_FIELDS = ["sensorReadingTime", "serialNumber", "distanceFromObject", "timestamp",
-             "x", "y", "z", "customer_id", "accelerometer_customer_id"]
+ML_FIELDS = [
+    "sensorReadingTime",
+    "serialNumber",
+    "distanceFromObject",
+    "timestamp",
+    "x",
+    "y",
+    "z",
+    "customer_id",
+    "accelerometer_customer_id",
+]
 KEY_TRIM_CHARS = " \t\n\r\f\v"
-_LONG_MIN, _LONG_MAX = -(2 ** 63), 2 ** 63 - 1
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 
 # Positions in the customer tuple.
 _EMAIL, _SERIAL, _LAST_UPDATE, _RESEARCH = 1, 4, 6, 7
@@ -62,6 +88,7 @@ class InvalidLine(ValueError):
 
 class _Num(str):
     """A JSON number, kept as the exact text it was written with."""
+
     is_float = False
 
 
@@ -77,8 +104,9 @@ def _reject_constant(name):
     raise InvalidLine(f"non-standard JSON constant {name}")
 
 
-_DECODER = json.JSONDecoder(parse_int=_Num, parse_float=_FloatNum,
-                            parse_constant=_reject_constant, object_pairs_hook=_Obj)
+_DECODER = json.JSONDecoder(
+    parse_int=_Num, parse_float=_FloatNum, parse_constant=_reject_constant, object_pairs_hook=_Obj
+)
 
 
 def _typed(value, field):
@@ -136,7 +164,7 @@ def customer_key(email: str) -> str:
     return email.strip(KEY_TRIM_CHARS).lower()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pseudonym(key: str, pseudonym_key: str = "test-key") -> str:
     """Keyed hash of a customer key, used in machine_learning_curated."""
     return hashlib.sha256((pseudonym_key + ":" + key).encode("utf-8")).hexdigest()
@@ -171,8 +199,7 @@ def landing_files(landing_root, source: str) -> list[Path]:
     folder = Path(landing_root) / source / "landing"
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and p.name.endswith((".json", ".json.gz")))
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith((".json", ".json.gz")))
 
 
 def read_source(landing_root, source: str):
@@ -207,8 +234,9 @@ def current_states(customer_records) -> dict[str, tuple]:
     return {key: row for key, (_, row) in best.items()}
 
 
-def reference_tables(landing_root, ml_join="customer", consent_cutoff=False,
-                     pseudonym_key="test-key") -> dict[str, collections.Counter]:
+def reference_tables(
+    landing_root, ml_join="customer", consent_cutoff=False, pseudonym_key="test-key"
+) -> dict[str, collections.Counter]:
     """Compute every contract table (and quarantine counts) as Counters of tuples."""
     if ml_join not in ("customer", "timestamp"):
         raise ValueError(f"ml_join must be 'customer' or 'timestamp', not {ml_join!r}")
@@ -218,8 +246,7 @@ def reference_tables(landing_root, ml_join="customer", consent_cutoff=False,
         landed[source] = records
         out[f"{source}_landing"] = collections.Counter(row for row, _ in records)
 
-    consenting = {key: row for key, row in current_states(landed["customer"]).items()
-                  if row[_RESEARCH] is not None}
+    consenting = {key: row for key, row in current_states(landed["customer"]).items() if row[_RESEARCH] is not None}
     out["customer_trusted"] = collections.Counter(consenting.values())
 
     def allowed(customer, reading_time):
@@ -240,8 +267,9 @@ def reference_tables(landing_root, ml_join="customer", consent_cutoff=False,
     for key, row in curated.items():
         if row[_SERIAL] is not None:
             owners[row[_SERIAL]].append((key, row))
-    step_trusted = {row for row in out["step_trainer_landing"]
-                    if any(allowed(c, row[0]) for _, c in owners.get(row[1], ()))}
+    step_trusted = {
+        row for row in out["step_trainer_landing"] if any(allowed(c, row[0]) for _, c in owners.get(row[1], ()))
+    }
     out["step_trainer_trusted"] = collections.Counter(step_trusted)
 
     accel_index = collections.defaultdict(list)
@@ -256,7 +284,6 @@ def reference_tables(landing_root, ml_join="customer", consent_cutoff=False,
                 continue
             index_key = (owner_key, step[0]) if ml_join == "customer" else step[0]
             for user_key, accel in accel_index.get(index_key, ()):
-                ml[step + accel[1:] + (pseudonym(owner_key, pseudonym_key),
-                                       pseudonym(user_key, pseudonym_key))] += 1
+                ml[step + accel[1:] + (pseudonym(owner_key, pseudonym_key), pseudonym(user_key, pseudonym_key))] += 1
     out["machine_learning_curated"] = ml
     return out

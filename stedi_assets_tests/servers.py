@@ -42,8 +42,12 @@ def dagster_env(home: Path, landing: Path, lake: Path) -> dict[str, str]:
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
     # No STEDI_* from the caller's shell: e.g. STEDI_EXPECTED_COUNTS would add checks the CLI run doesn't execute.
     env = {k: v for k, v in os.environ.items() if not k.startswith("STEDI_")}
-    env.update(DAGSTER_HOME=str(home), DAGSTER_DISABLE_TELEMETRY="1",
-               STEDI_LANDING_ROOT=str(landing), STEDI_LAKE_ROOT=str(lake))
+    env.update(
+        DAGSTER_HOME=str(home),
+        DAGSTER_DISABLE_TELEMETRY="1",
+        STEDI_LANDING_ROOT=str(landing),
+        STEDI_LAKE_ROOT=str(lake),
+    )
     return env
 
 
@@ -55,8 +59,7 @@ class DagsterServer:
 
     def query(self, text: str, variables: dict | None = None) -> dict:
         """POST a GraphQL query; its `data`, or AssertionError when the answer has errors."""
-        response = requests.post(f"{self.base}/graphql", json={"query": text, "variables": variables or {}},
-                                 timeout=60)
+        response = requests.post(f"{self.base}/graphql", json={"query": text, "variables": variables or {}}, timeout=60)
         response.raise_for_status()
         body = response.json()
         if body.get("errors"):
@@ -68,8 +71,9 @@ class DagsterServer:
 
 
 @contextmanager
-def dagster_server(command: list[str], env: dict[str, str], log: Path,
-                   startup_timeout_s: float = 120) -> Iterator[DagsterServer]:
+def dagster_server(
+    command: list[str], env: dict[str, str], log: Path, startup_timeout_s: float = 120
+) -> Iterator[DagsterServer]:
     """Run `command` (e.g. `[tool("dagster-webserver")]` or `[tool("dagster"), "dev"]`) on the repo's
     workspace.yaml and a free loopback port, in its own process group, logging to `log`. Yields once the
     server answers and the code location has loaded (else the UI would show a load error); always stops
@@ -78,7 +82,11 @@ def dagster_server(command: list[str], env: dict[str, str], log: Path,
     with open(log, "wb") as out:  # the child keeps its own copy of the file descriptor
         process = subprocess.Popen(
             [*command, "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     server = DagsterServer(process, f"http://127.0.0.1:{port}", log)
     try:

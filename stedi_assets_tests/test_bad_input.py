@@ -18,12 +18,12 @@ BAD_ACCELEROMETER_FILES = {
     "truncated.json": f'{GOOD}\n{{"user": "a@x.com", "timest',
     "missing-key.json": '{"user": "a@x.com"}\n{"user": null, "timestamp": 1}\n{"timestamp": 1}\n',
     "untypeable.json": '{"user": "a@x.com", "timestamp": "soon"}\n{"user": "a@x.com", "timestamp": 1.5}\n'
-                       '{"user": true, "timestamp": 1}\n{"user": "a@x.com", "timestamp": 1, "x": "high"}\n',
+    '{"user": true, "timestamp": 1}\n{"user": "a@x.com", "timestamp": 1, "x": "high"}\n',
     "number-as-text.json": '{"user": 12345, "timestamp": 1}\n',
     "other-case.json": '{"USER": "a@x.com", "timeStamp": 1700000000001.0, "X": 2}\n',
     "unknown-fields.json": '{"user": "a@x.com", "timestamp": 2, "battery": 0.5, "extra": {"nested": [1]}}\n',
     "repeated-field.json": '{"user": "a@x.com", "timestamp": 3, "timeStamp": 4}\n',
-    "blank-lines.json": f'\n\n   \n{GOOD}\n\t\n',
+    "blank-lines.json": f"\n\n   \n{GOOD}\n\t\n",
     "empty.json": "",
     "whole-array.json": f"[{GOOD}, {GOOD}]\n",
 }

@@ -27,13 +27,27 @@ except ImportError:
     sync_playwright = None
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None)
-_missing = [what for what, found in (("Chromium (apt-get install chromium)", CHROMIUM),
-                                     ("Playwright for Python (pip install playwright)", sync_playwright)) if not found]
+_missing = [
+    what
+    for what, found in (
+        ("Chromium (apt-get install chromium)", CHROMIUM),
+        ("Playwright for Python (pip install playwright)", sync_playwright),
+    )
+    if not found
+]
 if _missing:
     pytest.skip(f"browser test needs {' and '.join(_missing)}", allow_module_level=True)
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1600, "height": 1000}
 LAUNCH_TIMEOUT_MS = 60_000
 PAGE_TIMEOUT_MS = 60_000  # first page loads wait for the code location's asset graph
@@ -64,7 +78,8 @@ def browser():
     """Debian's Chromium, headless, driven by Playwright; closed (with Playwright's driver) after the module."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=LAUNCH_TIMEOUT_MS)
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=LAUNCH_TIMEOUT_MS
+        )
         try:
             yield browser
         finally:
@@ -74,8 +89,14 @@ def browser():
 @pytest.fixture
 def page(browser, webserver, tmp_path):
     """A fresh browser context on the webserver (nothing leaves the loopback origin); last view saved on teardown."""
-    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1, locale="en-US",
-                                  timezone_id="UTC", color_scheme="light", base_url=webserver)
+    context = browser.new_context(
+        viewport=VIEWPORT,
+        device_scale_factor=1,
+        locale="en-US",
+        timezone_id="UTC",
+        color_scheme="light",
+        base_url=webserver,
+    )
     context.set_default_timeout(UI_TIMEOUT_MS)
     context.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
     context.add_init_script(DISMISS_COMMUNITY_DIALOG)
@@ -129,14 +150,17 @@ def test_catalog_lists_every_asset_in_its_group(page, tmp_path):
     asset_links = page.locator('a[href^="/assets/"]')
     expect(asset_links.first).to_be_visible()
     expect(page.locator('a[href="/assets/machine_learning_curated"]')).to_be_visible()
-    listed = {href.removeprefix("/assets/") for href in
-              asset_links.evaluate_all("links => links.map(link => link.getAttribute('href'))")}
+    listed = {
+        href.removeprefix("/assets/")
+        for href in asset_links.evaluate_all("links => links.map(link => link.getAttribute('href'))")
+    }
     assert listed == set(GROUPS)
 
     for key, group in GROUPS.items():
         # The row: the nearest element around the asset's link that also holds a group link.
         row = page.locator(f'a[href="/assets/{key}"]').locator(
-            "xpath=ancestor::*[.//a[starts-with(@href, '/asset-groups')]][1]")
+            "xpath=ancestor::*[.//a[starts-with(@href, '/asset-groups')]][1]"
+        )
         group_links = row.locator('a[href^="/asset-groups"]')
         expect(group_links).to_have_count(1)
         assert _first_line(group_links.inner_text()) == group, key
@@ -174,7 +198,8 @@ def test_asset_graph_shows_the_three_groups(page, tmp_path):
     graph = page.locator("[data-svg-viewport]")
     # Expanded: a box per group and a node per asset, each with a label.
     expect(graph.locator("foreignObject", has_text=re.compile(r"\S"))).to_have_count(
-        len(GROUPS) + len(set(GROUPS.values())))
+        len(GROUPS) + len(set(GROUPS.values()))
+    )
     labels = [text.strip() for text in graph.locator("foreignObject").all_text_contents() if text.strip()]
     groups = sorted(label for label in labels if label in set(GROUPS.values()))
     nodes = [label for label in labels if label not in set(GROUPS.values())]
@@ -190,6 +215,7 @@ def test_asset_graph_shows_the_three_groups(page, tmp_path):
 def _zoom_to_fit(page, graph) -> None:
     """Zoom out (the graph's zoom_out button) until every node and group box is in the clear part of the graph:
     below the search bar and left of the zoom buttons, which float over the graph."""
+
     def fits() -> bool:
         view = graph.bounding_box()
         search = page.get_by_role("textbox", name="Search and filter assets").bounding_box()
@@ -200,8 +226,13 @@ def _zoom_to_fit(page, graph) -> None:
         margin = 8
         top, left = search["y"] + search["height"] + 3 * margin, view["x"] + margin
         right, bottom = zoom["x"] - margin, view["y"] + view["height"] - margin
-        return all(left <= box["x"] and box["x"] + box["width"] <= right
-                   and top <= box["y"] and box["y"] + box["height"] <= bottom for box in boxes)
+        return all(
+            left <= box["x"]
+            and box["x"] + box["width"] <= right
+            and top <= box["y"]
+            and box["y"] + box["height"] <= bottom
+            for box in boxes
+        )
 
     for _ in range(ZOOM_STEPS):
         if fits():

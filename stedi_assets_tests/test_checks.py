@@ -21,7 +21,11 @@ def test_schema_check_passes_good_rows_and_names_each_broken_rule(spark):
     result = schema_check(bad, ["24-1-1"], table, KEY)
     assert not result.passed
     failures = result.metadata["failures"].value
-    for broken in ("serialNumber: not_nullable", "line_number: greater_than_or_equal_to(1)", "ingest_date: str_matches"):
+    for broken in (
+        "serialNumber: not_nullable",
+        "line_number: greater_than_or_equal_to(1)",
+        "ingest_date: str_matches",
+    ):
         assert any(failure.startswith(broken) for failure in failures), broken
 
 

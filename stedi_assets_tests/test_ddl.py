@@ -12,10 +12,15 @@ from stedi_assets_tests.conftest import CONTRACT_COUNTS
 
 
 def test_ddl_text_has_types_comments_partitions_and_escapes_quotes():
-    table = TableSpec("t", "trusted", "A table's description.", (
-        ColumnSpec("x", DOUBLE, "Acceleration along x."),
-        ColumnSpec("who", STRING, "The customer's \\ key."),
-    ))
+    table = TableSpec(
+        "t",
+        "trusted",
+        "A table's description.",
+        (
+            ColumnSpec("x", DOUBLE, "Acceleration along x."),
+            ColumnSpec("who", STRING, "The customer's \\ key."),
+        ),
+    )
     ddl = create_table_ddl(table, "s3://bucket/lake/trusted/t/")
     assert ddl.startswith("CREATE EXTERNAL TABLE IF NOT EXISTS `stedi`.`t` (\n")
     assert "  `x` double COMMENT 'Acceleration along x.',\n" in ddl
@@ -84,7 +89,10 @@ def test_generated_ddl_reads_the_contract_counts_in_spark_with_hive(starter_data
     script.write_text(HIVE_SCRIPT)
     done = subprocess.run(
         [sys.executable, str(script), str(lake), str(hive)],
-        cwd=hive, capture_output=True, text=True, timeout=900,
+        cwd=hive,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr[-4000:]
     result = json.loads(next(line[7:] for line in done.stdout.splitlines() if line.startswith("RESULT ")))

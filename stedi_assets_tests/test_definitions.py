@@ -6,8 +6,14 @@ from stedi_assets.definitions import ZONE_TABLES, build_definitions, defs
 from stedi_assets.resources import local_resources
 
 GROUPS = {
-    "landing": {"customer_landing", "accelerometer_landing", "step_trainer_landing",
-                "customer_quarantine", "accelerometer_quarantine", "step_trainer_quarantine"},
+    "landing": {
+        "customer_landing",
+        "accelerometer_landing",
+        "step_trainer_landing",
+        "customer_quarantine",
+        "accelerometer_quarantine",
+        "step_trainer_quarantine",
+    },
     "trusted": {"customer_trusted", "accelerometer_trusted", "step_trainer_trusted"},
     "curated": {"customer_curated", "machine_learning_curated"},
 }
@@ -39,9 +45,13 @@ def test_every_table_has_a_schema_check_and_zone_tables_count_checks():
         assert (table.name, "not_empty") in checks
     for landing in GROUPS["landing"] - {t for t in GROUPS["landing"] if t.endswith("quarantine")}:
         assert (landing, "lines_accounted_for") in checks
-    assert {("machine_learning_curated", "no_personal_columns"), ("machine_learning_curated", "cross_customer_pairs"),
-            ("customer_trusted", "one_row_per_customer"), ("customer_curated", "one_row_per_customer"),
-            ("accelerometer_trusted", "not_more_than_landing")} <= checks
+    assert {
+        ("machine_learning_curated", "no_personal_columns"),
+        ("machine_learning_curated", "cross_customer_pairs"),
+        ("customer_trusted", "one_row_per_customer"),
+        ("customer_curated", "one_row_per_customer"),
+        ("accelerometer_trusted", "not_more_than_landing"),
+    } <= checks
 
 
 def test_a_profile_adds_an_expected_row_count_check_per_zone_table():

@@ -28,8 +28,11 @@ TABLES = {
 
 customer_records = st.builds(
     lambda email, updated, consent: {
-        "customerName": email.split("@")[0], "email": email, "serialNumber": f"S-{email}",
-        "lastUpdateDate": updated, "shareWithResearchAsOfDate": consent,
+        "customerName": email.split("@")[0],
+        "email": email,
+        "serialNumber": f"S-{email}",
+        "lastUpdateDate": updated,
+        "shareWithResearchAsOfDate": consent,
     },
     st.sampled_from(EMAILS),
     st.integers(1, 5),
@@ -39,9 +42,7 @@ readings = st.tuples(st.sampled_from(EMAILS), st.integers(10, 14))
 ingest_date_contents = st.fixed_dictionaries(
     {"customers": st.lists(customer_records, max_size=3), "readings": st.lists(readings, min_size=1, max_size=4)}
 )
-scenarios = st.tuples(
-    st.lists(ingest_date_contents, min_size=len(DATES), max_size=len(DATES)), st.permutations(DATES)
-)
+scenarios = st.tuples(st.lists(ingest_date_contents, min_size=len(DATES), max_size=len(DATES)), st.permutations(DATES))
 
 
 def write_date(landing: Path, date: str, contents: dict) -> None:
@@ -52,8 +53,10 @@ def write_date(landing: Path, date: str, contents: dict) -> None:
 
     write("customer", contents["customers"])
     write("accelerometer", [{"user": e, "timestamp": t, "x": 1.0, "y": 0.0, "z": 0.0} for e, t in contents["readings"]])
-    write("step_trainer", [{"sensorReadingTime": t, "serialNumber": f"S-{e}", "distanceFromObject": 1}
-                           for e, t in contents["readings"]])
+    write(
+        "step_trainer",
+        [{"sensorReadingTime": t, "serialNumber": f"S-{e}", "distanceFromObject": 1} for e, t in contents["readings"]],
+    )
 
 
 def lake_tables(spark, lake: Path) -> dict[str, Counter]:
@@ -94,7 +97,10 @@ def test_landing_one_date_at_a_time_equals_one_rebuild(scenario, spark, tmp_path
                 people = {customer_key(values[f]) for f in ("email", "user") if values.get(f)}
                 assert not people & withdrawn, (name, values)
                 assert values.get("customer_id") not in {pseudonym(w, "k") for w in withdrawn}
-        for name, source in (("customer_trusted", "customer"), ("accelerometer_trusted", "accelerometer"),
-                             ("step_trainer_trusted", "step_trainer")):
+        for name, source in (
+            ("customer_trusted", "customer"),
+            ("accelerometer_trusted", "accelerometer"),
+            ("step_trainer_trusted", "step_trainer"),
+        ):
             rows = Counter(tuple(dict(row)[f] for f in CONTRACT_FIELDS[source]) for row in stored[name])
             assert rows == expected[name], name

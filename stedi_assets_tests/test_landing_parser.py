@@ -78,7 +78,9 @@ def test_invalid_utf8_is_quarantined():
 
 
 def test_every_nonblank_line_is_accounted_for_and_blank_lines_are_skipped():
-    content = b'{"serialNumber": "s", "sensorReadingTime": 1}\n\n  \r\n{"serialNumber": "s"}\r{"serialNumber": "t", "sens'
+    content = (
+        b'{"serialNumber": "s", "sensorReadingTime": 1}\n\n  \r\n{"serialNumber": "s"}\r{"serialNumber": "t", "sens'
+    )
     parsed = list(parse_file(content, STEP_TRAINER_FIELDS))
     assert [line.line_number for line in parsed] == [1, 4, 5]
     assert parsed[0].values == (1, "s", None) and parsed[0].reason is None

@@ -26,7 +26,11 @@ TABLE_FIELDS = {
     "customer_curated": CONTRACT_FIELDS["customer"],
     "machine_learning_curated": ML_FIELDS,
 }
-OPTION_FLAGS = {"default": [], "ml_join=timestamp": ["--ml-join", "timestamp"], "consent_cutoff=on": ["--consent-cutoff"]}
+OPTION_FLAGS = {
+    "default": [],
+    "ml_join=timestamp": ["--ml-join", "timestamp"],
+    "consent_cutoff=on": ["--consent-cutoff"],
+}
 
 
 def lake_table(spark, lake: Path, table: str) -> Counter:
@@ -48,7 +52,9 @@ def printed_counts(output: str) -> dict[str, int]:
 
 
 def lake_snapshot(lake: Path) -> dict[str, str]:
-    return {str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest() for p in lake.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest() for p in lake.rglob("*") if p.is_file()
+    }
 
 
 def materialize(landing: Path, lake: Path, *flags: str) -> int:

@@ -65,7 +65,11 @@ def test_new_files_of_all_sources_register_their_dates_and_request_one_run(insta
     assert instance.get_dynamic_partitions("ingest_date") == ["2024-01-01", "2024-01-02"]
     assert covered_range(result) == ("2024-01-01", "2024-01-02")
     assert landing_sensor.job_name == "all_zones"
-    assert set(json.loads(result.cursor)) == {"accelerometer/2024-01-01", "accelerometer/2024-01-02", "customer/2024-01-01"}
+    assert set(json.loads(result.cursor)) == {
+        "accelerometer/2024-01-01",
+        "accelerometer/2024-01-02",
+        "customer/2024-01-01",
+    }
 
 
 def test_nothing_new_skips(instance, tmp_path):

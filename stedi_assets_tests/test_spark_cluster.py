@@ -1,6 +1,6 @@
-"""Any Spark cluster: a standalone master and worker started from the pyspark installation, on loopback.
-
-`stedi materialize --spark-master spark://...` runs the same assets on it and must give the contract's counts.
+"""Any Spark: a standalone master and worker, and a Spark Connect server, started from the pyspark
+installation on loopback. `stedi materialize --spark-master spark://...` or `sc://...` runs the same
+assets on them and must give the contract's counts, or the same tables as a local run.
 """
 
 import os
@@ -13,6 +13,8 @@ from pathlib import Path
 import pyspark
 import pytest
 
+from stedi_assets.cli import main
+from stedi_assets.sample import write_sample_landing
 from stedi_assets_tests.conftest import CONTRACT_COUNTS
 
 SPARK_HOME = Path(pyspark.__file__).parent
@@ -36,26 +38,53 @@ def wait_for_log(log: Path, text: str, process: subprocess.Popen, timeout: float
 def cluster(tmp_path_factory):
     """A standalone master and a 2-core worker; yields the master URL and their environment."""
     work = tmp_path_factory.mktemp("cluster")
-    env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1",
-           "PYSPARK_PYTHON": sys.executable, "SPARK_WORKER_DIR": str(work / "worker"),
-           "SPARK_LOG_DIR": str(work), "SPARK_NO_DAEMONIZE": "1"}
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(SPARK_HOME),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+        "SPARK_WORKER_DIR": str(work / "worker"),
+        "SPARK_LOG_DIR": str(work),
+        "SPARK_NO_DAEMONIZE": "1",
+    }
     master_url = f"spark://127.0.0.1:{free_port()}"
     spark_class = str(SPARK_HOME / "bin" / "spark-class")
     commands = {
-        "master": [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-                   "--port", master_url.rsplit(":", 1)[1], "--webui-port", str(free_port())],
-        "worker": [spark_class, "org.apache.spark.deploy.worker.Worker", master_url, "--host", "127.0.0.1",
-                   "--cores", "2", "--memory", "4g", "--webui-port", str(free_port())],
+        "master": [
+            spark_class,
+            "org.apache.spark.deploy.master.Master",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            master_url.rsplit(":", 1)[1],
+            "--webui-port",
+            str(free_port()),
+        ],
+        "worker": [
+            spark_class,
+            "org.apache.spark.deploy.worker.Worker",
+            master_url,
+            "--host",
+            "127.0.0.1",
+            "--cores",
+            "2",
+            "--memory",
+            "4g",
+            "--webui-port",
+            str(free_port()),
+        ],
     }
     processes = []
     try:
         for name, command in commands.items():
             log = work / f"{name}.log"
             with open(log, "wb") as output:
-                processes.append(subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                                  start_new_session=True))
-            wait_for_log(log, "I have been elected leader" if name == "master" else "Successfully registered",
-                         processes[-1])
+                processes.append(
+                    subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+                )
+            wait_for_log(
+                log, "I have been elected leader" if name == "master" else "Successfully registered", processes[-1]
+            )
         yield master_url, env
     finally:
         for process in processes:
@@ -63,14 +92,79 @@ def cluster(tmp_path_factory):
             process.wait(timeout=30)
 
 
-def test_starter_data_on_a_standalone_cluster(cluster, starter_data, tmp_path):
-    master_url, env = cluster
+def materialize_on(spark_url: str, landing: Path, lake: Path, env: dict, *flags: str) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        [sys.executable, "-m", "stedi_assets.cli", "materialize", "--landing", str(starter_data),
-         "--lake", str(tmp_path / "lake"), "--spark-master", master_url, "--expect", "stedi-starter"],
-        env=env, capture_output=True, text=True, timeout=1200,
+        [
+            sys.executable,
+            "-m",
+            "stedi_assets.cli",
+            "materialize",
+            "--landing",
+            str(landing),
+            "--lake",
+            str(lake),
+            "--spark-master",
+            spark_url,
+            *flags,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def connect_server(tmp_path_factory):
+    """A Spark Connect server (the spark-connect jar ships with pyspark); yields its sc:// URL."""
+    work = tmp_path_factory.mktemp("connect")
+    port = free_port()
+    env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
+    confs = {
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.connect.grpc.binding.port": port,
+        "spark.ui.enabled": "false",
+        "spark.sql.session.timeZone": "UTC",
+    }
+    command = [
+        str(SPARK_HOME / "bin" / "spark-submit"),
+        "--class",
+        "org.apache.spark.sql.connect.service.SparkConnectServer",
+        *(arg for key, value in confs.items() for arg in ("--conf", f"{key}={value}")),
+        "spark-internal",
+    ]
+    log = work / "connect.log"
+    with open(log, "wb") as output:
+        server = subprocess.Popen(
+            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, cwd=work
+        )
+    try:
+        wait_for_log(log, "Spark Connect server started", server)
+        yield f"sc://127.0.0.1:{port}", env
+    finally:
+        os.killpg(server.pid, 9)
+        server.wait(timeout=30)
+
+
+def test_starter_data_on_a_standalone_cluster(cluster, starter_data, tmp_path):
+    master_url, env = cluster
+    result = materialize_on(master_url, starter_data, tmp_path / "lake", env, "--expect", "stedi-starter")
     printed = dict(line.split() for line in result.stdout.splitlines()[-8:])
     assert {table: int(rows) for table, rows in printed.items()} == CONTRACT_COUNTS["default"]
     assert "app-" in " ".join(os.listdir(Path(env["SPARK_WORKER_DIR"]))), "the worker ran no application"
+
+
+def test_spark_connect_gives_the_same_tables_as_local_spark(connect_server, tmp_path, capsys):
+    remote_url, env = connect_server
+    landing = tmp_path / "landing"
+    write_sample_landing(landing, customers=30, seed=4)
+    assert main(["materialize", "--landing", str(landing), "--lake", str(tmp_path / "local")]) == 0
+    capsys.readouterr()
+    materialize_on(remote_url, landing, tmp_path / "remote", env)
+    states = {
+        lake: {path.parent.name: path.read_text() for path in (tmp_path / lake).glob("*/*/_state.json")}
+        for lake in ("local", "remote")
+    }
+    assert len(states["local"]) == 11 and states["local"] == states["remote"]  # rows and content digests

@@ -13,8 +13,21 @@ STEP_TRAINER = LANDING_TABLES["step_trainer"].spark_schema
 
 
 def customer(email, serial, updated, research, ingest_date="2024-01-01", file="c-1.json", line=1):
-    return (f"Name {email}", email, "801", "1990-01-01", serial, 1, updated, research, None, None, file, line,
-            ingest_date)
+    return (
+        f"Name {email}",
+        email,
+        "801",
+        "1990-01-01",
+        serial,
+        1,
+        updated,
+        research,
+        None,
+        None,
+        file,
+        line,
+        ingest_date,
+    )
 
 
 def reading(user, timestamp, x=0.0, ingest_date="2024-01-01", file="a-1.json", line=1):

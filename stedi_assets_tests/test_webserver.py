@@ -9,12 +9,19 @@ import pytest
 from stedi_assets_tests.servers import dagster_server, tool
 
 GROUPS = {
-    "customer_landing": "landing", "accelerometer_landing": "landing", "step_trainer_landing": "landing",
-    "customer_quarantine": "landing", "accelerometer_quarantine": "landing", "step_trainer_quarantine": "landing",
-    "customer_trusted": "trusted", "accelerometer_trusted": "trusted", "step_trainer_trusted": "trusted",
-    "customer_curated": "curated", "machine_learning_curated": "curated",
+    "customer_landing": "landing",
+    "accelerometer_landing": "landing",
+    "step_trainer_landing": "landing",
+    "customer_quarantine": "landing",
+    "accelerometer_quarantine": "landing",
+    "step_trainer_quarantine": "landing",
+    "customer_trusted": "trusted",
+    "accelerometer_trusted": "trusted",
+    "step_trainer_trusted": "trusted",
+    "customer_curated": "curated",
+    "machine_learning_curated": "curated",
 }
-LANDING_CHECKS = {"not_empty", "lines_accounted_for"}
+LANDING_CHECKS = {"not_empty", "lines_accounted_for", "quarantine_rate"}
 COUNT_CHECKS = {
     "customer_landing": LANDING_CHECKS,
     "accelerometer_landing": LANDING_CHECKS,
@@ -27,7 +34,8 @@ COUNT_CHECKS = {
 }
 
 ASSETS_QUERY = """{ assetNodes { assetKey { path } groupName isPartitioned assetChecksOrError { __typename
-  ... on AssetChecks { checks { name executionForLatestMaterialization { runId status evaluation { success } } } } } } }"""
+  ... on AssetChecks { checks { name
+    executionForLatestMaterialization { runId status evaluation { success } } } } } } }"""
 CHECK_EXECUTIONS_QUERY = """query ($assetKey: AssetKeyInput!, $checkName: String!) {
   assetCheckExecutions(assetKey: $assetKey, checkName: $checkName, limit: 1) { runId status evaluation { success } }
 }"""

@@ -22,10 +22,7 @@ COUNT_CHECKS = {
 
 
 def count_check_specs(asset_key: dg.AssetKey, *names: str) -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(name, asset=asset_key, blocking=True, description=COUNT_CHECKS[name])
-        for name in names
-    ]
+    return [dg.AssetCheckSpec(name, asset=asset_key, blocking=True, description=COUNT_CHECKS[name]) for name in names]
 
 
 def count_check(
@@ -46,6 +43,13 @@ def quarantine_rate_check(
     rate = quarantined / lines_landed if lines_landed else 0.0
     severity = dg.AssetCheckSeverity.ERROR if rate > error_rate else dg.AssetCheckSeverity.WARN
     return count_check(
-        asset_key, "quarantine_rate", rate <= warn_rate, severity,
-        quarantined=quarantined, lines_landed=lines_landed, rate=rate, warn_rate=warn_rate, error_rate=error_rate,
+        asset_key,
+        "quarantine_rate",
+        rate <= warn_rate,
+        severity,
+        quarantined=quarantined,
+        lines_landed=lines_landed,
+        rate=rate,
+        warn_rate=warn_rate,
+        error_rate=error_rate,
     )

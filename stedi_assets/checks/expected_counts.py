@@ -37,8 +37,12 @@ def expected_count_check(table: TableSpec, profile_name: str) -> dg.AssetChecksD
         actual = lake.read(pyspark.spark_session, table).count()
         return dg.AssetCheckResult(
             passed=expected is not None and actual == expected,
-            metadata={"expected": expected, "actual": actual, "profile": profile_name,
-                      "options": options_column(options)},
+            metadata={
+                "expected": expected,
+                "actual": actual,
+                "profile": profile_name,
+                "options": options_column(options),
+            },
         )
 
     return _check

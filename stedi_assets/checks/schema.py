@@ -50,5 +50,8 @@ def schema_check(
         check_name="schema_valid",
         passed=not failures,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"failures": dg.MetadataValue.json(failures), "validated_partitions": dg.MetadataValue.json(partitions)},
+        metadata={
+            "failures": dg.MetadataValue.json(failures),
+            "validated_partitions": dg.MetadataValue.json(partitions),
+        },
     )

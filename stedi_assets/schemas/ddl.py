@@ -26,8 +26,7 @@ def create_table_ddl(table: TableSpec, location: str, database: str = "stedi") -
 
     External, so dropping the table never deletes the lake's files."""
     columns = ",\n".join(
-        f"  {_ident(c.name)} {c.spark_type.simpleString()} COMMENT {_literal(c.description)}"
-        for c in table.columns
+        f"  {_ident(c.name)} {c.spark_type.simpleString()} COMMENT {_literal(c.description)}" for c in table.columns
     )
     return (
         f"CREATE EXTERNAL TABLE IF NOT EXISTS {_ident(database)}.{_ident(table.name)} (\n{columns}\n)\n"

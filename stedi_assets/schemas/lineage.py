@@ -28,8 +28,11 @@ ML_SOURCES = {
     "x": [(ACCELEROMETER_TRUSTED, "x")],
     "y": [(ACCELEROMETER_TRUSTED, "y")],
     "z": [(ACCELEROMETER_TRUSTED, "z")],
-    "customer_id": [(STEP_TRAINER_TRUSTED, "serialNumber"), (CUSTOMER_CURATED, "serialNumber"),
-                    (CUSTOMER_CURATED, "email")],
+    "customer_id": [
+        (STEP_TRAINER_TRUSTED, "serialNumber"),
+        (CUSTOMER_CURATED, "serialNumber"),
+        (CUSTOMER_CURATED, "email"),
+    ],
     "accelerometer_customer_id": [(ACCELEROMETER_TRUSTED, "user")],
 }
 
@@ -43,7 +46,9 @@ def column_lineage(table: TableSpec) -> dg.TableColumnLineage | None:
         return None  # landing tables come from files, not assets
     return dg.TableColumnLineage(
         {
-            column: [dg.TableColumnDep(asset_key=dg.AssetKey(upstream.name), column_name=name) for upstream, name in deps]
+            column: [
+                dg.TableColumnDep(asset_key=dg.AssetKey(upstream.name), column_name=name) for upstream, name in deps
+            ]
             for column, deps in sources.items()
         }
     )

@@ -142,10 +142,20 @@ MACHINE_LEARNING_CURATED = TableSpec(
         *STEP_TRAINER_FIELDS,
         _epoch("timestamp", "When the paired accelerometer reading was taken", nullable=False),
         *ACCELEROMETER_FIELDS[2:],
-        ColumnSpec("customer_id", STRING, "Pseudonym of the step trainer's owner (keyed SHA-256).", False,
-                   pattern=PSEUDONYM_PATTERN),
-        ColumnSpec("accelerometer_customer_id", STRING, "Pseudonym of the accelerometer's user; differs "
-                   "from customer_id only in ml_join=timestamp mode.", False, pattern=PSEUDONYM_PATTERN),
+        ColumnSpec(
+            "customer_id",
+            STRING,
+            "Pseudonym of the step trainer's owner (keyed SHA-256).",
+            False,
+            pattern=PSEUDONYM_PATTERN,
+        ),
+        ColumnSpec(
+            "accelerometer_customer_id",
+            STRING,
+            "Pseudonym of the accelerometer's user; differs " "from customer_id only in ml_join=timestamp mode.",
+            False,
+            pattern=PSEUDONYM_PATTERN,
+        ),
     ),
 )
 PERSONAL_COLUMNS = frozenset({"customerName", "email", "phone", "birthDay", "user"})

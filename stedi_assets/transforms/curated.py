@@ -11,7 +11,9 @@ ML_JOIN_MODES = ("customer", "timestamp")
 
 def customer_curated(customer_trusted: DataFrame, accelerometer_trusted: DataFrame) -> DataFrame:
     users = accelerometer_trusted.select(customer_key(F.col("user")).alias("customer_key")).distinct()
-    curated = customer_trusted.join(users, customer_key(customer_trusted["email"]) == users["customer_key"], "left_semi")
+    curated = customer_trusted.join(
+        users, customer_key(customer_trusted["email"]) == users["customer_key"], "left_semi"
+    )
     return curated.select(*CUSTOMER_CURATED.column_names, PARTITION_COLUMN)
 
 
@@ -36,9 +38,7 @@ def machine_learning_curated(
         raise ValueError(f"ml_join must be one of {ML_JOIN_MODES}, not {ml_join!r}")
     owners = consent_dates(customer_curated).select("serialNumber", F.col("customer_key").alias("owner_key"))
     steps = step_trainer_trusted.join(owners, "serialNumber")
-    readings = accelerometer_trusted.select(
-        customer_key(F.col("user")).alias("user_key"), "timestamp", "x", "y", "z"
-    )
+    readings = accelerometer_trusted.select(customer_key(F.col("user")).alias("user_key"), "timestamp", "x", "y", "z")
     same_time = steps["sensorReadingTime"] == readings["timestamp"]
     if ml_join == "customer":
         same_time = same_time & (steps["owner_key"] == readings["user_key"])

@@ -12,6 +12,7 @@ from stedi_assets.landing_files import LandingFile, ingest_date_of
 from stedi_assets.schemas.tables import LINEAGE_COLUMNS, PARTITION_COLUMN, ColumnSpec, TableSpec
 from stedi_assets.transforms.landing_parser import parse_file
 
+
 def parsed_lines_schema(fields: tuple[ColumnSpec, ...]) -> T.StructType:
     """Valid and quarantined lines side by side: `reason` is null exactly for valid ones."""
     return T.StructType(
@@ -58,9 +59,7 @@ def parse_landing(spark: SparkSession, files: list[LandingFile], fields: tuple[C
     if not files:
         return spark.createDataFrame([], schema)
     raw_files = (
-        spark.read.format("binaryFile")
-        .option("recursiveFileLookup", "true")
-        .load([file.path for file in files])
+        spark.read.format("binaryFile").option("recursiveFileLookup", "true").load([file.path for file in files])
     )
     return raw_files.mapInArrow(_parse_batches(fields, schema), schema)
 

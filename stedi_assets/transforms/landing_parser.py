@@ -7,8 +7,9 @@ Spark Python worker (locally or on Glue).
 import gzip
 import json
 import math
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 from pyspark.sql import types as T
 

@@ -26,9 +26,7 @@ def customer_current_state(customer_landing: DataFrame) -> DataFrame:
         F.col("line_number").desc(),
     )
     return (
-        customer_landing.withColumn("_rank", F.row_number().over(latest_first))
-        .where(F.col("_rank") == 1)
-        .drop("_rank")
+        customer_landing.withColumn("_rank", F.row_number().over(latest_first)).where(F.col("_rank") == 1).drop("_rank")
     )
 
 

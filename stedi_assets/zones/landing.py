@@ -57,16 +57,24 @@ def landing_assets(source: str) -> dg.AssetsDefinition:
         partitions_def=ingest_date_partitions,
         backfill_policy=single_run,
     )
-    def _landing_zone(context: dg.AssetExecutionContext, pyspark: PySparkResource, landing_root: LandingRoot,
-                      lake: LocalLake, options: StediOptions):
+    def _landing_zone(
+        context: dg.AssetExecutionContext,
+        pyspark: PySparkResource,
+        landing_root: LandingRoot,
+        lake: LocalLake,
+        options: StediOptions,
+    ):
         spark = pyspark.spark_session
         keys = context.partition_keys
         files = landing_root.files(source, keys)
         sources = {key: fingerprint([f for f in files if f.ingest_date == key]) for key in keys}
         landing_state, quarantine_state = lake.state(landing), lake.state(quarantine)
         changed = [
-            key for key in keys
-            if not landing_state.get(key, {}).get("sources") == quarantine_state.get(key, {}).get("sources") == sources[key]
+            key
+            for key in keys
+            if not landing_state.get(key, {}).get("sources")
+            == quarantine_state.get(key, {}).get("sources")
+            == sources[key]
         ]
         changed_files = [f for f in files if f.ingest_date in changed]
         lines_landed = nonblank_lines_landed(spark, changed_files)
@@ -76,14 +84,26 @@ def landing_assets(source: str) -> dg.AssetsDefinition:
         invalid = publish(lake, quarantine, quarantine_records(parsed, quarantine), keys, changed, landed)
         parsed.unpersist()
         all_lines = {key: lake.state(landing)[key]["lines_landed"] for key in keys}
-        context.log.info(f"{source}: parsed {len(changed_files)} files of {changed}; {len(keys) - len(changed)} "
-                         "ingest dates unchanged")
-        quarantined = quarantine_rate_check(
-            valid.asset_key, sum(invalid.rows_by_partition.values()), sum(all_lines.values()),
-            options.quarantine_warn_rate, options.quarantine_error_rate,
+        context.log.info(
+            f"{source}: parsed {len(changed_files)} files of {changed}; {len(keys) - len(changed)} "
+            "ingest dates unchanged"
         )
-        yield materialize_result(valid, [schema_result(valid), not_empty_result(valid),
-                                         lines_accounted_for(valid, invalid, all_lines), quarantined])
+        quarantined = quarantine_rate_check(
+            valid.asset_key,
+            sum(invalid.rows_by_partition.values()),
+            sum(all_lines.values()),
+            options.quarantine_warn_rate,
+            options.quarantine_error_rate,
+        )
+        yield materialize_result(
+            valid,
+            [
+                schema_result(valid),
+                not_empty_result(valid),
+                lines_accounted_for(valid, invalid, all_lines),
+                quarantined,
+            ],
+        )
         yield materialize_result(invalid, [schema_result(invalid)])
 
     return _landing_zone

@@ -116,7 +116,10 @@ def schema_result(published: Published) -> dg.AssetCheckResult:
 def not_empty_result(published: Published) -> dg.AssetCheckResult:
     """A WARN: a table may rightly be empty for a while (no customer has consented yet)."""
     return count_check(
-        published.asset_key, "not_empty", published.table_rows > 0, dg.AssetCheckSeverity.WARN,
+        published.asset_key,
+        "not_empty",
+        published.table_rows > 0,
+        dg.AssetCheckSeverity.WARN,
         table_rows=published.table_rows,
     )
 

@@ -88,7 +88,11 @@ def trusted_readings_asset(table: TableSpec, landing: TableSpec, customers: Tabl
         spark = pyspark.spark_session
         rows = transform(lake.read(spark, landing), lake.read(spark, customers), options.consent_cutoff)
         published = publish(lake, table, rows, context.partition_keys)
-        checks = [schema_result(published), not_empty_result(published), not_more_than_landing(lake, published, landing)]
+        checks = [
+            schema_result(published),
+            not_empty_result(published),
+            not_more_than_landing(lake, published, landing),
+        ]
         return materialize_result(published, checks)
 
     return _trusted_readings
