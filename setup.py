@@ -25,6 +25,7 @@ setup(
     ],
     extras_require={
         "test": ["pytest==9.2.0", "hypothesis==6.170.17", "requests>=2.31", "playwright==1.65.2"],
+        "bench": ["duckdb==2.0.1"],
     },
     entry_points={"console_scripts": ["stedi=stedi_assets.cli:main"]},
 )

@@ -20,7 +20,6 @@ name gets no ingest date (the platform uses its modification time).
 """
 
 import argparse
-import json
 import sys
 import time
 
@@ -28,27 +27,29 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from benchmarks.landing import DEV_PSEUDONYM_KEY, STARTER_COUNTS, TABLES, landing_files
+from benchmarks.landing import TABLES, landing_files, report_counts
+from stedi_assets.options import DEV_PSEUDONYM_KEY, LOCAL_SPARK_CONFIG
 
-SPARK_CONFIG = {  # the platform's local settings (stedi_assets/resources/spark.py)
-    "spark.master": "local[*]",
+SPARK_CONFIG = {
+    **LOCAL_SPARK_CONFIG,  # the platform's local settings
     "spark.app.name": "stedi-baseline-pyspark",
-    "spark.driver.memory": "4g",
-    "spark.sql.shuffle.partitions": "4",
-    "spark.sql.session.timeZone": "UTC",
-    "spark.sql.adaptive.enabled": "true",
-    "spark.ui.enabled": "false",
-    "spark.ui.showConsoleProgress": "false",
-    "spark.log.level": "WARN",
     # Field names as exported; `timestamp` and the old `timeStamp` are read as two columns.
     "spark.sql.caseSensitive": "true",
-    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
 }
 
 S, L, D = T.StringType(), T.LongType(), T.DoubleType()
-CUSTOMER = [("customerName", S), ("email", S), ("phone", S), ("birthDay", S), ("serialNumber", S),
-            ("registrationDate", L), ("lastUpdateDate", L), ("shareWithResearchAsOfDate", L),
-            ("shareWithPublicAsOfDate", L), ("shareWithFriendsAsOfDate", L)]
+CUSTOMER = [
+    ("customerName", S),
+    ("email", S),
+    ("phone", S),
+    ("birthDay", S),
+    ("serialNumber", S),
+    ("registrationDate", L),
+    ("lastUpdateDate", L),
+    ("shareWithResearchAsOfDate", L),
+    ("shareWithPublicAsOfDate", L),
+    ("shareWithFriendsAsOfDate", L),
+]
 ACCELEROMETER = [("user", S), ("timestamp", L), ("x", D), ("y", D), ("z", D)]
 STEP_TRAINER = [("sensorReadingTime", L), ("serialNumber", S), ("distanceFromObject", L)]
 CORRUPT = "_corrupt_record"
@@ -152,22 +153,31 @@ def build(spark: SparkSession, landing: str, out: str, pseudonym_key: str) -> No
     )
 
     owners = customer_curated.select("serialNumber", customer_key(F.col("email")).alias("owner_key"))
-    paired = (
-        step_trainer_trusted.join(F.broadcast(owners), "serialNumber")
-        .join(
-            accelerometer_trusted.select(
-                customer_key(F.col("user")).alias("owner_key"), F.col("timestamp").alias("sensorReadingTime"),
-                "timestamp", "x", "y", "z",
-            ),
-            ["owner_key", "sensorReadingTime"],
-        )
+    paired = step_trainer_trusted.join(F.broadcast(owners), "serialNumber").join(
+        accelerometer_trusted.select(
+            customer_key(F.col("user")).alias("owner_key"),
+            F.col("timestamp").alias("sensorReadingTime"),
+            "timestamp",
+            "x",
+            "y",
+            "z",
+        ),
+        ["owner_key", "sensorReadingTime"],
     )
     pseudonym = F.sha2(F.concat(F.lit(pseudonym_key + ":"), F.col("owner_key")), 256)
     write(
         spark,
         paired.select(
-            "sensorReadingTime", "serialNumber", "distanceFromObject", "timestamp", "x", "y", "z",
-            pseudonym.alias("customer_id"), pseudonym.alias("accelerometer_customer_id"), "ingest_date",
+            "sensorReadingTime",
+            "serialNumber",
+            "distanceFromObject",
+            "timestamp",
+            "x",
+            "y",
+            "z",
+            pseudonym.alias("customer_id"),
+            pseudonym.alias("accelerometer_customer_id"),
+            "ingest_date",
         ),
         out,
         "machine_learning_curated",
@@ -191,16 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     session = time.perf_counter()
     build(spark, args.landing, args.out, args.pseudonym_key)
     done = time.perf_counter()
-    report = {"engine": "pyspark", "session_seconds": round(session - started, 3),
-              "build_seconds": round(done - session, 3)}
+    report = {
+        "engine": "pyspark",
+        "session_seconds": round(session - started, 3),
+        "build_seconds": round(done - session, 3),
+    }
     if not args.no_counts:
         report["counts"] = {table: spark.read.parquet(f"{args.out}/{table}").count() for table in TABLES}
     spark.stop()
-    print(json.dumps(report))
-    if args.expect_starter and report.get("counts") != STARTER_COUNTS:
-        print(f"counts differ from the contract's starter counts {STARTER_COUNTS}", file=sys.stderr)
-        return 1
-    return 0
+    return report_counts(report, args.expect_starter)
 
 
 if __name__ == "__main__":

@@ -29,15 +29,26 @@ def run_events(dagster_home: Path) -> dict | None:
                 resources["end"] = entry.timestamp
             elif kind == "ASSET_CHECK_EVALUATION":
                 evaluation = event.event_specific_data
-                checks.append({"asset": evaluation.asset_key.to_user_string(), "check": evaluation.check_name,
-                               "passed": evaluation.passed, "severity": evaluation.severity.value,
-                               "step": entry.step_key})
+                checks.append(
+                    {
+                        "asset": evaluation.asset_key.to_user_string(),
+                        "check": evaluation.check_name,
+                        "passed": evaluation.passed,
+                        "severity": evaluation.severity.value,
+                        "step": entry.step_key,
+                    }
+                )
         ordered = sorted(
             ({"step": key, **value} for key, value in steps.items() if "start" in value),
             key=lambda step: step["start"],
         )
-        return {"run_id": run.run_id, "status": run.status.value, "steps": ordered,
-                "resource_init": resources, "checks": checks}
+        return {
+            "run_id": run.run_id,
+            "status": run.status.value,
+            "steps": ordered,
+            "resource_init": resources,
+            "checks": checks,
+        }
 
 
 def _exclusive(calls: list[dict]) -> list[dict]:
@@ -76,21 +87,33 @@ def attribute(measured: dict, events: dict | None, profile: dict | None) -> dict
     if steps:
         first, last = steps[0]["start"], steps[-1]["end"]
         before = [c for c in calls if inside(c, profile["imported"], first)]
-        phases.append({"name": "before the first step", "seconds": first - profile["imported"],
-                       "parts": _by_label(before)})
+        phases.append(
+            {"name": "before the first step", "seconds": first - profile["imported"], "parts": _by_label(before)}
+        )
         for step in steps:
             mine = [c for c in calls if inside(c, step["start"], step["end"])]
             parts = _by_label(mine)
-            step_rows.append({"step": step["step"], "status": step.get("status"),
-                              "seconds": step["end"] - step["start"], "parts": parts})
+            step_rows.append(
+                {
+                    "step": step["step"],
+                    "status": step.get("status"),
+                    "seconds": step["end"] - step["start"],
+                    "parts": parts,
+                }
+            )
             for label, seconds in parts.items():
                 labels[label] = labels.get(label, 0.0) + seconds
                 if label.startswith("check: "):
                     checks.append({"step": step["step"], "check": label.removeprefix("check: "), "seconds": seconds})
         phases.append({"name": "after the last step", "seconds": ended - last})
     else:  # no Dagster run: the no-op path, or a run that failed before its first step
-        phases.append({"name": "command (no run)", "seconds": profile["finished"] - profile["imported"],
-                       "parts": _by_label(calls)})
+        phases.append(
+            {
+                "name": "command (no run)",
+                "seconds": profile["finished"] - profile["imported"],
+                "parts": _by_label(calls),
+            }
+        )
         phases.append({"name": "exit", "seconds": ended - profile["finished"]})
     checks.sort(key=lambda c: -c["seconds"])
     return {"phases": phases, "steps": step_rows, "checks": checks, "labels": labels}

@@ -3,6 +3,8 @@
 Deliberately independent of `stedi_assets`, so that the baselines are plain scripts.
 """
 
+import json
+import sys
 from pathlib import Path
 
 SOURCES = ("customer", "accelerometer", "step_trainer")
@@ -18,11 +20,15 @@ TABLES = (
 )
 # The data contract's default counts on the public starter data.
 STARTER_COUNTS = {
-    "customer_landing": 956, "accelerometer_landing": 81273, "step_trainer_landing": 28680,
-    "customer_trusted": 482, "accelerometer_trusted": 40981, "step_trainer_trusted": 14460,
-    "customer_curated": 482, "machine_learning_curated": 40981,
+    "customer_landing": 956,
+    "accelerometer_landing": 81273,
+    "step_trainer_landing": 28680,
+    "customer_trusted": 482,
+    "accelerometer_trusted": 40981,
+    "step_trainer_trusted": 14460,
+    "customer_curated": 482,
+    "machine_learning_curated": 40981,
 }
-DEV_PSEUDONYM_KEY = "local-development-only"  # the platform's default key
 
 
 def landing_files(root: str | Path, source: str) -> list[str]:
@@ -30,7 +36,8 @@ def landing_files(root: str | Path, source: str) -> list[str]:
     folder = Path(root).resolve() / source / "landing"
     candidates = [*folder.glob("*"), *folder.glob("ingest_date=*/*")]
     return sorted(
-        str(path) for path in candidates
+        str(path)
+        for path in candidates
         if path.is_file() and path.name.endswith((".json", ".json.gz")) and not path.name.startswith(("_", "."))
     )
 
@@ -45,3 +52,12 @@ def count_lines(files: list[str]) -> int:
         with opener(name, "rb") as file:
             total += sum(1 for line in file if line.strip())
     return total
+
+
+def report_counts(report: dict, expect_starter: bool) -> int:
+    """Print a baseline's JSON report; exit status 1 when asked for the starter counts and they differ."""
+    print(json.dumps(report))
+    if expect_starter and report.get("counts") != STARTER_COUNTS:
+        print(f"counts differ from the contract's starter counts {STARTER_COUNTS}", file=sys.stderr)
+        return 1
+    return 0

@@ -28,8 +28,8 @@ def _processes() -> dict[int, tuple[int, str, int, int]]:
             with open(f"/proc/{entry.name}/stat", "rb") as stat:
                 raw = stat.read()
             # comm may hold spaces and parentheses: it ends at the last ")".
-            comm = raw[raw.index(b"(") + 1:raw.rindex(b")")].decode(errors="replace")
-            fields = raw[raw.rindex(b")") + 2:].split()
+            comm = raw[raw.index(b"(") + 1 : raw.rindex(b")")].decode(errors="replace")
+            fields = raw[raw.rindex(b")") + 2 :].split()
             table[int(entry.name)] = (int(fields[1]), comm, int(fields[21]) * PAGE, int(fields[19]))
         except (OSError, ValueError, IndexError):
             continue  # gone meanwhile
@@ -112,15 +112,17 @@ def _pin(cores: int | None):
     return lambda: os.sched_setaffinity(0, chosen)
 
 
-def run_measured(command: list[str], *, env: dict, cwd: str | Path, log: Path, cores: int | None = None,
-                 timeout: float | None = None) -> dict:
+def run_measured(
+    command: list[str], *, env: dict, cwd: str | Path, log: Path, cores: int | None = None, timeout: float | None = None
+) -> dict:
     """Run `command`, wait for it and for every process it started, and report what it took."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log.with_suffix(".out"), "wb") as out, open(log.with_suffix(".err"), "wb") as err:
         spawned = time.time()
         clock = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=cwd,
-                                   preexec_fn=_pin(cores), start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=out, stderr=err, env=env, cwd=cwd, preexec_fn=_pin(cores), start_new_session=True
+        )
         memory = TreeMemory(process.pid).start()
         timed_out = False
         try:

@@ -103,8 +103,17 @@ def main(argv: list[str] | None = None) -> int:
         target = os.environ.get("STEDI_BENCH_PROFILE")
         if target:
             with open(target, "w") as file:
-                json.dump({"started": STARTED, "imported": imported, "finished": finished, "exit_code": code,
-                           **coverage, "calls": _calls}, file)
+                json.dump(
+                    {
+                        "started": STARTED,
+                        "imported": imported,
+                        "finished": finished,
+                        "exit_code": code,
+                        **coverage,
+                        "calls": _calls,
+                    },
+                    file,
+                )
     return code
 
 

@@ -8,8 +8,13 @@ RUNS = [
     ("pyspark", "baseline: plain PySpark, same 8 tables"),
     ("duckdb", "baseline: DuckDB SQL, same 8 tables"),
 ]
-GOALS = {"full_vs_pyspark": 1.5, "incremental_vs_full": 0.3, "noop_seconds": 5.0, "peak_gib_100": 8.0,
-         "growth_10_to_100": 12.0}
+GOALS = {
+    "full_vs_pyspark": 1.5,
+    "incremental_vs_full": 0.3,
+    "noop_seconds": 5.0,
+    "peak_gib_100": 8.0,
+    "growth_10_to_100": 12.0,
+}
 
 
 def _s(seconds) -> str:
@@ -46,8 +51,11 @@ def render(report: dict) -> str:
         f"{env['java'] or 'no Java found'}; {packages}.",
         "",
     ]
-    busiest = max([env["load_average"][0]] + [s["load_average_before"][0] for s in report["scales"]]
-                  + [r.get("max_load_average", 0) for s in report["scales"] for r in s["runs"].values()])
+    busiest = max(
+        [env["load_average"][0]]
+        + [s["load_average_before"][0] for s in report["scales"]]
+        + [r.get("max_load_average", 0) for s in report["scales"] for r in s["runs"].values()]
+    )
     if busiest > env["cores_used"]:
         lines += [
             f"> **The machine was busy**: load average up to {busiest:.1f} on {env['cpus']} CPUs while this ran. "
@@ -64,7 +72,8 @@ def render(report: dict) -> str:
 
 def _summary(report: dict) -> list[str]:
     out = [
-        "## Summary", "",
+        "## Summary",
+        "",
         "| scale | input lines | full | incremental | no-op | PySpark baseline | DuckDB baseline "
         "| full ÷ PySpark | full ÷ DuckDB | peak memory, full |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -90,34 +99,54 @@ def _goals(report: dict) -> list[str]:
 
     one = by_scale.get(1.0)
     if one:
-        ratio = _wall(one["runs"]["full"]) and _wall(one["runs"]["pyspark"]) and (
-            _wall(one["runs"]["full"]) / _wall(one["runs"]["pyspark"]))
-        row(f"1× ({one['data']['origin']}): full materialization with all checks ÷ plain PySpark",
-            f"≤ {GOALS['full_vs_pyspark']}", f"{ratio:.2f}" if ratio else "–",
-            None if not ratio else ratio <= GOALS["full_vs_pyspark"])
+        ratio = (
+            _wall(one["runs"]["full"])
+            and _wall(one["runs"]["pyspark"])
+            and (_wall(one["runs"]["full"]) / _wall(one["runs"]["pyspark"]))
+        )
+        row(
+            f"1× ({one['data']['origin']}): full materialization with all checks ÷ plain PySpark",
+            f"≤ {GOALS['full_vs_pyspark']}",
+            f"{ratio:.2f}" if ratio else "–",
+            None if not ratio else ratio <= GOALS["full_vs_pyspark"],
+        )
     for scale, result in by_scale.items():
         full, incremental = _wall(result["runs"]["full"]), _wall(result["runs"]["incremental"])
         ratio = full and incremental and incremental / full
-        row(f"{_label(scale)}: incremental run after one new ingest date ÷ full rebuild",
-            f"≤ {GOALS['incremental_vs_full']}", f"{ratio:.2f}" if ratio else "–",
-            None if not ratio else ratio <= GOALS["incremental_vs_full"])
+        row(
+            f"{_label(scale)}: incremental run after one new ingest date ÷ full rebuild",
+            f"≤ {GOALS['incremental_vs_full']}",
+            f"{ratio:.2f}" if ratio else "–",
+            None if not ratio else ratio <= GOALS["incremental_vs_full"],
+        )
     for scale, result in by_scale.items():
         noop = _wall(result["runs"]["noop"])
-        row(f"{_label(scale)}: no-op run", f"< {GOALS['noop_seconds']:g} s", f"{_s(noop)} s",
-            None if noop is None else noop < GOALS["noop_seconds"])
+        row(
+            f"{_label(scale)}: no-op run",
+            f"< {GOALS['noop_seconds']:g} s",
+            f"{_s(noop)} s",
+            None if noop is None else noop < GOALS["noop_seconds"],
+        )
     hundred = by_scale.get(100.0)
     if hundred:
         full = hundred["runs"]["full"]
         peak = full.get("peak_rss_bytes")
-        row("100×: completes on 2 cores, peak memory of the full run", f"< {GOALS['peak_gib_100']:g} GiB",
+        row(
+            "100×: completes on 2 cores, peak memory of the full run",
+            f"< {GOALS['peak_gib_100']:g} GiB",
             f"{_gib(peak)} GiB" + ("" if _ok(full) else " (failed)"),
-            _ok(full) and peak is not None and peak / GIB < GOALS["peak_gib_100"])
+            _ok(full) and peak is not None and peak / GIB < GOALS["peak_gib_100"],
+        )
     ten = by_scale.get(10.0)
     if ten and hundred:
         a, b = _wall(ten["runs"]["full"]), _wall(hundred["runs"]["full"])
         growth = a and b and b / a
-        row("full run time, 10× → 100×", f"≤ {GOALS['growth_10_to_100']:g}-fold",
-            f"{growth:.1f}-fold" if growth else "–", None if not growth else growth <= GOALS["growth_10_to_100"])
+        row(
+            "full run time, 10× → 100×",
+            f"≤ {GOALS['growth_10_to_100']:g}-fold",
+            f"{growth:.1f}-fold" if growth else "–",
+            None if not growth else growth <= GOALS["growth_10_to_100"],
+        )
     if not rows:
         return []
     return ["## Goals", "", "| goal | target | measured | met |", "|---|---|---:|---|", *rows, ""]
@@ -127,7 +156,8 @@ def _scale(result: dict) -> list[str]:
     data, runs, new = result["data"], result["runs"], result["new_date"]
     lines = data["lines"]
     out = [
-        f"## {_label(result['scale'])}: {data['origin']}", "",
+        f"## {_label(result['scale'])}: {data['origin']}",
+        "",
         f"Input: {data['total_lines']:,} lines ({lines['customer']:,} customer, {lines['accelerometer']:,} "
         f"accelerometer, {lines['step_trainer']:,} step trainer) in {data['files']} files, "
         f"{data['bytes'] / 2**20:,.1f} MiB, ingest dates {', '.join(data['ingest_dates'])}. "
@@ -155,17 +185,24 @@ def _scale(result: dict) -> list[str]:
     peaks = runs["full"].get("peak_rss_by_command") or {}
     if peaks:
         biggest = [kv for kv in sorted(peaks.items(), key=lambda kv: -kv[1])[:4] if kv[1] >= 0.01 * GIB]
-        out += ["Largest processes of the full run at their peak: "
-                + ", ".join(f"`{name}` {size / GIB:.2f} GiB" for name, size in biggest) + ".", ""]
+        out += [
+            "Largest processes of the full run at their peak: "
+            + ", ".join(f"`{name}` {size / GIB:.2f} GiB" for name, size in biggest)
+            + ".",
+            "",
+        ]
     verification = result["verification"]
     if verification["problems"]:
         out += ["**Row counts disagree:**", ""] + [f"- {p}" for p in verification["problems"]] + [""]
     else:
         counts = verification["counts"] or {}
         agreed = "the data contract's counts" if verification["reference"] == "contract" else "each other"
-        out += [f"Row counts: the platform's eight tables and both baselines' agree with {agreed} "
-                f"({' / '.join(f'{v:,}' for v in counts.values())}); after the new ingest date the platform's "
-                "tables equal a DuckDB rebuild from all files.", ""]
+        out += [
+            f"Row counts: the platform's eight tables and both baselines' agree with {agreed} "
+            f"({' / '.join(f'{v:,}' for v in counts.values())}); after the new ingest date the platform's "
+            "tables equal a DuckDB rebuild from all files.",
+            "",
+        ]
     out += _breakdown(runs)
     return out
 
@@ -180,20 +217,29 @@ def _split(parts: dict, total: float) -> str:
 
 def _step_table(title: str, run: dict) -> list[str]:
     breakdown, wall = run["breakdown"], run["wall_seconds"]
-    out = [title, "", "| phase or step | s | share | compute + digest | write | checks | other |",
-           "|---|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        title,
+        "",
+        "| phase or step | s | share | compute + digest | write | checks | other |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for phase in breakdown["phases"]:
         if phase["name"] == "after the last step":
             for step in breakdown["steps"]:
-                out.append(f"| step `{step['step']}` | {step['seconds']:.1f} | {step['seconds'] / wall:.0%} "
-                           f"| {_split(step['parts'], step['seconds'])} |")
+                out.append(
+                    f"| step `{step['step']}` | {step['seconds']:.1f} | {step['seconds'] / wall:.0%} "
+                    f"| {_split(step['parts'], step['seconds'])} |"
+                )
         name = phase["name"]
         if phase.get("parts", {}).get("Spark session start"):
             name += f" (of which Spark session start {phase['parts']['Spark session start']:.1f} s)"
         out.append(f"| {name} | {phase['seconds']:.1f} | {phase['seconds'] / wall:.0%} | | | | |")
     checks = sum(v for k, v in breakdown.get("labels", {}).items() if k.startswith("check: "))
-    out += [f"| **total (wall)**, of which checks {checks:.1f} s ({checks / wall:.0%}) | **{wall:.1f}** | 100% "
-            "| | | | |", ""]
+    out += [
+        f"| **total (wall)**, of which checks {checks:.1f} s ({checks / wall:.0%}) | **{wall:.1f}** | 100% "
+        "| | | | |",
+        "",
+    ]
     return out
 
 
@@ -203,20 +249,26 @@ def _breakdown(runs: dict) -> list[str]:
         return []
     b_full, wall = full["breakdown"], full["wall_seconds"]
     out = [
-        "### Where the platform's time goes", "",
+        "### Where the platform's time goes",
+        "",
         "Per phase and per step (a step is one asset with its checks). *compute + digest* is the first Spark "
         "action on a table's new rows (the row counts and content digest of each partition), so it includes "
         "computing the transform; *write* is writing the Parquet and committing; *checks* are the asset's checks; "
         "*other* is the rest of the step (Dagster, lake reads and listings, Spark planning). The first Spark job "
         "of a run also pays for warming up the JVM and starting Spark's Python workers: it is in the first "
-        "step, whatever that step does first.", "",
+        "step, whatever that step does first.",
+        "",
     ]
     out += _step_table("Full run:", full)
     if incremental.get("breakdown") and _ok(incremental):
         out += _step_table("Incremental run (one new ingest date):", incremental)
     if b_full["checks"]:
-        out += ["Checks of the full run, slowest first:", "",
-                "| check | step | s | share of the full run |", "|---|---|---:|---:|"]
+        out += [
+            "Checks of the full run, slowest first:",
+            "",
+            "| check | step | s | share of the full run |",
+            "|---|---|---:|---:|",
+        ]
         by_check: dict[str, float] = {}
         quick = set()
         for check in b_full["checks"]:
@@ -224,13 +276,18 @@ def _breakdown(runs: dict) -> list[str]:
             if check["seconds"] < 0.01:
                 quick.add(check["check"])
                 continue
-            out.append(f"| {check['check']} | `{check['step']}` | {check['seconds']:.2f} "
-                       f"| {check['seconds'] / wall:.1%} |")
+            out.append(
+                f"| {check['check']} | `{check['step']}` | {check['seconds']:.2f} " f"| {check['seconds'] / wall:.1%} |"
+            )
         out.append("")
         if quick:
             out += [f"Under 0.01 s each, not listed: {', '.join(sorted(quick))} (where not listed above).", ""]
-        out += ["Per check, over all assets: " + ", ".join(
-            f"{name} {seconds:.1f} s" for name, seconds in sorted(by_check.items(), key=lambda kv: -kv[1])) + ".", ""]
+        out += [
+            "Per check, over all assets: "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in sorted(by_check.items(), key=lambda kv: -kv[1]))
+            + ".",
+            "",
+        ]
     if noop.get("breakdown") and _ok(noop):
         phases = ", ".join(f"{p['name']} {p['seconds']:.1f} s" for p in noop["breakdown"]["phases"])
         out += [f"No-op run: {phases}.", ""]
@@ -242,7 +299,8 @@ def _breakdown(runs: dict) -> list[str]:
 
 def _notes() -> list[str]:
     return [
-        "## How to read this", "",
+        "## How to read this",
+        "",
         "- *wall*: from starting the command to its exit, including Python imports and starting Spark's JVM.",
         "- *peak memory*: the largest sum of the resident memory of the command's processes (Python, the JVM, "
         "Spark's Python workers), sampled every 0.2 s.",

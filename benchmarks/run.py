@@ -76,8 +76,13 @@ def describe_landing(landing: Path) -> dict:
 
     lines = {source: count_lines(landing_files(landing, source)) for source in SOURCES}
     files = [f for source in SOURCES for f in list_landing_files(str(landing), source)]
-    return {"lines": lines, "total_lines": sum(lines.values()), "files": len(files),
-            "bytes": sum(f.size for f in files), "ingest_dates": sorted({f.ingest_date for f in files})}
+    return {
+        "lines": lines,
+        "total_lines": sum(lines.values()),
+        "files": len(files),
+        "bytes": sum(f.size for f in files),
+        "ingest_dates": sorted({f.ingest_date for f in files}),
+    }
 
 
 def add_new_date(scale: float, landing: Path, seed: int) -> dict:
@@ -88,8 +93,13 @@ def add_new_date(scale: float, landing: Path, seed: int) -> dict:
     day = date.fromisoformat(before["ingest_dates"][-1]) + timedelta(days=1)
     summary = add_sample_ingest_date(landing, day, customers=scaled_customers(scale / 100), seed=seed)
     new_lines = sum(summary["lines"].values())
-    return {"ingest_date": day.isoformat(), "lines": summary["lines"], "total_lines": new_lines,
-            "files": summary["files"], "share": new_lines / before["total_lines"]}
+    return {
+        "ingest_date": day.isoformat(),
+        "lines": summary["lines"],
+        "total_lines": new_lines,
+        "files": summary["files"],
+        "share": new_lines / before["total_lines"],
+    }
 
 
 # --- counting ---------------------------------------------------------------------------------
@@ -136,8 +146,14 @@ class Runner:
 
     def measure(self, name: str, command: list[str], folder: Path, env: dict | None = None) -> dict:
         log(f"  {name} ...")
-        result = run_measured(command, env={**self.env, **(env or {})}, cwd=REPO, log=folder / "logs" / name,
-                              cores=self.args.cores, timeout=self.args.timeout)
+        result = run_measured(
+            command,
+            env={**self.env, **(env or {})},
+            cwd=REPO,
+            log=folder / "logs" / name,
+            cores=self.args.cores,
+            timeout=self.args.timeout,
+        )
         state = "ok" if result["exit_code"] == 0 else f"FAILED (exit {result['exit_code']}, see {result['log']})"
         log(f"  {name}: {result['wall_seconds']:.1f} s, peak {result['peak_rss_bytes'] / 2**30:.2f} GiB, {state}")
         return result
@@ -159,10 +175,18 @@ class Runner:
 
     def platform(self, name: str, landing: Path, lake: Path, home: Path, folder: Path) -> dict:
         profile = folder / "logs" / f"{name}.profile.json"
-        command = [sys.executable, "-m", "benchmarks.profiled_materialize", "--landing", str(landing),
-                   "--lake", str(lake)]
-        result = self.measure(name, command, folder,
-                              env={"DAGSTER_HOME": str(home), "STEDI_BENCH_PROFILE": str(profile)})
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.profiled_materialize",
+            "--landing",
+            str(landing),
+            "--lake",
+            str(lake),
+        ]
+        result = self.measure(
+            name, command, folder, env={"DAGSTER_HOME": str(home), "STEDI_BENCH_PROFILE": str(profile)}
+        )
         loaded = json.loads(profile.read_text()) if profile.is_file() else None
         try:
             events = run_events(home)
@@ -199,8 +223,10 @@ class Runner:
         log(f"{scale_label(scale)}: landing data ...")
         starter = Path(args.starter).resolve() if args.starter else None
         data = prepare_landing(scale, starter, landing, args.seed)
-        log(f"{scale_label(scale)}: {data['total_lines']:,} lines in {data['files']} files "
-            f"({data['bytes'] / 2**20:.0f} MiB) from {data['origin']}, in {data['seconds']:.1f} s")
+        log(
+            f"{scale_label(scale)}: {data['total_lines']:,} lines in {data['files']} files "
+            f"({data['bytes'] / 2**20:.0f} MiB) from {data['origin']}, in {data['seconds']:.1f} s"
+        )
         result = {"scale": scale, "data": data, "load_average_before": os.getloadavg(), "runs": {}}
         runs = result["runs"]
 
@@ -208,8 +234,10 @@ class Runner:
         runs["pyspark"] = self.baseline("pyspark", landing, folder, args.repeat)
         runs["full"], lake, home = self.full_runs(landing, folder, args.repeat)
         result["new_date"] = add_new_date(scale, landing, args.seed)
-        log(f"{scale_label(scale)}: new ingest date {result['new_date']['ingest_date']} with "
-            f"{result['new_date']['total_lines']:,} lines ({result['new_date']['share']:.1%})")
+        log(
+            f"{scale_label(scale)}: new ingest date {result['new_date']['ingest_date']} with "
+            f"{result['new_date']['total_lines']:,} lines ({result['new_date']['share']:.1%})"
+        )
         runs["incremental"] = self.platform("platform-incremental", landing, lake, home, folder)
         if runs["incremental"]["exit_code"] == 0:
             runs["incremental"]["counts"] = lake_counts(lake)
@@ -221,8 +249,13 @@ class Runner:
         for problem in result["verification"]["problems"]:
             log(f"  MISMATCH: {problem}")
         if not args.keep_data:
-            for path in (landing, lake, folder / "baseline-pyspark", folder / "baseline-duckdb",
-                         folder / "after-new-date" / "baseline-duckdb"):
+            for path in (
+                landing,
+                lake,
+                folder / "baseline-pyspark",
+                folder / "baseline-duckdb",
+                folder / "after-new-date" / "baseline-duckdb",
+            ):
                 shutil.rmtree(path, ignore_errors=True)
         return result
 
@@ -244,8 +277,12 @@ def verify(result: dict, on_starter: bool) -> dict:
     runs, problems = result["runs"], []
     full = runs["full"].get("counts")
     reference = STARTER_COUNTS if on_starter else full
-    compared = {"platform (full)": full, "platform (printed)": runs["full"].get("printed_counts"),
-                "pyspark baseline": runs["pyspark"].get("counts"), "duckdb baseline": runs["duckdb"].get("counts")}
+    compared = {
+        "platform (full)": full,
+        "platform (printed)": runs["full"].get("printed_counts"),
+        "pyspark baseline": runs["pyspark"].get("counts"),
+        "duckdb baseline": runs["duckdb"].get("counts"),
+    }
     for name, counts in compared.items():
         if counts is None:
             problems.append(f"{name}: no counts (the run failed)")
@@ -256,8 +293,12 @@ def verify(result: dict, on_starter: bool) -> dict:
     if incremental is not None and rebuilt is not None and incremental != rebuilt:
         diff = {t: (incremental.get(t), rebuilt.get(t)) for t in TABLES if incremental.get(t) != rebuilt.get(t)}
         problems.append(f"platform after the incremental run differs from a DuckDB rebuild: {diff}")
-    return {"reference": "contract" if on_starter else "platform (full)", "counts": full,
-            "counts_after_new_date": incremental, "problems": problems}
+    return {
+        "reference": "contract" if on_starter else "platform (full)",
+        "counts": full,
+        "counts_after_new_date": incremental,
+        "problems": problems,
+    }
 
 
 def environment(cores: int | None) -> dict:
@@ -270,8 +311,14 @@ def environment(cores: int | None) -> dict:
             return None
 
     java = subprocess.run(["java", "-version"], capture_output=True, text=True)
-    memory = next((int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:")), None)
+    memory = next(
+        (
+            int(line.split()[1]) * 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        ),
+        None,
+    )
     available = len(os.sched_getaffinity(0))
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -287,8 +334,13 @@ def environment(cores: int | None) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     cli = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    cli.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0, 100.0],
-                     help="scale factors of the starter volume (default: 1 10 100)")
+    cli.add_argument(
+        "--scales",
+        type=float,
+        nargs="+",
+        default=[1.0, 10.0, 100.0],
+        help="scale factors of the starter volume (default: 1 10 100)",
+    )
     cli.add_argument("--starter", help="the public starter data: used as the 1× data set (else generated)")
     cli.add_argument("--out", default="benchmarks/results/latest.md", help="Markdown report (default: %(default)s)")
     cli.add_argument("--json", help="raw results (default: benchmarks/results/<name of --out>.json)")

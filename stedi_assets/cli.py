@@ -8,16 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import dagster as dg
-
-from stedi_assets.definitions import ZONE_TABLES, build_definitions
-from stedi_assets.jobs import partition_range_tags
 from stedi_assets.landing_files import SOURCES, LandingLayoutError, fingerprint, list_landing_files
-from stedi_assets.partitions import ingest_date_partitions
-from stedi_assets.resources import DEV_PSEUDONYM_KEY, local_resources
-from stedi_assets.sample import write_sample_landing
-from stedi_assets.schemas.ddl import all_tables_ddl
-from stedi_assets.transforms.curated import ML_JOIN_MODES
+from stedi_assets.options import DEV_PSEUDONYM_KEY, ML_JOIN_MODES
 
 MANIFEST = "_stedi_manifest.json"
 
@@ -27,41 +19,6 @@ def landing_fingerprint(landing_root: str, options: dict) -> tuple[str, list[str
     files = [file for source in SOURCES for file in list_landing_files(landing_root, source)]
     digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode() + fingerprint(files).encode())
     return digest.hexdigest(), sorted({file.ingest_date for file in files})
-
-
-def instance_for_cli() -> dg.DagsterInstance:
-    """The instance at $DAGSTER_HOME, so runs show in `dagster dev`; else a throwaway one."""
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-
-
-def run_all_zones(args, ingest_dates: list[str]) -> tuple[bool, dict[str, int], list[str]]:
-    """One run over every ingest date: (success, table rows, failed ERROR checks)."""
-    defs = build_definitions(
-        local_resources(
-            args.landing, args.lake, args.ml_join, args.consent_cutoff, args.pseudonym_key, args.spark_master
-        ),
-        args.expect,
-    )
-    with instance_for_cli() as instance:
-        known = set(instance.get_dynamic_partitions(ingest_date_partitions.name))
-        instance.add_dynamic_partitions(ingest_date_partitions.name, [d for d in ingest_dates if d not in known])
-        ordered = instance.get_dynamic_partitions(ingest_date_partitions.name)
-        result = defs.resolve_job_def("all_zones").execute_in_process(
-            instance=instance,
-            tags=partition_range_tags(ordered),
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            raise_on_error=False,
-        )
-    table_rows = {
-        event.asset_key.path[-1]: event.step_materialization_data.materialization.metadata["table_rows"].value
-        for event in result.get_asset_materialization_events()
-    }
-    failed = [
-        f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-        for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
-    ]
-    return result.success, table_rows, failed
 
 
 def materialize(args) -> int:
@@ -94,6 +51,8 @@ def materialize(args) -> int:
         print("The lake is up to date: no new or changed landing files since the last run.")
         table_rows = previous["table_rows"]
     else:
+        from stedi_assets.materialize import run_all_zones  # Dagster and Spark load only when there is work
+
         success, table_rows, failed = run_all_zones(args, ingest_dates)
         for check in failed:
             print(f"ERROR check failed: {check}", file=sys.stderr)
@@ -102,18 +61,22 @@ def materialize(args) -> int:
             return 1
         manifest_path.write_text(json.dumps({"fingerprint": fingerprint, "table_rows": table_rows}, indent=2))
     print(f"{'table':<26}{'rows':>10}")
-    for table in ZONE_TABLES:
-        print(f"{table.name:<26}{table_rows.get(table.name, 0):>10}")
+    for table, rows in table_rows.items():
+        print(f"{table:<26}{rows:>10}")
     return 0
 
 
 def sample(args) -> int:
-    summary = write_sample_landing(args.out, customers=args.customers, seed=args.seed)
+    from stedi_assets.sample import write_sample_landing
+
+    summary = write_sample_landing(args.out, customers=args.customers, seed=args.seed, scale=args.scale)
     print(f"Wrote {summary['files']} landing files under {args.out}: {summary['lines']}")
     return 0
 
 
 def ddl(args) -> int:
+    from stedi_assets.schemas.ddl import all_tables_ddl
+
     statements = all_tables_ddl(args.lake, args.database)
     if args.out:
         Path(args.out).write_text(statements + ";\n")
@@ -145,7 +108,9 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=materialize)
     make = commands.add_parser("sample", help="write synthetic landing data")
     make.add_argument("--out", required=True)
-    make.add_argument("--customers", type=int, default=60)
+    size = make.add_mutually_exclusive_group()
+    size.add_argument("--customers", type=int, help="number of customers (default 60)")
+    size.add_argument("--scale", type=float, help="volume as a multiple of the public starter data (100: ~8M readings)")
     make.add_argument("--seed", type=int, default=7)
     make.set_defaults(handler=sample)
     athena = commands.add_parser("ddl", help="print the Athena/Hive DDL of every table")

@@ -34,15 +34,44 @@ STARTER_READINGS_PER_CUSTOMER = 30
 SCALED_LINES_PER_FILE = 10_000
 MEAN_ACCEL_PER_TIMESTAMP = 2.77  # the mean of rng.choices([3, 2, 1], weights=[80, 17, 3])
 
-FIRST_NAMES = ["Santosh", "Ben", "Frank", "David", "Edward", "Sarah", "Jerry", "Liz",
-               "Chris", "Lyn", "Senthil", "Jackie", "Danny", "Anna", "Sean", "Trevor"]
-LAST_NAMES = ["Clayton", "Khatib", "Hansen", "Jones", "Lincoln", "Mitra", "Staples",
-              "Hayes", "Wu", "Anderson", "Gonzalez", "Ahmed", "Davis", "Habschied"]
+FIRST_NAMES = [
+    "Santosh",
+    "Ben",
+    "Frank",
+    "David",
+    "Edward",
+    "Sarah",
+    "Jerry",
+    "Liz",
+    "Chris",
+    "Lyn",
+    "Senthil",
+    "Jackie",
+    "Danny",
+    "Anna",
+    "Sean",
+    "Trevor",
+]
+LAST_NAMES = [
+    "Clayton",
+    "Khatib",
+    "Hansen",
+    "Jones",
+    "Lincoln",
+    "Mitra",
+    "Staples",
+    "Hayes",
+    "Wu",
+    "Anderson",
+    "Gonzalez",
+    "Ahmed",
+    "Davis",
+    "Habschied",
+]
 
 # Consent profile of every 20 customers (shuffled per seed), so that every
 # profile exists for any seed once there are 20 customers.
-PROFILES = (["full"] * 11 + ["late"] * 2 + ["no_research"] * 3
-            + ["no_consent_fields"] * 2 + ["null_research"] * 2)
+PROFILES = ["full"] * 11 + ["late"] * 2 + ["no_research"] * 3 + ["no_consent_fields"] * 2 + ["null_research"] * 2
 
 # Accelerometer axes take the values -1, 0 and 1 in the real data.
 AXES = [(float(x), float(y), float(z)) for x in (-1, 0, 1) for y in (-1, 0, 1) for z in (-1, 0, 1)]
@@ -59,8 +88,9 @@ def _maybe_extra(rng: random.Random, rec: dict, rate: float, name: str, value) -
     return rec
 
 
-def _new_customer(rng: random.Random, i: int, names: list, day: int,
-                  readings: int = READINGS_PER_CUSTOMER, email_tag: str = "") -> dict:
+def _new_customer(
+    rng: random.Random, i: int, names: list, day: int, readings: int = READINGS_PER_CUSTOMER, email_tag: str = ""
+) -> dict:
     """One registered customer with its reading timestamps (consent is set later)."""
     first, last = names[i % len(names)]
     if i >= len(names):  # more customers than name pairs: keep emails unique
@@ -84,12 +114,10 @@ def _set_consent(rng: random.Random, person: dict) -> None:
     rec, reg = person["record"], person["record"]["registrationDate"]
     profile = person["profile"]
     if profile == "full":  # as in most real records: all share dates = registration
-        rec.update(shareWithResearchAsOfDate=reg, shareWithPublicAsOfDate=reg,
-                   shareWithFriendsAsOfDate=reg)
+        rec.update(shareWithResearchAsOfDate=reg, shareWithPublicAsOfDate=reg, shareWithFriendsAsOfDate=reg)
     elif profile == "late":  # consented after some of the readings were taken
         late = person["times"][len(person["times"]) // 2]
-        rec.update(lastUpdateDate=late, shareWithResearchAsOfDate=late,
-                   shareWithFriendsAsOfDate=late)
+        rec.update(lastUpdateDate=late, shareWithResearchAsOfDate=late, shareWithFriendsAsOfDate=late)
     elif profile == "no_research":  # shares with friends (maybe public), never research
         if rng.random() < 0.5:
             rec["shareWithPublicAsOfDate"] = reg
@@ -115,8 +143,7 @@ def _updates(people: list, last: int, last_day: int) -> list:
         withdrawn = dict(full[0]["record"], lastUpdateDate=when, shareWithResearchAsOfDate=None)
         out.append(withdrawn)
     if refusing:
-        granted = dict(refusing[0]["record"], lastUpdateDate=when + 60_000,
-                       shareWithResearchAsOfDate=when + 60_000)
+        granted = dict(refusing[0]["record"], lastUpdateDate=when + 60_000, shareWithResearchAsOfDate=when + 60_000)
         granted["email"] = granted["email"].lower()
         out.append(granted)
     if len(full) > 1:
@@ -127,7 +154,7 @@ def _updates(people: list, last: int, last_day: int) -> list:
     return out
 
 
-_AXES_JSON = {axes: ',"x":%r,"y":%r,"z":%r' % axes for axes in AXES}
+_AXES_JSON = {(x, y, z): f',"x":{x!r},"y":{y!r},"z":{z!r}' for x, y, z in AXES}
 
 
 def _readings(rng: random.Random, person: dict, ts_key: str) -> tuple[list, list]:
@@ -138,8 +165,8 @@ def _readings(rng: random.Random, person: dict, ts_key: str) -> tuple[list, list
     """
     rec = person["record"]
     accel, steps = [], []
-    accel_prefix = '{"user":%s,"%s":' % (json.dumps(rec["email"]), ts_key)
-    step_middle = ',"serialNumber":%s,"distanceFromObject":' % json.dumps(rec["serialNumber"])
+    accel_prefix = f'{{"user":{json.dumps(rec["email"])},"{ts_key}":'
+    step_middle = f',"serialNumber":{json.dumps(rec["serialNumber"])},"distanceFromObject":'
     skew = person["clock_skew"]
     for t in person["times"]:
         # Several accelerometer readings per timestamp (distinct values, so
@@ -169,8 +196,14 @@ def _write(path: Path, lines: list, truncate: bool = False) -> int:
     return len(lines)
 
 
-def _people(rng: random.Random, customers: int, days: list, names: list,
-            readings: int = READINGS_PER_CUSTOMER, email_tag: str = "") -> list:
+def _people(
+    rng: random.Random,
+    customers: int,
+    days: list,
+    names: list,
+    readings: int = READINGS_PER_CUSTOMER,
+    email_tag: str = "",
+) -> list:
     """Every customer with its registration day, consent profile and reading timestamps."""
     profiles = [PROFILES[i % len(PROFILES)] for i in range(customers)]
     rng.shuffle(profiles)
@@ -194,8 +227,17 @@ def _people(rng: random.Random, customers: int, days: list, names: list,
     return people
 
 
-def _land_day(rng: random.Random, root: Path, day: date, todays: list, customer_records: list, *,
-              oldest: bool, truncate: bool, lines_per_file: int | None):
+def _land_day(
+    rng: random.Random,
+    root: Path,
+    day: date,
+    todays: list,
+    customer_records: list,
+    *,
+    oldest: bool,
+    truncate: bool,
+    lines_per_file: int | None,
+):
     """Write one ingest date's files: ([(source, path)] in writing order, lines per source, new_path).
 
     Without lines_per_file: one customer file, two accelerometer files (halves) and one
@@ -230,13 +272,13 @@ def _land_day(rng: random.Random, root: Path, day: date, todays: list, customer_
         land("step_trainer", steps)
     else:
         for start in range(0, len(customer_lines), lines_per_file):
-            land("customer", customer_lines[start:start + lines_per_file])
+            land("customer", customer_lines[start : start + lines_per_file])
         expected = sum(len(p["times"]) for p in todays) * MEAN_ACCEL_PER_TIMESTAMP
         blocks = max(1, min(len(todays), max(2, math.ceil(expected / lines_per_file))))
         steps = []
         for b in range(blocks):
             accel = []
-            for p in todays[b * len(todays) // blocks:(b + 1) * len(todays) // blocks]:
+            for p in todays[b * len(todays) // blocks : (b + 1) * len(todays) // blocks]:
                 a, s = _readings(rng, p, ts_key)
                 accel += a
                 steps += s
@@ -256,8 +298,9 @@ def scaled_customers(scale: float) -> int:
     return max(1, round(STARTER_CUSTOMERS * scale))
 
 
-def write_sample_landing(out_dir, customers: int | None = None, seed: int = 7, ingest_dates: int = 3,
-                         scale: float | None = None) -> dict:
+def write_sample_landing(
+    out_dir, customers: int | None = None, seed: int = 7, ingest_dates: int = 3, scale: float | None = None
+) -> dict:
     """Write synthetic landing files under out_dir and return a summary.
 
     Same seed -> byte-identical files. Customers register over `ingest_dates`
@@ -291,7 +334,7 @@ def write_sample_landing(out_dir, customers: int | None = None, seed: int = 7, i
     root = Path(out_dir)
     days = [BASE_DATE + timedelta(days=d) for d in range(ingest_dates)]
     last = ingest_dates - 1
-    names = [(f, l) for f in FIRST_NAMES for l in LAST_NAMES]
+    names = [(first_name, last_name) for first_name in FIRST_NAMES for last_name in LAST_NAMES]
     rng.shuffle(names)
     people = _people(rng, customers, days, names, readings)
 
@@ -305,8 +348,9 @@ def write_sample_landing(out_dir, customers: int | None = None, seed: int = 7, i
         if oldest:  # older exports carry the phone as a JSON number
             for rec in cust:
                 rec["phone"] = int(rec["phone"])
-        written, counts, new_path = _land_day(rng, root, day, todays, cust, oldest=oldest, truncate=d == last,
-                                              lines_per_file=lines_per_file)
+        written, counts, new_path = _land_day(
+            rng, root, day, todays, cust, oldest=oldest, truncate=d == last, lines_per_file=lines_per_file
+        )
         for source in lines:
             lines[source] += counts[source]
         files += len(written)
@@ -318,8 +362,7 @@ def write_sample_landing(out_dir, customers: int | None = None, seed: int = 7, i
             lines["accelerometer"] += content.count(b"\n")
             files += 1
 
-    return {"files": files, "lines": lines, "customers": customers,
-            "ingest_dates": [day.isoformat() for day in days]}
+    return {"files": files, "lines": lines, "customers": customers, "ingest_dates": [day.isoformat() for day in days]}
 
 
 def add_sample_ingest_date(out_dir, day: date | str, customers: int, seed: int = 7) -> dict:
@@ -338,9 +381,17 @@ def add_sample_ingest_date(out_dir, day: date | str, customers: int, seed: int =
         if (root / source / "landing" / f"ingest_date={day.isoformat()}").exists():
             raise FileExistsError(f"ingest date {day} already landed under {root / source / 'landing'}")
     rng = random.Random(f"{seed}:{day.isoformat()}")
-    names = [(f, l) for f in FIRST_NAMES for l in LAST_NAMES]
+    names = [(first_name, last_name) for first_name in FIRST_NAMES for last_name in LAST_NAMES]
     rng.shuffle(names)
     people = _people(rng, customers, [day], names, STARTER_READINGS_PER_CUSTOMER, email_tag=f"+{day:%Y%m%d}")
-    written, lines, _ = _land_day(rng, root, day, people, [dict(p["record"]) for p in people],
-                                  oldest=False, truncate=False, lines_per_file=SCALED_LINES_PER_FILE)
+    written, lines, _ = _land_day(
+        rng,
+        root,
+        day,
+        people,
+        [dict(p["record"]) for p in people],
+        oldest=False,
+        truncate=False,
+        lines_per_file=SCALED_LINES_PER_FILE,
+    )
     return {"files": len(written), "lines": lines, "customers": customers, "ingest_dates": [day.isoformat()]}

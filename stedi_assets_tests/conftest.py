@@ -4,43 +4,25 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from stedi_assets.resources.spark import LOCAL_SPARK_CONFIG
+from stedi_assets.options import LOCAL_SPARK_CONFIG
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STARTER_DATA = Path(os.environ.get("STEDI_STARTER_DATA", REPO_ROOT.parent / "shared" / "data" / "stedi-starter"))
 
-# The counts the data contract states for the public starter data, per option column.
+# The data contract's table of expected counts on the public starter data, laid out as it is there.
+OPTION_COLUMNS = ("default", "ml_join=timestamp", "consent_cutoff=on")
+CONTRACT_TABLE = {
+    "customer_landing": (956, 956, 956),
+    "accelerometer_landing": (81273, 81273, 81273),
+    "step_trainer_landing": (28680, 28680, 28680),
+    "customer_trusted": (482, 482, 482),
+    "accelerometer_trusted": (40981, 40981, 32025),
+    "step_trainer_trusted": (14460, 14460, 11297),
+    "customer_curated": (482, 482, 464),
+    "machine_learning_curated": (40981, 43681, 32025),
+}
 CONTRACT_COUNTS = {
-    "default": {
-        "customer_landing": 956,
-        "accelerometer_landing": 81273,
-        "step_trainer_landing": 28680,
-        "customer_trusted": 482,
-        "accelerometer_trusted": 40981,
-        "step_trainer_trusted": 14460,
-        "customer_curated": 482,
-        "machine_learning_curated": 40981,
-    },
-    "ml_join=timestamp": {
-        "customer_landing": 956,
-        "accelerometer_landing": 81273,
-        "step_trainer_landing": 28680,
-        "customer_trusted": 482,
-        "accelerometer_trusted": 40981,
-        "step_trainer_trusted": 14460,
-        "customer_curated": 482,
-        "machine_learning_curated": 43681,
-    },
-    "consent_cutoff=on": {
-        "customer_landing": 956,
-        "accelerometer_landing": 81273,
-        "step_trainer_landing": 28680,
-        "customer_trusted": 482,
-        "accelerometer_trusted": 32025,
-        "step_trainer_trusted": 11297,
-        "customer_curated": 464,
-        "machine_learning_curated": 32025,
-    },
+    column: {table: counts[i] for table, counts in CONTRACT_TABLE.items()} for i, column in enumerate(OPTION_COLUMNS)
 }
 
 

@@ -14,60 +14,23 @@ from pathlib import Path
 
 import pytest
 
-try:
-    from stedi_assets_tests.reference import ingest_date_of, reference_tables
-except ImportError:  # run from inside the tests folder without a package
-    from reference import ingest_date_of, reference_tables
-
-TABLES = [
-    "customer_landing",
-    "accelerometer_landing",
-    "step_trainer_landing",
-    "customer_trusted",
-    "accelerometer_trusted",
-    "step_trainer_trusted",
-    "customer_curated",
-    "machine_learning_curated",
-]
-
+from stedi_assets_tests.conftest import CONTRACT_COUNTS, OPTION_COLUMNS
+from stedi_assets_tests.reference import ingest_date_of, reference_tables
 
 # --------------------------------------------------------------------------- starter data
 
 
-def _starter_root() -> Path:
-    env = os.environ.get("STEDI_STARTER_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "shared" / "data" / "stedi-starter"
-
-
-# The contract's "Expected counts on the public starter data" table.
-EXPECTED_STARTER_COUNTS = {
-    #                          default ml_join=timestamp consent_cutoff=on
-    "customer_landing": (956, 956, 956),
-    "accelerometer_landing": (81273, 81273, 81273),
-    "step_trainer_landing": (28680, 28680, 28680),
-    "customer_trusted": (482, 482, 482),
-    "accelerometer_trusted": (40981, 40981, 32025),
-    "step_trainer_trusted": (14460, 14460, 11297),
-    "customer_curated": (482, 482, 464),
-    "machine_learning_curated": (40981, 43681, 32025),
+OPTION_ARGUMENTS = {
+    "default": {},
+    "ml_join=timestamp": {"ml_join": "timestamp"},
+    "consent_cutoff=on": {"consent_cutoff": True},
 }
-OPTION_COLUMNS = [
-    ("default", {}),
-    ("ml_join=timestamp", {"ml_join": "timestamp"}),
-    ("consent_cutoff=on", {"consent_cutoff": True}),
-]
 
 
-@pytest.mark.parametrize("column", range(3), ids=[name for name, _ in OPTION_COLUMNS])
-def test_starter_data_counts(column):
-    root = _starter_root()
-    if not (root / "customer" / "landing").is_dir():
-        pytest.skip(f"public starter data not found at {root} (set STEDI_STARTER_DATA)")
-    out = reference_tables(root, **OPTION_COLUMNS[column][1])
-    counts = {table: sum(out[table].values()) for table in TABLES}
-    assert counts == {table: row[column] for table, row in EXPECTED_STARTER_COUNTS.items()}
+@pytest.mark.parametrize("column", OPTION_COLUMNS)
+def test_starter_data_counts(column, starter_data):
+    out = reference_tables(starter_data, **OPTION_ARGUMENTS[column])
+    assert {table: sum(out[table].values()) for table in CONTRACT_COUNTS[column]} == CONTRACT_COUNTS[column]
     for source in ("customer", "accelerometer", "step_trainer"):
         assert out[f"{source}_quarantine"] == Counter()
 
@@ -371,7 +334,7 @@ def test_scenario_default(scenario):
 def test_scenario_ml_join_timestamp_adds_cross_customer_pair(scenario):
     default = reference_tables(scenario)
     out = reference_tables(scenario, ml_join="timestamp", pseudonym_key="other")
-    for table in TABLES[:-1]:
+    for table in list(CONTRACT_COUNTS["default"])[:-1]:
         assert out[table] == default[table]
     a, b, f = pid("ann@x.com", "other"), pid("bob@x.com", "other"), pid("fay@x.com", "other")
     assert out["machine_learning_curated"] == Counter(

@@ -8,18 +8,13 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from stedi_assets.sample import write_sample_landing
+from stedi_assets_tests.reference import CONTRACT_FIELDS
 
 PATTERN = re.compile(
     r"^(customer|accelerometer|step_trainer)/landing/"
     r"ingest_date=(\d{4}-\d{2}-\d{2})/(customer|accelerometer|step_trainer)-(\d+)\.json$"
 )
-KNOWN = {
-    "customer": {"customerName", "email", "phone", "birthDay", "serialNumber", "registrationDate",
-                 "lastUpdateDate", "shareWithResearchAsOfDate", "shareWithPublicAsOfDate",
-                 "shareWithFriendsAsOfDate"},
-    "accelerometer": {"user", "timestamp", "x", "y", "z"},
-    "step_trainer": {"sensorReadingTime", "serialNumber", "distanceFromObject"},
-}
+KNOWN = {source: set(fields) for source, fields in CONTRACT_FIELDS.items()}
 
 
 def _files(root):
@@ -157,8 +152,7 @@ def test_consent_fields_missing_or_null(landing):
     share = {"shareWithResearchAsOfDate", "shareWithPublicAsOfDate", "shareWithFriendsAsOfDate"}
     assert any("shareWithResearchAsOfDate" not in r for r in customers)
     assert any(not share & set(r) for r in customers)  # no consent field at all
-    assert any("shareWithResearchAsOfDate" in r and r["shareWithResearchAsOfDate"] is None
-               for r in customers)
+    assert any("shareWithResearchAsOfDate" in r and r["shareWithResearchAsOfDate"] is None for r in customers)
     assert sum(r.get("shareWithResearchAsOfDate") is not None for r in customers) > len(customers) / 2
 
 
@@ -205,9 +199,13 @@ def test_consent_granted_after_some_readings(landing):
     for s, _, _, r in good:
         if s == "accelerometer":
             times[r["user"].lower()].append(_ts(r))
-    late = [r for s, _, _, r in good if s == "customer"
-            and r.get("shareWithResearchAsOfDate") is not None
-            and min(times[r["email"].lower()]) < r["shareWithResearchAsOfDate"] <= max(times[r["email"].lower()])]
+    late = [
+        r
+        for s, _, _, r in good
+        if s == "customer"
+        and r.get("shareWithResearchAsOfDate") is not None
+        and min(times[r["email"].lower()]) < r["shareWithResearchAsOfDate"] <= max(times[r["email"].lower()])
+    ]
     assert late
 
 

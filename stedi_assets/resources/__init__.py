@@ -2,12 +2,10 @@
 
 import os
 
+from stedi_assets.options import DEV_PSEUDONYM_KEY, ML_JOIN_MODES
 from stedi_assets.resources.lake import LocalLake
 from stedi_assets.resources.settings import LandingRoot, StediOptions
 from stedi_assets.resources.spark import local_spark
-from stedi_assets.transforms.curated import ML_JOIN_MODES
-
-DEV_PSEUDONYM_KEY = "local-development-only"
 
 
 def local_resources(

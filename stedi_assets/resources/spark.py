@@ -8,19 +8,7 @@ cluster as well as from the Dagster process.
 
 from dagster_pyspark import PySparkResource
 
-LOCAL_SPARK_CONFIG = {
-    "spark.master": "local[*]",
-    "spark.app.name": "stedi-lakehouse",
-    "spark.driver.memory": "4g",
-    "spark.sql.shuffle.partitions": "4",
-    "spark.sql.session.timeZone": "UTC",
-    "spark.sql.adaptive.enabled": "true",
-    "spark.ui.enabled": "false",
-    "spark.ui.showConsoleProgress": "false",
-    "spark.log.level": "WARN",
-    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
-    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
-}
+from stedi_assets.options import LOCAL_SPARK_CONFIG
 
 
 def local_spark(master: str = "local[*]") -> PySparkResource:

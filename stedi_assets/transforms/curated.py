@@ -3,10 +3,9 @@
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from stedi_assets.options import ML_JOIN_MODES
 from stedi_assets.schemas.tables import CUSTOMER_CURATED, MACHINE_LEARNING_CURATED, PARTITION_COLUMN
 from stedi_assets.transforms.trusted import consent_dates, customer_key
-
-ML_JOIN_MODES = ("customer", "timestamp")
 
 
 def customer_curated(customer_trusted: DataFrame, accelerometer_trusted: DataFrame) -> DataFrame:

@@ -1,0 +1,19 @@
+"""Options and defaults, importable without Spark or Dagster (so the CLI and the baselines start fast)."""
+
+ML_JOIN_MODES = ("customer", "timestamp")
+DEV_PSEUDONYM_KEY = "local-development-only"
+
+# Local Spark tuned for a laptop: small shuffles, UTC, no UI (the baselines use it too, for a fair comparison).
+LOCAL_SPARK_CONFIG = {
+    "spark.master": "local[*]",
+    "spark.app.name": "stedi-lakehouse",
+    "spark.driver.memory": "4g",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.log.level": "WARN",
+    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+}
