@@ -91,7 +91,7 @@ def instrument() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from stedi_assets import cli
+    from stedi_assets import cli, materialize  # noqa: F401  (the CLI loads `materialize` lazily: load it to wrap it)
 
     imported = time.time()
     coverage = instrument()

@@ -173,12 +173,14 @@ class Runner:
             result["counts"] = baseline_counts(folder / f"baseline-{engine}")
         return result
 
-    def platform(self, name: str, landing: Path, lake: Path, home: Path, folder: Path) -> dict:
+    def platform(self, name: str, landing: Path, lake: Path, home: Path, folder: Path, profiled: bool = True) -> dict:
+        """A `stedi materialize` run; profiled (timers around checks and writes) unless it should be timed bare."""
         profile = folder / "logs" / f"{name}.profile.json"
         command = [
             sys.executable,
             "-m",
-            "benchmarks.profiled_materialize",
+            "benchmarks.profiled_materialize" if profiled else "stedi_assets.cli",
+            *([] if profiled else ["materialize"]),
             "--landing",
             str(landing),
             "--lake",
@@ -241,7 +243,7 @@ class Runner:
         runs["incremental"] = self.platform("platform-incremental", landing, lake, home, folder)
         if runs["incremental"]["exit_code"] == 0:
             runs["incremental"]["counts"] = lake_counts(lake)
-        runs["noop"] = self.platform("platform-noop", landing, lake, home, folder)
+        runs["noop"] = self.platform("platform-noop", landing, lake, home, folder, profiled=False)
         # The same tables rebuilt from all the files now landed, to check the incremental run's.
         runs["duckdb_after"] = self.baseline("duckdb", landing, folder / "after-new-date", 1)
         result["load_average_after"] = os.getloadavg()
