@@ -4,6 +4,7 @@ Files dropped into the landing root become `all_zones` runs by themselves; the r
 through GraphQL and the result is read from the lake's Parquet files.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -34,6 +35,15 @@ def _land(complete: Path, landing: Path, date: str) -> None:
         for file in sorted((complete / source / "landing" / f"ingest_date={date}").iterdir()):
             shutil.copyfile(file, target / f".{file.name}.part")  # a dot name: not a landing file yet
             os.rename(target / f".{file.name}.part", target / file.name)
+
+
+def _table_states(lake: Path) -> dict[str, dict]:
+    """Every table's rows and content digest per partition (and the files each landing date came from)."""
+    return {str(p.relative_to(lake)): json.loads(p.read_text()) for p in lake.glob("*/*/_state.json")}
+
+
+def _files(lake: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(lake)): (p.stat().st_size, p.stat().st_mtime_ns) for p in lake.rglob("*") if p.is_file()}
 
 
 def _rows(lake: Path, zone: str, table: str) -> int:
@@ -85,7 +95,8 @@ TABLES = [(zone, f"{source}_{zone}") for zone in ("landing", "trusted") for sour
 
 
 def test_landed_files_flow_into_the_lake_by_themselves(dev):
-    """The sensor runs `all_zones` for the first ingest date, then again when the second one lands."""
+    """The sensor runs `all_zones` as each of three ingest dates lands; the lake then equals one rebuild
+    from all files (invariant 2), and one more `stedi materialize` changes no file in it."""
     tmp, query, tail = dev
     lake = tmp / "lake"
 
@@ -109,3 +120,21 @@ def test_landed_files_flow_into_the_lake_by_themselves(dev):
         assert assets[table]["partitions"] == ["2024-01-01", "2024-01-02"], (table, assets[table]["partitions"])
         new = {p for run, p in assets[table]["materialized"] if run not in first_runs}
         assert "2024-01-02" in new, (table, new)
+
+    # The third date updates customers: consent withdrawn, consent granted late, and a stale update.
+    _land(tmp / "complete", tmp / "landing", "2024-01-03")
+    runs = _wait_for_runs(query, tail, lake, "2024-01-03", {r["runId"] for r in runs})
+    cli_env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME" and not k.startswith("STEDI_")}
+
+    def stedi_materialize(target: Path) -> None:
+        command = [tool("stedi"), "materialize", "--landing", str(tmp / "landing"), "--lake", str(target)]
+        subprocess.run(command, env=cli_env, check=True, timeout=900, capture_output=True)
+
+    stedi_materialize(tmp / "rebuild")  # one rebuild from all files
+    assert _table_states(lake) == _table_states(tmp / "rebuild")
+    assert len(_table_states(lake)) == 11
+    files_before = _files(lake)
+    stedi_materialize(lake)  # once more on the sensor's lake: nothing to change
+    files_after = _files(lake)
+    files_after.pop("_stedi_manifest.json")
+    assert files_after == files_before, "the run after the sensor's changed files in the lake"
