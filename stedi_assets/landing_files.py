@@ -76,3 +76,9 @@ def fingerprint(files: list[LandingFile]) -> str:
     for file in sorted(files, key=lambda f: f.path):
         digest.update(f"{file.path}\0{file.size}\0{file.modified_ns}\n".encode())
     return digest.hexdigest()
+
+
+def fingerprints_by_ingest_date(files: list[LandingFile]) -> dict[str, str]:
+    """The fingerprint of each ingest date's files: what the lake records as parsed, and the sensor compares."""
+    dates = sorted({file.ingest_date for file in files})
+    return {date: fingerprint([file for file in files if file.ingest_date == date]) for date in dates}

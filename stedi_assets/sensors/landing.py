@@ -23,7 +23,7 @@ import json
 import dagster as dg
 
 from stedi_assets.jobs import all_zones_job, partition_range_tags
-from stedi_assets.landing_files import SOURCES, fingerprint
+from stedi_assets.landing_files import SOURCES, fingerprints_by_ingest_date
 from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.resources.lake import LocalLake
 from stedi_assets.resources.settings import LandingRoot
@@ -36,8 +36,7 @@ def changed_landing(landing_root: LandingRoot, lake: LocalLake) -> dict[str, str
     for source in SOURCES:
         files = landing_root.files(source)
         processed = lake.state(LANDING_TABLES[source])
-        for date in sorted({file.ingest_date for file in files}):
-            landed = fingerprint([file for file in files if file.ingest_date == date])
+        for date, landed in fingerprints_by_ingest_date(files).items():
             if processed.get(date, {}).get("sources") != landed:
                 changed[f"{source}/{date}"] = landed
     return changed

@@ -8,7 +8,7 @@ import dagster as dg
 from dagster_pyspark import PySparkResource
 
 from stedi_assets.checks.counts import count_check, quarantine_rate_check
-from stedi_assets.landing_files import fingerprint
+from stedi_assets.landing_files import fingerprint, fingerprints_by_ingest_date
 from stedi_assets.partitions import ingest_date_partitions, single_run
 from stedi_assets.resources.lake import LocalLake
 from stedi_assets.resources.settings import LandingRoot, StediOptions
@@ -67,7 +67,8 @@ def landing_assets(source: str) -> dg.AssetsDefinition:
         spark = pyspark.spark_session
         keys = context.partition_keys
         files = landing_root.files(source, keys)
-        sources = {key: fingerprint([f for f in files if f.ingest_date == key]) for key in keys}
+        landed_files = fingerprints_by_ingest_date(files)
+        sources = {key: landed_files.get(key, fingerprint([])) for key in keys}
         landing_state, quarantine_state = lake.state(landing), lake.state(quarantine)
         changed = [
             key
