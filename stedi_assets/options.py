@@ -1,11 +1,15 @@
 """Options and defaults, importable without Spark or Dagster (so the CLI and the baselines start fast)."""
 
+import sys
+
 ML_JOIN_MODES = ("customer", "timestamp")
 DEV_PSEUDONYM_KEY = "local-development-only"
 
 # Local Spark tuned for a laptop: small shuffles, UTC, no UI (the baselines use it too, for a fair comparison).
 LOCAL_SPARK_CONFIG = {
     "spark.master": "local[*]",
+    # Python workers run this interpreter, with its packages (Spark 3.5 would take `python3` from PATH).
+    "spark.pyspark.python": sys.executable,
     "spark.app.name": "stedi-lakehouse",
     "spark.driver.memory": "4g",
     "spark.sql.shuffle.partitions": "4",

@@ -15,4 +15,8 @@ def local_spark(master: str = "local[*]") -> PySparkResource:
     if master.startswith("sc://"):
         remote = {k: v for k, v in LOCAL_SPARK_CONFIG.items() if k.startswith("spark.sql.")}
         return PySparkResource(spark_config={**remote, "spark.remote": master})
-    return PySparkResource(spark_config={**LOCAL_SPARK_CONFIG, "spark.master": master})
+    if master.startswith("local"):
+        return PySparkResource(spark_config={**LOCAL_SPARK_CONFIG, "spark.master": master})
+    # A cluster's executors run their own Python: point them at one with `PYSPARK_PYTHON`.
+    cluster = {k: v for k, v in LOCAL_SPARK_CONFIG.items() if k != "spark.pyspark.python"}
+    return PySparkResource(spark_config={**cluster, "spark.master": master})
