@@ -30,7 +30,7 @@ from stedi_assets.zones.publish import (
 
 
 def zone_asset(table: TableSpec, deps: list[dg.AssetDep], *count_checks: str):
-    """The decorator every trusted and curated asset shares: one asset per table, run in one Spark job."""
+    """The decorator every trusted and curated asset shares: one asset per table, a range of dates per run."""
     spec = asset_spec(table, table.zone, deps)
     return dg.asset(
         name=spec.key.path[-1],
