@@ -37,7 +37,7 @@ FUNCTIONS = {
 }
 # (module, class, method) -> label
 METHODS = {
-    ("stedi_assets.resources.lake", "LocalLake", "replace_partitions"): "write (Parquet, commit)",
+    ("stedi_assets.lake", "LocalLake", "replace_partitions"): "write (Parquet, commit)",
     ("dagster_pyspark.resources", "PySparkResource", "setup_for_execution"): "Spark session start",
 }
 

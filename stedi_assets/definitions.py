@@ -9,30 +9,23 @@ from stedi_assets.jobs import all_zones_job, nightly_all_zones, zone_jobs
 from stedi_assets.resources import resources_from_environment
 from stedi_assets.schemas.tables import ZONE_TABLES
 from stedi_assets.sensors.landing import landing_sensor
-from stedi_assets.zones.curated import customer_curated, machine_learning_curated
-from stedi_assets.zones.landing import accelerometer_landing, customer_landing, step_trainer_landing
-from stedi_assets.zones.trusted import accelerometer_trusted, customer_trusted, step_trainer_trusted
-
-ZONE_ASSETS = [
-    customer_landing,
-    accelerometer_landing,
-    step_trainer_landing,
-    customer_trusted,
-    accelerometer_trusted,
-    step_trainer_trusted,
-    customer_curated,
-    machine_learning_curated,
-]
+from stedi_assets.zones.curated import curated_zone
+from stedi_assets.zones.landing import landing_zone
+from stedi_assets.zones.specs import STEPS_RESOURCE
+from stedi_assets.zones.trusted import trusted_zone
 
 
 def build_definitions(resources: dict, expected_counts_profile: str | None = None) -> dg.Definitions:
     """The same graph for `dagster dev` and `stedi materialize`; only the resources differ.
 
     In-process execution keeps every step of a run in one process, so a run starts one JVM.
+    The `zone_steps` resource says where the steps run, and which other resources they need.
     """
+    step_resources = resources[STEPS_RESOURCE].required_resource_keys
+    assets = [*landing_zone(step_resources), *trusted_zone(step_resources), *curated_zone(step_resources)]
     checks = [expected_count_check(table, expected_counts_profile) for table in ZONE_TABLES]
     return dg.Definitions(
-        assets=dg.with_source_code_references(ZONE_ASSETS),
+        assets=dg.with_source_code_references(assets),
         asset_checks=checks if expected_counts_profile else [],
         jobs=[all_zones_job, *zone_jobs],
         schedules=[nightly_all_zones],

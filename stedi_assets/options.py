@@ -1,9 +1,14 @@
 """Options and defaults, importable without Spark or Dagster (so the CLI and the baselines start fast)."""
 
+import os
 import sys
 
 ML_JOIN_MODES = ("customer", "timestamp")
 DEV_PSEUDONYM_KEY = "local-development-only"
+
+# Python workers must run this interpreter, with its packages: local Spark starts `$PYSPARK_PYTHON`, else
+# `python3` from PATH, which is not this virtualenv's when `.venv/bin/stedi` is run without activating it.
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 # Local Spark tuned for a laptop: small shuffles, UTC, no UI (the baselines use it too, for a fair comparison).
 LOCAL_SPARK_CONFIG = {

@@ -16,7 +16,7 @@ from collections import Counter
 import pytest
 
 from stedi_assets.definitions import ZONE_TABLES
-from stedi_assets.resources.lake import LocalLake
+from stedi_assets.lake import LocalLake
 from stedi_assets.sample import write_sample_landing
 
 KILL_POINTS = (0.15, 0.35, 0.55, 0.75, 0.95)

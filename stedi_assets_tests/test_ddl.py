@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from stedi_assets.cli import main
-from stedi_assets.resources.lake import LocalLake
+from stedi_assets.lake import LocalLake
 from stedi_assets.schemas.ddl import ALL_TABLES, ZONE_TABLES, all_tables_ddl, create_table_ddl
 from stedi_assets.schemas.tables import DOUBLE, STRING, ColumnSpec, TableSpec
 from stedi_assets_tests.conftest import CONTRACT_COUNTS

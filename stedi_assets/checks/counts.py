@@ -1,6 +1,6 @@
 """Count checks: each says what a failure means, so the UI tells the reader what to do."""
 
-import dagster as dg
+from stedi_assets.checks.outcome import CheckOutcome
 
 COUNT_CHECKS = {
     "not_empty": "The table holds at least one row (a WARN). Empty means no landing data reached it, "
@@ -21,32 +21,16 @@ COUNT_CHECKS = {
 }
 
 
-def count_check_specs(asset_key: dg.AssetKey, *names: str) -> list[dg.AssetCheckSpec]:
-    return [dg.AssetCheckSpec(name, asset=asset_key, blocking=True, description=COUNT_CHECKS[name]) for name in names]
+def count_check(name: str, passed: bool, severity: str = "ERROR", **metadata) -> CheckOutcome:
+    return CheckOutcome(name, bool(passed), severity, metadata)
 
 
-def count_check(
-    asset_key: dg.AssetKey,
-    name: str,
-    passed: bool,
-    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
-    **metadata,
-) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        asset_key=asset_key, check_name=name, passed=bool(passed), severity=severity, metadata=metadata
-    )
-
-
-def quarantine_rate_check(
-    asset_key: dg.AssetKey, quarantined: int, lines_landed: int, warn_rate: float, error_rate: float
-) -> dg.AssetCheckResult:
+def quarantine_rate_check(quarantined: int, lines_landed: int, warn_rate: float, error_rate: float) -> CheckOutcome:
     rate = quarantined / lines_landed if lines_landed else 0.0
-    severity = dg.AssetCheckSeverity.ERROR if rate > error_rate else dg.AssetCheckSeverity.WARN
     return count_check(
-        asset_key,
         "quarantine_rate",
         rate <= warn_rate,
-        severity,
+        "ERROR" if rate > error_rate else "WARN",
         quarantined=quarantined,
         lines_landed=lines_landed,
         rate=rate,

@@ -7,9 +7,9 @@ from pathlib import Path
 import dagster as dg
 from dagster_pyspark import PySparkResource
 
-from stedi_assets.resources.lake import LocalLake
-from stedi_assets.resources.settings import StediOptions
+from stedi_assets.lake import LocalLake
 from stedi_assets.schemas.tables import TableSpec
+from stedi_assets.settings import StediOptions
 
 
 def load_profile(name: str) -> dict:
@@ -32,7 +32,9 @@ def expected_count_check(table: TableSpec, profile_name: str) -> dg.AssetChecksD
         description=f"The whole table holds the row count that profile '{profile_name}' declares for the "
         "options in force. A failure on data the profile describes means the pipeline changed meaning.",
     )
-    def _check(pyspark: PySparkResource, lake: LocalLake, options: StediOptions) -> dg.AssetCheckResult:
+    def _check(
+        pyspark: PySparkResource, lake: dg.ResourceParam[LocalLake], options: dg.ResourceParam[StediOptions]
+    ) -> dg.AssetCheckResult:
         expected = load_profile(profile_name)["counts"].get(options_column(options), {}).get(table.name)
         actual = lake.read(pyspark.spark_session, table).count()
         return dg.AssetCheckResult(

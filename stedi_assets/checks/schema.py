@@ -1,12 +1,17 @@
 """pandera schema checks, built from the same table specs as the stored schema."""
 
-import dagster as dg
 import pandera.pyspark as pa
 from pyspark.sql import DataFrame
 
+from stedi_assets.checks.outcome import CheckOutcome
 from stedi_assets.schemas.tables import PARTITION_COLUMN, STRING, ColumnSpec, TableSpec
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+SCHEMA_CHECK = "schema_valid"
+SCHEMA_CHECK_DESCRIPTION = (
+    "pandera: column types, nullability and value rules of the rows just written. "
+    "A failure lists each broken rule; downstream tables are not built until it is fixed."
+)
 
 
 def _pandera_column(column: ColumnSpec) -> pa.Column:
@@ -24,19 +29,7 @@ def pandera_schema(table: TableSpec) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, name=table.name, strict=True)
 
 
-def schema_check_spec(asset_key: dg.AssetKey) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(
-        "schema_valid",
-        asset=asset_key,
-        blocking=True,
-        description="pandera: column types, nullability and value rules of the rows just written. "
-        "A failure lists each broken rule; downstream tables are not built until it is fixed.",
-    )
-
-
-def schema_check(
-    rows: DataFrame, partitions: list[str], table: TableSpec, asset_key: dg.AssetKey
-) -> dg.AssetCheckResult:
+def schema_check(rows: DataFrame, partitions: list[str], table: TableSpec) -> CheckOutcome:
     """pandera on `rows`, the stored rows of `partitions` (no Spark job at all when there are none)."""
     errors = dict(pandera_schema(table).validate(rows).pandera.errors) if partitions else {}
     failures = [
@@ -45,13 +38,6 @@ def schema_check(
         for reason_errors in by_reason.values()
         for error in reason_errors
     ]
-    return dg.AssetCheckResult(
-        asset_key=asset_key,
-        check_name="schema_valid",
-        passed=not failures,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "failures": dg.MetadataValue.json(failures),
-            "validated_partitions": dg.MetadataValue.json(partitions),
-        },
+    return CheckOutcome(
+        SCHEMA_CHECK, not failures, "ERROR", {"failures": failures, "validated_partitions": partitions}
     )

@@ -2,10 +2,11 @@
 
 import os
 
+from stedi_assets.lake import LocalLake
 from stedi_assets.options import DEV_PSEUDONYM_KEY, ML_JOIN_MODES
-from stedi_assets.resources.lake import LocalLake
-from stedi_assets.resources.settings import LandingRoot, StediOptions
+from stedi_assets.resources.local_steps import LocalSteps
 from stedi_assets.resources.spark import local_spark
+from stedi_assets.settings import LandingRoot, StediOptions
 
 
 def local_resources(
@@ -20,6 +21,7 @@ def local_resources(
     if ml_join not in ML_JOIN_MODES:
         raise ValueError(f"ml_join must be one of {', '.join(ML_JOIN_MODES)}, not {ml_join!r} (STEDI_ML_JOIN)")
     return {
+        "zone_steps": LocalSteps(),
         "pyspark": local_spark(spark_master),
         "landing_root": LandingRoot(root=landing_root),
         "lake": LocalLake(root=lake_root),

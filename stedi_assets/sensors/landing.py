@@ -23,11 +23,11 @@ import json
 import dagster as dg
 
 from stedi_assets.jobs import all_zones_job, partition_range_tags
+from stedi_assets.lake import LocalLake
 from stedi_assets.landing_files import SOURCES, fingerprints_by_ingest_date
 from stedi_assets.partitions import ingest_date_partitions
-from stedi_assets.resources.lake import LocalLake
-from stedi_assets.resources.settings import LandingRoot
 from stedi_assets.schemas.tables import LANDING_TABLES
+from stedi_assets.settings import LandingRoot
 
 
 def changed_landing(landing_root: LandingRoot, lake: LocalLake) -> dict[str, str]:
@@ -48,7 +48,9 @@ def changed_landing(landing_root: LandingRoot, lake: LocalLake) -> dict[str, str
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Starts one run of all zones when landing files of any source are new or changed.",
 )
-def landing_sensor(context: dg.SensorEvaluationContext, landing_root: LandingRoot, lake: LocalLake):
+def landing_sensor(
+    context: dg.SensorEvaluationContext, landing_root: dg.ResourceParam[LandingRoot], lake: dg.ResourceParam[LocalLake]
+):
     requested = json.loads(context.cursor) if context.cursor else {}
     changed = changed_landing(landing_root, lake)
     new_work = {key: landed for key, landed in changed.items() if requested.get(key) != landed}

@@ -1,11 +1,12 @@
-"""Where the landing files are and how the contract's options are set."""
+"""Where the landing files are and how the contract's options are set (plain values, no Dagster)."""
 
-import dagster as dg
+from dataclasses import dataclass
 
 from stedi_assets.landing_files import LandingFile, list_landing_files
 
 
-class LandingRoot(dg.ConfigurableResource):
+@dataclass(frozen=True)
+class LandingRoot:
     """The folder holding `<source>/landing/...`; files there are only ever read."""
 
     root: str
@@ -15,11 +16,12 @@ class LandingRoot(dg.ConfigurableResource):
         return [f for f in files if partition_keys is None or f.ingest_date in partition_keys]
 
 
-class StediOptions(dg.ConfigurableResource):
+@dataclass(frozen=True)
+class StediOptions:
     """The contract's options, the key of the pseudonymous customer ids, and quarantine thresholds."""
 
+    pseudonym_key: str
     ml_join: str = "customer"  # or "timestamp"
     consent_cutoff: bool = False
-    pseudonym_key: str
     quarantine_warn_rate: float = 0.01  # share of landed lines quarantined that warns
     quarantine_error_rate: float = 0.10  # ... and that stops the downstream tables

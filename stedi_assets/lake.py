@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import dagster as dg
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -63,8 +62,9 @@ def partition_digests(rows: DataFrame) -> dict[str, dict]:
     return {r[PARTITION_COLUMN]: {"rows": r["rows"], "digest": str(r["digest"])} for r in digests.collect()}
 
 
-class LocalLake(dg.ConfigurableResource):
-    """A lake in a local folder."""
+@dataclass(frozen=True)
+class LocalLake:
+    """A lake in a local (or mounted) folder."""
 
     root: str
 

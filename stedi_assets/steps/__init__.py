@@ -1,0 +1,22 @@
+"""The work behind each asset, as plain functions of Spark and the lake: no Dagster.
+
+A local run calls a step in the Dagster process; a Glue or EMR job calls the
+same step from `stedi_assets/remote/entry.py`. Either way the step returns
+`TableOutcome`s, which reach Dagster as materializations and check results.
+"""
+
+from dataclasses import dataclass
+
+from pyspark.sql import SparkSession
+
+from stedi_assets.lake import LocalLake
+from stedi_assets.settings import LandingRoot, StediOptions
+
+
+@dataclass(frozen=True)
+class StepInputs:
+    spark: SparkSession
+    lake: LocalLake
+    landing_root: LandingRoot
+    options: StediOptions
+    partition_keys: list[str]

@@ -1,0 +1,56 @@
+"""Curated steps: the tables data scientists train on."""
+
+from pyspark.sql import functions as F
+
+from stedi_assets.checks.counts import count_check
+from stedi_assets.checks.outcome import CheckOutcome, TableOutcome
+from stedi_assets.lake import LocalLake
+from stedi_assets.schemas.tables import (
+    ACCELEROMETER_TRUSTED,
+    CUSTOMER_CURATED,
+    CUSTOMER_TRUSTED,
+    MACHINE_LEARNING_CURATED,
+    PERSONAL_COLUMNS,
+    STEP_TRAINER_TRUSTED,
+)
+from stedi_assets.steps import StepInputs
+from stedi_assets.steps.publish import Published, not_empty_result, publish, table_outcome
+from stedi_assets.steps.trusted import one_row_per_customer
+from stedi_assets.transforms import curated
+
+
+def customer_curated_step(inputs: StepInputs) -> list[TableOutcome]:
+    spark, lake = inputs.spark, inputs.lake
+    rows = curated.customer_curated(lake.read(spark, CUSTOMER_TRUSTED), lake.read(spark, ACCELEROMETER_TRUSTED))
+    published = publish(lake, CUSTOMER_CURATED, rows, inputs.partition_keys)
+    return [table_outcome(published, [not_empty_result(published), one_row_per_customer(lake, published)])]
+
+
+def cross_customer_pairs(lake: LocalLake, published: Published, ml_join: str) -> CheckOutcome:
+    stored = lake.read(published.rows.sparkSession, published.table)
+    pairs = stored.where(F.col("customer_id") != F.col("accelerometer_customer_id")).count()
+    severity = "ERROR" if ml_join == "customer" else "WARN"
+    return count_check("cross_customer_pairs", pairs == 0, severity, cross_customer_pairs=pairs, ml_join=ml_join)
+
+
+def no_personal_columns(published: Published) -> CheckOutcome:
+    personal = sorted(PERSONAL_COLUMNS.intersection(published.rows.columns))
+    return count_check("no_personal_columns", not personal, personal_columns=personal)
+
+
+def machine_learning_curated_step(inputs: StepInputs) -> list[TableOutcome]:
+    spark, lake, options = inputs.spark, inputs.lake, inputs.options
+    rows = curated.machine_learning_curated(
+        lake.read(spark, STEP_TRAINER_TRUSTED),
+        lake.read(spark, ACCELEROMETER_TRUSTED),
+        lake.read(spark, CUSTOMER_CURATED),
+        options.ml_join,
+        options.pseudonym_key,
+    )
+    published = publish(lake, MACHINE_LEARNING_CURATED, rows, inputs.partition_keys)
+    checks = [
+        not_empty_result(published),
+        no_personal_columns(published),
+        cross_customer_pairs(lake, published, options.ml_join),
+    ]
+    return [table_outcome(published, checks)]

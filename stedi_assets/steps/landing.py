@@ -1,0 +1,68 @@
+"""Landing steps: each source's valid records and its quarantine, from one parse of the files.
+
+Only ingest dates whose landed files changed (new, or a different size or
+modification time) are parsed again; the others are already in the lake.
+"""
+
+import logging
+
+from stedi_assets.checks.counts import count_check, quarantine_rate_check
+from stedi_assets.checks.outcome import CheckOutcome, TableOutcome
+from stedi_assets.landing_files import fingerprint, fingerprints_by_ingest_date
+from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES, SOURCE_FIELDS
+from stedi_assets.steps import StepInputs
+from stedi_assets.steps.publish import Published, not_empty_result, publish, table_outcome
+from stedi_assets.transforms.landing import (
+    landing_records,
+    nonblank_lines_landed,
+    parse_landing,
+    quarantine_records,
+)
+
+log = logging.getLogger(__name__)
+
+
+def lines_accounted_for(valid: Published, invalid: Published, lines_landed: dict[str, int]) -> CheckOutcome:
+    unaccounted = {
+        key: lines_landed[key] - valid.rows_by_partition[key] - invalid.rows_by_partition[key]
+        for key in valid.rows_by_partition
+    }
+    return count_check(
+        "lines_accounted_for",
+        not any(unaccounted.values()),
+        lines_landed=lines_landed,
+        unaccounted_lines=unaccounted,
+    )
+
+
+def landing_step(source: str, inputs: StepInputs) -> list[TableOutcome]:
+    landing, quarantine = LANDING_TABLES[source], QUARANTINE_TABLES[source]
+    spark, lake, keys = inputs.spark, inputs.lake, inputs.partition_keys
+    files = inputs.landing_root.files(source, keys)
+    landed_files = fingerprints_by_ingest_date(files)
+    sources = {key: landed_files.get(key, fingerprint([])) for key in keys}
+    landing_state, quarantine_state = lake.state(landing), lake.state(quarantine)
+    changed = [
+        key
+        for key in keys
+        if not landing_state.get(key, {}).get("sources") == quarantine_state.get(key, {}).get("sources") == sources[key]
+    ]
+    changed_files = [f for f in files if f.ingest_date in changed]
+    lines_landed = nonblank_lines_landed(spark, changed_files)
+    landed = {key: {"sources": sources[key], "lines_landed": lines_landed.get(key, 0)} for key in changed}
+    parsed = parse_landing(spark, changed_files, SOURCE_FIELDS[source]).persist()
+    valid = publish(lake, landing, landing_records(parsed, landing), keys, changed, landed)
+    invalid = publish(lake, quarantine, quarantine_records(parsed, quarantine), keys, changed, landed)
+    parsed.unpersist()
+    all_lines = {key: lake.state(landing)[key]["lines_landed"] for key in keys}
+    log.info(f"{source}: parsed {len(changed_files)} files of {changed}; {len(keys) - len(changed)} dates unchanged")
+    quarantined = quarantine_rate_check(
+        sum(invalid.rows_by_partition.values()),
+        sum(all_lines.values()),
+        inputs.options.quarantine_warn_rate,
+        inputs.options.quarantine_error_rate,
+    )
+    return [
+        table_outcome(valid, [not_empty_result(valid), lines_accounted_for(valid, invalid, all_lines), quarantined]),
+        table_outcome(invalid, []),
+    ]

@@ -1,0 +1,83 @@
+"""What every table step does after its transform: write the partitions, read them back, describe them."""
+
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from stedi_assets.checks.counts import count_check
+from stedi_assets.checks.outcome import CheckOutcome, Markdown, TableOutcome
+from stedi_assets.checks.schema import schema_check
+from stedi_assets.lake import LocalLake
+from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
+
+PREVIEW_ROWS = 5
+MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # a quarantined line may hold anything
+
+
+@dataclass(frozen=True)
+class Published:
+    """A table after a write: the rewritten partitions as stored, row counts of the run's partitions."""
+
+    table: TableSpec
+    rows: DataFrame
+    rows_by_partition: dict[str, int]
+    table_rows: int
+    rewritten: list[str]
+    path: str
+
+
+def publish(
+    lake: LocalLake,
+    table: TableSpec,
+    rows: DataFrame,
+    partition_keys: list[str],
+    write_keys: list[str] | None = None,
+    extra_state: dict[str, dict] | None = None,
+) -> Published:
+    """Write `rows` into `write_keys` (default: all the run's partitions) and describe the run's partitions."""
+    written = lake.replace_partitions(rows, table, partition_keys if write_keys is None else write_keys, extra_state)
+    stored = lake.read(rows.sparkSession, table)
+    rewritten_rows = stored.where(F.col(PARTITION_COLUMN).isin(written.rewritten))
+    return Published(
+        table,
+        rewritten_rows,
+        {key: written.state.get(key, {"rows": 0})["rows"] for key in partition_keys},
+        written.table_rows,
+        written.rewritten,
+        str(lake.table_path(table)),
+    )
+
+
+def preview(published: Published) -> Markdown:
+    """A few of the rows just written, as Markdown, with personal fields masked."""
+    rows = published.rows.limit(PREVIEW_ROWS).collect()
+    columns = published.rows.columns
+    masked = [["***" if c in MASKED_COLUMNS and row[c] is not None else str(row[c]) for c in columns] for row in rows]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return Markdown("\n".join(lines + ["| " + " | ".join(values) + " |" for values in masked]))
+
+
+def schema_result(published: Published) -> CheckOutcome:
+    """Validates what this run wrote; partitions it left alone were validated when they were written."""
+    return schema_check(published.rows, published.rewritten, published.table)
+
+
+def not_empty_result(published: Published) -> CheckOutcome:
+    """A WARN: a table may rightly be empty for a while (no customer has consented yet)."""
+    return count_check("not_empty", published.table_rows > 0, "WARN", table_rows=published.table_rows)
+
+
+def table_outcome(published: Published, checks: list[CheckOutcome]) -> TableOutcome:
+    """Row counts (numeric `table_rows` is plotted over time), where the table is, and a masked preview."""
+    metadata = {
+        "table_rows": published.table_rows,
+        "rows_by_partition": published.rows_by_partition,
+        "rewritten_partitions": published.rewritten,
+        "path": published.path,
+    }
+    if len(published.rows_by_partition) == 1:
+        metadata["dagster/row_count"] = next(iter(published.rows_by_partition.values()))
+    if published.rewritten:
+        metadata["preview"] = preview(published)
+    return TableOutcome(published.table.name, metadata, [schema_result(published), *checks])

@@ -1,0 +1,107 @@
+"""What every zone asset shares: its spec and check specs from the table spec, and how a step's
+outcomes become Dagster results."""
+
+import dagster as dg
+
+from stedi_assets.checks.counts import COUNT_CHECKS
+from stedi_assets.checks.outcome import Markdown, TableOutcome
+from stedi_assets.checks.schema import SCHEMA_CHECK, SCHEMA_CHECK_DESCRIPTION
+from stedi_assets.partitions import ingest_date_partitions, single_run
+from stedi_assets.schemas.lineage import column_lineage
+from stedi_assets.schemas.tables import TableSpec
+
+OWNERS = ["team:stedi-data-platform"]
+STEPS_RESOURCE = "zone_steps"
+
+
+def column_schema(table: TableSpec) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                c.name,
+                c.spark_type.simpleString(),
+                description=c.description,
+                constraints=dg.TableColumnConstraints(nullable=c.nullable),
+            )
+            for c in table.columns
+        ]
+    )
+
+
+def asset_spec(table: TableSpec, group: str, deps=()) -> dg.AssetSpec:
+    lineage = column_lineage(table)
+    return dg.AssetSpec(
+        table.name,
+        group_name=group,
+        description=table.description,
+        deps=deps,
+        owners=OWNERS,
+        kinds={"spark", "parquet"},
+        metadata={
+            "dagster/column_schema": column_schema(table),
+            **({"dagster/column_lineage": lineage} if lineage else {}),
+            "zone": table.zone,
+        },
+        partitions_def=ingest_date_partitions,
+    )
+
+
+def check_specs(table: TableSpec, *count_checks: str) -> list[dg.AssetCheckSpec]:
+    """The schema check and the named count checks; all blocking, so a failed ERROR stops downstream."""
+    key = dg.AssetKey(table.name)
+    return [
+        dg.AssetCheckSpec(name, asset=key, blocking=True, description=description)
+        for name, description in [
+            (SCHEMA_CHECK, SCHEMA_CHECK_DESCRIPTION),
+            *((name, COUNT_CHECKS[name]) for name in count_checks),
+        ]
+    ]
+
+
+def all_partitions_of(*tables: TableSpec) -> list[dg.AssetDep]:
+    """Dependencies on whole upstream tables: consent and de-duplication look across all ingest dates."""
+    return [dg.AssetDep(t.name, partition_mapping=dg.AllPartitionMapping()) for t in tables]
+
+
+def step_asset(step: str, specs: list[dg.AssetSpec], checks: list[dg.AssetCheckSpec], resource_keys: set[str]):
+    """The asset (or multi-asset) of one step: a range of dates per run, run by the `zone_steps` resource."""
+
+    @dg.multi_asset(
+        name=step,
+        specs=specs,
+        check_specs=checks,
+        partitions_def=ingest_date_partitions,
+        backfill_policy=single_run,
+        required_resource_keys={STEPS_RESOURCE, *resource_keys},
+    )
+    def _step(context: dg.AssetExecutionContext):
+        yield from getattr(context.resources, STEPS_RESOURCE).run(context, step)
+
+    return _step
+
+
+def metadata_value(value):
+    """Markdown and JSON get their types; numbers and text are taken as they are."""
+    if isinstance(value, Markdown):
+        return dg.MetadataValue.md(value)
+    if isinstance(value, (dict, list)):
+        return dg.MetadataValue.json(value)
+    return value
+
+
+def dagster_results(outcomes: list[TableOutcome]):
+    """A step's outcomes as one `MaterializeResult` per table, carrying its check results."""
+    for outcome in outcomes:
+        key = dg.AssetKey(outcome.table)
+        checks = [
+            dg.AssetCheckResult(
+                asset_key=key,
+                check_name=check.name,
+                passed=check.passed,
+                severity=dg.AssetCheckSeverity(check.severity),
+                metadata={name: metadata_value(value) for name, value in check.metadata.items()},
+            )
+            for check in outcome.checks
+        ]
+        metadata = {name: metadata_value(value) for name, value in outcome.metadata.items()}
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata, check_results=checks)
