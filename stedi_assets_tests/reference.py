@@ -8,11 +8,16 @@ Decisions where the contract is silent (keep in sync with the project docs):
 
 * A line is split like ``bytes.splitlines()``; it is blank when
   ``bytes.strip()`` leaves nothing; line numbers count every physical line.
+* A file that is one JSON array (as a whole) holds one record per element,
+  numbered by its position in the array; an element with invalid UTF-8 is
+  invalid.  Any other file holds one record per non-blank line.
+* A ``.json.gz`` file that does not decompress is one invalid record, number 1.
 * A line must be strict UTF-8 (a byte-order mark is not stripped) and strict
   JSON (``NaN``/``Infinity`` rejected).
 * A contract field given twice in one object (e.g. ``timestamp`` and
   ``timeStamp``) makes the line invalid.
 * Integers must fit a signed 64-bit long; doubles must be finite.
+* Text with an unpaired surrogate escape (``"\\ud800"``) cannot be typed.
 * Customer key trims ASCII whitespace (``KEY_TRIM_CHARS``) then lower-cases.
 * With ``ml_join="timestamp"`` and ``consent_cutoff=True`` a step-trainer
   reading is attributed only to serial owners whose consent it does not predate.
@@ -116,6 +121,8 @@ def _typed(value, field):
     if isinstance(value, (bool, list)):  # booleans, arrays and objects never type
         raise InvalidLine(f"{field}: cannot type {type(value).__name__}")
     if field not in _INT_FIELDS and field not in _DOUBLE_FIELDS:
+        if _has_surrogate(value):
+            raise InvalidLine(f"{field}: unpaired surrogate, not text")
         return str(value)  # a string, or a number's text as written
     if not isinstance(value, _Num):
         raise InvalidLine(f"{field}: string where a number is expected")
@@ -142,6 +149,11 @@ def parse_line(raw: bytes, source: str) -> tuple:
         obj = _DECODER.decode(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # includes UnicodeDecodeError
         raise InvalidLine(f"not JSON: {exc}") from None
+    return parse_value(obj, source)
+
+
+def parse_value(obj, source: str) -> tuple:
+    """Type one decoded JSON value as a record of ``source``; raise InvalidLine if invalid."""
     if not isinstance(obj, _Obj):
         raise InvalidLine("not a JSON object")
     by_lower = {name.lower(): name for name in CONTRACT_FIELDS[source]}
@@ -157,6 +169,41 @@ def parse_line(raw: bytes, source: str) -> tuple:
         if found.get(key) is None:
             raise InvalidLine(f"{key}: key field missing or null")
     return tuple(_typed(found.get(f), f) for f in CONTRACT_FIELDS[source])
+
+
+def _has_surrogate(value) -> bool:
+    """True when decoded text holds a lone surrogate: invalid UTF-8 (decoded with surrogateescape) or a lone escape."""
+    if isinstance(value, str):
+        return any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, (list, tuple)):  # arrays, and objects as (name, value) pairs
+        return any(_has_surrogate(item) for item in value)
+    return False
+
+
+def parse_element(value, source: str) -> tuple:
+    """Type one element of a file that is one JSON array; raise InvalidLine if invalid."""
+    if _has_surrogate(value):
+        raise InvalidLine("invalid UTF-8")
+    return parse_value(value, source)
+
+
+def _row_or_none(parse, record, source):
+    try:
+        return parse(record, source)
+    except InvalidLine:
+        return None
+
+
+def parse_file(content: bytes, source: str) -> list[tuple[int, tuple | None]]:
+    """(record number, row or None when invalid) for every record of a decompressed file."""
+    try:
+        whole = _DECODER.decode(content.decode("utf-8", "surrogateescape"))
+    except (ValueError, RecursionError):
+        whole = None
+    if type(whole) is list:
+        return [(n, _row_or_none(parse_element, element, source)) for n, element in enumerate(whole, start=1)]
+    lines = enumerate(content.splitlines(), start=1)
+    return [(n, _row_or_none(parse_line, raw, source)) for n, raw in lines if raw.strip()]
 
 
 def customer_key(email: str) -> str:
@@ -203,22 +250,22 @@ def landing_files(landing_root, source: str) -> list[Path]:
 
 
 def read_source(landing_root, source: str):
-    """Return ([(row, order)], quarantine Counter of (file name, line number))."""
+    """Return ([(row, order)], quarantine Counter of (file name, record number))."""
     records, quarantine = [], collections.Counter()
     for path in landing_files(landing_root, source):
         ingest_date = ingest_date_of(path)
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rb") as handle:
-            lines = handle.read().splitlines()
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
+        content = path.read_bytes()
+        if path.name.endswith(".gz"):
             try:
-                row = parse_line(raw, source)
-            except InvalidLine:
-                quarantine[(path.name, number)] += 1
+                content = gzip.decompress(content)
+            except (OSError, EOFError):
+                quarantine[(path.name, 1)] += 1
                 continue
-            records.append((row, (ingest_date, path.name, number, str(path))))
+        for number, row in parse_file(content, source):
+            if row is None:
+                quarantine[(path.name, number)] += 1
+            else:
+                records.append((row, (ingest_date, path.name, number, str(path))))
     return records, quarantine
 
 

@@ -4,12 +4,16 @@ import gzip
 import json
 import os
 from collections import Counter
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from stedi_assets.cli import main
+from stedi_assets.landing_files import list_landing_files
 from stedi_assets.sample import write_sample_landing
-from stedi_assets_tests.reference import reference_tables
+from stedi_assets.transforms.landing import nonblank_lines_landed
+from stedi_assets_tests.reference import read_source, reference_tables
 
 GOOD = '{"user": "a@x.com", "timestamp": 1700000000000, "x": 1.0, "y": 0.0, "z": 0.0}'
 BAD_ACCELEROMETER_FILES = {
@@ -23,9 +27,13 @@ BAD_ACCELEROMETER_FILES = {
     "other-case.json": '{"USER": "a@x.com", "timeStamp": 1700000000001.0, "X": 2}\n',
     "unknown-fields.json": '{"user": "a@x.com", "timestamp": 2, "battery": 0.5, "extra": {"nested": [1]}}\n',
     "repeated-field.json": '{"user": "a@x.com", "timestamp": 3, "timeStamp": 4}\n',
+    "lone-surrogate.json": '{"user": "\\ud800", "timestamp": 6}\n',
     "blank-lines.json": f"\n\n   \n{GOOD}\n\t\n",
     "empty.json": "",
     "whole-array.json": f"[{GOOD}, {GOOD}]\n",
+    "pretty-array.json": json.dumps([json.loads(GOOD), {"user": "a@x.com"}, 7, json.loads(GOOD)], indent=2),
+    "truncated-array.json": json.dumps([json.loads(GOOD)] * 3, indent=2)[:-40],
+    "array-then-line.json": f"[{GOOD}]\n{GOOD}\n",
 }
 
 
@@ -39,7 +47,21 @@ def messy_landing(tmp_path_factory):
     (folder / "invalid-utf8.json").write_bytes(GOOD.encode() + b"\n" + b'{"user": "\xff\xfe", "timestamp": 1}\n')
     (folder / "huge-line.json").write_text('{"user": "' + "h" * 10_000_000 + '", "timestamp": 5}\n{"oops"\n')
     (folder / "compressed.json.gz").write_bytes(gzip.compress(f"{GOOD}\n{{bad\n".encode()))
+    (folder / "array.json.gz").write_bytes(gzip.compress(f"[{GOOD},\n{GOOD}]".encode()))
+    (folder / "not-gzip.json.gz").write_text(f"{GOOD}\n{GOOD}\n")
+    (folder / "truncated.json.gz").write_bytes(gzip.compress(f"{GOOD}\n".encode() * 1000)[:-20])
     return landing
+
+
+def test_the_independent_count_agrees_with_the_reference_file_by_file(messy_landing, spark):
+    """Spark's count of records landed (lines, array elements, one per unreadable gzip) against reference.py's."""
+    files = [replace(f, ingest_date=Path(f.path).name) for f in list_landing_files(str(messy_landing), "accelerometer")]
+    records, quarantine = read_source(messy_landing, "accelerometer")
+    expected = Counter(order[1] for _, order in records) + Counter(name for name, _ in quarantine.elements())
+    counted = nonblank_lines_landed(spark, files)
+    assert {name: count for name, count in counted.items() if count} == expected
+    assert counted["empty.json"] == 0
+    assert (counted["pretty-array.json"], counted["not-gzip.json.gz"], counted["truncated.json.gz"]) == (4, 1, 1)
 
 
 def test_every_case_lands_or_is_quarantined_with_a_reason(messy_landing, tmp_path, spark, capsys):
@@ -55,9 +77,13 @@ def test_every_case_lands_or_is_quarantined_with_a_reason(messy_landing, tmp_pat
     assert reasons[("untypeable.json", 2)] == "field 'timestamp': fractional number 1.5 where an integer is expected"
     assert reasons[("missing-key.json", 1)] == "missing key field 'timestamp'"
     assert reasons[("invalid-utf8.json", 2)].startswith("invalid UTF-8")
+    assert reasons[("pretty-array.json", 3)] == "not a JSON object (found: number)"
+    assert reasons[("not-gzip.json.gz", 1)].startswith("unreadable gzip file: Not a gzipped file")
+    assert reasons[("truncated.json.gz", 1)].startswith("unreadable gzip file: Compressed file ended")
     landing_rows = spark.read.parquet(str(lake / "landing" / "accelerometer_landing"))
     assert landing_rows.count() == sum(expected["accelerometer_landing"].values())
     assert landing_rows.where("source_file = 'huge-line.json'").count() == 1
+    assert landing_rows.where("source_file = 'array.json.gz'").count() == 2
     state = json.loads((lake / "landing" / "accelerometer_landing" / "_state.json").read_text())
     quarantine_state = json.loads((lake / "quarantine" / "accelerometer_quarantine" / "_state.json").read_text())
     for date, entry in state.items():

@@ -25,6 +25,16 @@ def test_field_names_match_case_insensitively_and_unknown_fields_are_ignored():
     assert values == ("a@b.com", 5, 1.0, None, None)
 
 
+def test_a_repeated_unknown_field_is_ignored_too():
+    assert accelerometer('{"user": "a", "timestamp": 1, "battery": 1, "Battery": 2}')[1] is None
+
+
+def test_text_with_an_unpaired_surrogate_escape_is_quarantined():
+    values, reason = accelerometer('{"user": "\\ud800", "timestamp": 1}')
+    assert values is None and reason.startswith("field 'user': text with an unpaired surrogate")
+    assert accelerometer('{"user": "\\ud83d\\ude00", "timestamp": 1}')[0][0] == "\U0001f600"  # a paired one is fine
+
+
 def test_integral_float_is_an_integer_and_fractional_float_is_not():
     assert accelerometer('{"user": "a", "timestamp": 1655564376361.0}')[0] == ("a", 1655564376361, None, None, None)
     values, reason = accelerometer('{"user": "a", "timestamp": 1655564376361.5}')
@@ -88,11 +98,44 @@ def test_every_nonblank_line_is_accounted_for_and_blank_lines_are_skipped():
     assert parsed[2].reason.startswith("invalid JSON")
 
 
-def test_gzip_files_are_read_and_a_broken_one_is_quarantined():
+def test_gzip_files_are_read_and_a_broken_one_is_one_quarantine_row():
     content = gzip.compress(b'{"serialNumber": "s", "sensorReadingTime": 1}\n')
     assert [line.values for line in parse_file(content, STEP_TRAINER_FIELDS, gzipped=True)] == [(1, "s", None)]
-    broken = list(parse_file(b"not gzip", STEP_TRAINER_FIELDS, gzipped=True))
-    assert len(broken) == 1 and "gzip" in broken[0].reason
+    for broken, reason in [(b"not gzip", "Not a gzipped file"), (content[:-12], "end-of-stream marker")]:
+        (line,) = parse_file(broken, STEP_TRAINER_FIELDS, gzipped=True)
+        assert line.line_number == 1 and line.values is None
+        assert line.reason.startswith("unreadable gzip file: ") and reason in line.reason
+
+
+def test_a_file_that_is_one_json_array_lands_one_record_per_element():
+    content = (
+        b'[\n  {"serialNumber": "s", "sensorReadingTime": 1},\n  {\n    "serialNumber": "t"\n  },\n  42,\n'
+        b'  {"serialNumber": "\xff", "sensorReadingTime": 2}, {"serialNumber": "u", "sensorReadingTime": 3.0}\n]\n'
+    )
+    parsed = list(parse_file(gzip.compress(content), STEP_TRAINER_FIELDS, gzipped=True))
+    assert [line.line_number for line in parsed] == [1, 2, 3, 4, 5]  # the position in the array
+    assert [line.values for line in parsed] == [(1, "s", None), None, None, None, (3, "u", None)]
+    assert parsed[1].raw_text == '{\n    "serialNumber": "t"\n  }'  # the element as written
+    assert parsed[1].reason == "missing key field 'sensorReadingTime'"
+    assert parsed[2].reason == "not a JSON object (found: number)"
+    assert parsed[3].reason.startswith("invalid UTF-8")
+    assert list(parse_file(b" [ ]\n", STEP_TRAINER_FIELDS)) == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'[\n  {"serialNumber": "s", "sensorReadingTime": 1},\n  {"serialNumber": "t", "sens',  # truncated
+        b'[{"serialNumber": "s", "sensorReadingTime": 1}]\n{"serialNumber": "s", "sensorReadingTime": 2}\n',
+        b'[{"serialNumber": "s", "sensorReadingTime": NaN}]\n',
+    ],
+)
+def test_a_file_that_is_not_exactly_one_array_is_read_line_by_line(content):
+    parsed = list(parse_file(content, STEP_TRAINER_FIELDS))
+    assert [line.line_number for line in parsed] == [
+        n for n, line in enumerate(content.splitlines(), 1) if line.strip()
+    ]
+    assert parsed[0].reason is not None
 
 
 def test_raw_text_is_cut_to_a_sane_size():

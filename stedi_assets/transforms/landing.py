@@ -12,6 +12,9 @@ from stedi_assets.landing_files import LandingFile, ingest_date_of
 from stedi_assets.schemas.tables import LINEAGE_COLUMNS, PARTITION_COLUMN, ColumnSpec, TableSpec
 from stedi_assets.transforms.landing_parser import parse_file
 
+# Spark's JSON reader accepts NaN and single quotes unless told not to; the parser never does.
+_STRICT_JSON = {"allowNonNumericNumbers": "false", "allowSingleQuotes": "false"}
+
 
 def parsed_lines_schema(fields: tuple[ColumnSpec, ...]) -> T.StructType:
     """Valid and quarantined lines side by side: `reason` is null exactly for valid ones."""
@@ -27,7 +30,7 @@ def parsed_lines_schema(fields: tuple[ColumnSpec, ...]) -> T.StructType:
 
 
 def _parse_batches(fields: tuple[ColumnSpec, ...], schema: T.StructType):
-    """mapInArrow function: binaryFile rows (whole files) in, one parsed row per non-blank line out."""
+    """mapInArrow function: binaryFile rows (whole files) in, one parsed row per record out."""
     arrow_schema = to_arrow_schema(schema)
 
     def parse(batches):
@@ -54,7 +57,7 @@ def _parse_batches(fields: tuple[ColumnSpec, ...], schema: T.StructType):
 
 
 def parse_landing(spark: SparkSession, files: list[LandingFile], fields: tuple[ColumnSpec, ...]) -> DataFrame:
-    """One row per non-blank landed line, valid or not (see `parsed_lines_schema`)."""
+    """One row per landed record (a non-blank line or an array element), valid or not (see `parsed_lines_schema`)."""
     schema = parsed_lines_schema(fields)
     if not files:
         return spark.createDataFrame([], schema)
@@ -73,22 +76,35 @@ def quarantine_records(parsed_lines: DataFrame, table: TableSpec) -> DataFrame:
 
 
 def nonblank_lines_landed(spark: SparkSession, files: list[LandingFile]) -> dict[str, int]:
-    """Non-blank lines per ingest date, counted by Spark's own text reader (independent of the parser)."""
+    """Records landed per ingest date, counted by Spark's own readers (independent of the parser).
+
+    The parser's units: a file that is one JSON array lands one record per element, any other file one
+    per non-blank line, and a file Spark cannot read (a corrupt gzip) one, the quarantine row saying so.
+    """
     if not files:
         return {}
+    text = F.col("value")
+    # from_json stops after the first value; inside brackets, anything after the array is a parse error.
+    whole_file = F.from_json(F.concat(F.lit("["), text, F.lit("]")), "array<array<string>>", _STRICT_JSON)
+    is_array = text.rlike(r"^[ \t\n\r]*\[") & (F.size(whole_file) == 1)
+    nonblank_lines = F.filter(
+        F.split(text, r"\r\n|\r|\n"), lambda line: F.length(F.regexp_replace(line, r"\s", "")) > 0
+    )
     per_file = (
         spark.read.option("recursiveFileLookup", "true")
-        .text([file.path for file in files])
-        .where(F.length(F.regexp_replace("value", r"\s", "")) > 0)
-        .groupBy(F.col("_metadata.file_path").alias("uri"))
-        .count()
+        .option("ignoreCorruptFiles", "true")
+        .text([file.path for file in files], wholetext=True)
+        .select(
+            F.col("_metadata.file_path").alias("uri"),
+            F.when(is_array, F.size(whole_file[0])).otherwise(F.size(nonblank_lines)).alias("records"),
+        )
         .collect()
     )
-    ingest_date_by_path = {file.path: file.ingest_date for file in files}
+    records = {local_path(row["uri"]): row["records"] for row in per_file}
     totals: dict[str, int] = {}
-    for row in per_file:
-        ingest_date = ingest_date_by_path[local_path(row["uri"])]
-        totals[ingest_date] = totals.get(ingest_date, 0) + row["count"]
+    for file in files:
+        unreadable = 1 if file.size else 0  # Spark skips a corrupt file (and an empty gzip, which has no lines)
+        totals[file.ingest_date] = totals.get(file.ingest_date, 0) + records.get(file.path, unreadable)
     return totals
 
 

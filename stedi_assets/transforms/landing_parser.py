@@ -7,6 +7,7 @@ Spark Python worker (locally or on Glue).
 import gzip
 import json
 import math
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import NamedTuple
@@ -16,6 +17,7 @@ from pyspark.sql import types as T
 from stedi_assets.schemas.tables import ColumnSpec
 
 RAW_TEXT_LIMIT = 4096
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -55,6 +57,8 @@ _DECODER = json.JSONDecoder(
 
 def _as_string(value):
     if isinstance(value, str):
+        if not value.isascii() and any("\ud800" <= char <= "\udfff" for char in value):
+            raise NotTypeable("text with an unpaired surrogate escape (\\ud800-\\udfff)")  # not storable as UTF-8
         return str(value)
     raise NotTypeable(f"a {_kind(value)} where text is expected")
 
@@ -91,8 +95,11 @@ _CONVERTERS = {T.StringType(): _as_string, T.LongType(): _as_integer, T.DoubleTy
 def type_record(obj: JsonObject, fields: tuple[ColumnSpec, ...]) -> tuple:
     """Type one JSON object; raises NotTypeable with a reason a person understands."""
     by_lower_name: dict[str, object] = {}
+    known = {field.name.lower() for field in fields}
     for name, value in obj:
         lower = name.lower()
+        if lower not in known:
+            continue  # unknown fields are ignored, even when repeated
         if lower in by_lower_name:
             raise NotTypeable(f"field '{name}' given twice (names match case-insensitively)")
         by_lower_name[lower] = value
@@ -129,8 +136,34 @@ def parse_line(line: bytes, fields: tuple[ColumnSpec, ...]) -> tuple[tuple | Non
         return None, str(error)
 
 
+def _array_elements(content: bytes) -> list[bytes] | None:
+    """Each element's bytes when the whole file is one JSON array, else None (the file is read line by line).
+
+    Invalid UTF-8 inside an element is kept (surrogateescape), so it quarantines that element only.
+    """
+    if not re.match(rb"[ \t\n\r]*\[", content):
+        return None
+    text = content.decode("utf-8", "surrogateescape")
+    try:
+        _DECODER.decode(text)
+    except (ValueError, RecursionError):
+        return None
+    elements, pos = [], _JSON_SPACE.match(text, text.index("[") + 1).end()
+    while text[pos] != "]":
+        end = _DECODER.raw_decode(text, pos)[1]
+        elements.append(text[pos:end].encode("utf-8", "surrogateescape"))
+        pos = _JSON_SPACE.match(text, end).end()
+        if text[pos] == ",":
+            pos = _JSON_SPACE.match(text, pos + 1).end()
+    return elements
+
+
 def parse_file(content: bytes, fields: tuple[ColumnSpec, ...], gzipped: bool = False) -> Iterator[ParsedLine]:
-    """One ParsedLine per non-blank line: every landed line is accounted for."""
+    """One ParsedLine per record landed: every element of a file that is one JSON array, else every non-blank line.
+
+    An array element's `line_number` is its 1-based position in the array: unique and in file order, as the
+    customer current state's tie-break needs.
+    """
     if gzipped:
         try:
             content = gzip.decompress(content)
@@ -138,12 +171,15 @@ def parse_file(content: bytes, fields: tuple[ColumnSpec, ...], gzipped: bool = F
             raw = content[:RAW_TEXT_LIMIT].decode("utf-8", "replace")
             yield ParsedLine(1, None, raw, f"unreadable gzip file: {error}")
             return
-    for line_number, line in enumerate(content.splitlines(), start=1):
-        if not line.strip():
-            continue
-        values, reason = parse_line(line, fields)
+    elements = _array_elements(content)
+    if elements is None:
+        records = ((number, line) for number, line in enumerate(content.splitlines(), start=1) if line.strip())
+    else:
+        records = enumerate(elements, start=1)
+    for number, record in records:
+        values, reason = parse_line(record, fields)
         if reason is None:
-            yield ParsedLine(line_number, values, None, None)
+            yield ParsedLine(number, values, None, None)
         else:
-            raw = line[: RAW_TEXT_LIMIT * 4].decode("utf-8", "replace")[:RAW_TEXT_LIMIT]
-            yield ParsedLine(line_number, None, raw, reason)
+            raw = record[: RAW_TEXT_LIMIT * 4].decode("utf-8", "replace")[:RAW_TEXT_LIMIT]
+            yield ParsedLine(number, None, raw, reason)
