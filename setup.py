@@ -24,7 +24,13 @@ setup(
         "pyarrow>=15",
     ],
     extras_require={
-        "test": ["pytest==9.2.0", "hypothesis==6.170.17", "requests>=2.31", "playwright==1.65.2", "moto[server]==5.2.5"],
+        "test": [
+            "pytest==9.2.0",
+            "hypothesis==6.170.17",
+            "requests>=2.31",
+            "playwright==1.65.2",
+            "moto[server]==5.2.5",
+        ],
         "bench": ["duckdb==2.0.1"],
     },
     entry_points={"console_scripts": ["stedi=stedi_assets.cli:main"]},

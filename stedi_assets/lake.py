@@ -68,6 +68,13 @@ class LocalLake:
 
     root: str
 
+    def __post_init__(self):
+        if "://" in self.root:
+            raise ValueError(
+                f"lake root {self.root} is not a folder: the lake must be a local or mounted path "
+                "(a lake on S3 needs an S3 commit protocol, not built yet: see README, Running on AWS)"
+            )
+
     def table_path(self, table: TableSpec) -> Path:
         return Path(self.root) / table.zone / table.name
 

@@ -24,6 +24,7 @@ class LandingFile:
     ingest_date: str
     size: int
     modified_ns: int
+    etag: str = ""  # S3 only: its times have one-second resolution, so a same-size rewrite shows only here
 
 
 def _utc_date(epoch_seconds: float) -> str:
@@ -47,12 +48,16 @@ def ingest_date_of(path: str, modified_epoch_seconds: float) -> str:
     return _utc_date(modified_epoch_seconds)
 
 
-def list_landing_files(landing_root: str, source: str) -> list[LandingFile]:
-    """Every landing file of a source, sorted by absolute path; a missing source folder has none.
+def _is_landing_name(name: str) -> bool:
+    """Only `.json` and `.json.gz` files count; names starting with `_` or `.` are in-flight uploads
+    or tool files (Spark's own convention) and are left alone."""
+    return name.endswith(LANDING_SUFFIXES) and not name.startswith(("_", "."))
 
-    Only `.json` and `.json.gz` files count; names starting with `_` or `.` are in-flight uploads
-    or tool files (Spark's own convention) and are left alone.
-    """
+
+def list_landing_files(landing_root: str, source: str) -> list[LandingFile]:
+    """Every landing file of a source, sorted by absolute path (or `s3://` URL); a missing source folder has none."""
+    if landing_root.startswith("s3://"):
+        return _list_s3_landing_files(landing_root, source)
     root = Path(os.path.abspath(landing_root))
     if not root.is_dir():
         raise LandingLayoutError(f"landing root {landing_root} is not a readable folder")
@@ -63,18 +68,56 @@ def list_landing_files(landing_root: str, source: str) -> list[LandingFile]:
     for path in sorted(candidates):
         if not Path(os.path.realpath(path)).is_relative_to(real_root):
             raise LandingLayoutError(f"{path} links outside the landing root: copy the file in instead")
-        if path.is_file() and path.name.endswith(LANDING_SUFFIXES) and not path.name.startswith(("_", ".")):
+        if path.is_file() and _is_landing_name(path.name):
             stat = path.stat()
             ingest_date = ingest_date_of(str(path), stat.st_mtime)
             files.append(LandingFile(source, str(path), ingest_date, stat.st_size, stat.st_mtime_ns))
     return files
 
 
+def _list_s3_landing_files(landing_root: str, source: str) -> list[LandingFile]:
+    """The same layout under `s3://bucket/prefix`, from object listings alone (nothing is read).
+
+    The client comes from the environment, so `AWS_ENDPOINT_URL` and the usual credentials apply."""
+    import boto3  # here, not at the top: local roots, and the no-op `stedi materialize`, skip its import time
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, _, prefix = landing_root.removeprefix("s3://").partition("/")
+    source_prefix = "/".join(part for part in (prefix.strip("/"), source, "landing") if part) + "/"
+    pages = boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=source_prefix)
+    files = []
+    try:
+        for page in pages:
+            for entry in page.get("Contents", []):
+                key = entry["Key"]
+                *folders, name = key.removeprefix(source_prefix).split("/")
+                in_layout = not folders or (len(folders) == 1 and folders[0].startswith("ingest_date="))
+                if not (in_layout and _is_landing_name(name)):
+                    continue
+                modified = entry["LastModified"].timestamp()
+                files.append(
+                    LandingFile(
+                        source,
+                        f"s3://{bucket}/{key}",
+                        ingest_date_of(key, modified),
+                        entry["Size"],
+                        int(modified * 1_000_000) * 1000,
+                        entry["ETag"].strip('"'),
+                    )
+                )
+    except (BotoCoreError, ClientError) as error:
+        raise LandingLayoutError(f"landing root {landing_root} is not readable: {error}") from None
+    return sorted(files, key=lambda file: file.path)
+
+
 def fingerprint(files: list[LandingFile]) -> str:
-    """Changes when a file is added, removed, or rewritten (size or modification time)."""
+    """Changes when a file is added, removed, or rewritten (size, modification time or S3 ETag).
+
+    Without an ETag the text hashed is as before, so lakes built from local roots keep their fingerprints."""
     digest = hashlib.sha256()
     for file in sorted(files, key=lambda f: f.path):
-        digest.update(f"{file.path}\0{file.size}\0{file.modified_ns}\n".encode())
+        etag = f"\0{file.etag}" if file.etag else ""
+        digest.update(f"{file.path}\0{file.size}\0{file.modified_ns}{etag}\n".encode())
     return digest.hexdigest()
 
 

@@ -7,11 +7,11 @@ import dagster as dg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from stedi_assets.landing_files import fingerprint, list_landing_files
 from stedi_assets.lake import STATE, LocalLake
-from stedi_assets.settings import LandingRoot
+from stedi_assets.landing_files import fingerprint, list_landing_files
 from stedi_assets.schemas.tables import LANDING_TABLES
 from stedi_assets.sensors.landing import landing_sensor
+from stedi_assets.settings import LandingRoot
 
 READING = '{"user": "a@x.com", "timestamp": 1, "x": 0.0, "y": 0.0, "z": 0.0}\n'
 

@@ -38,6 +38,4 @@ def schema_check(rows: DataFrame, partitions: list[str], table: TableSpec) -> Ch
         for reason_errors in by_reason.values()
         for error in reason_errors
     ]
-    return CheckOutcome(
-        SCHEMA_CHECK, not failures, "ERROR", {"failures": failures, "validated_partitions": partitions}
-    )
+    return CheckOutcome(SCHEMA_CHECK, not failures, "ERROR", {"failures": failures, "validated_partitions": partitions})

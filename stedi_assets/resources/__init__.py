@@ -9,6 +9,24 @@ from stedi_assets.resources.spark import local_spark
 from stedi_assets.settings import LandingRoot, StediOptions
 
 
+def shared_resources(
+    landing_root: str,
+    lake_root: str,
+    ml_join: str = "customer",
+    consent_cutoff: bool = False,
+    pseudonym_key: str = DEV_PSEUDONYM_KEY,
+) -> dict:
+    """What every deployment has: where the data is, and the options. Raises ValueError for an unknown
+    option value or an unsupported root, before anything runs or is written."""
+    if ml_join not in ML_JOIN_MODES:
+        raise ValueError(f"ml_join must be one of {', '.join(ML_JOIN_MODES)}, not {ml_join!r} (STEDI_ML_JOIN)")
+    return {
+        "landing_root": LandingRoot(root=landing_root),
+        "lake": LocalLake(root=lake_root),
+        "options": StediOptions(ml_join=ml_join, consent_cutoff=consent_cutoff, pseudonym_key=pseudonym_key),
+    }
+
+
 def local_resources(
     landing_root: str,
     lake_root: str,
@@ -17,29 +35,30 @@ def local_resources(
     pseudonym_key: str = DEV_PSEUDONYM_KEY,
     spark_master: str = "local[*]",
 ) -> dict:
-    """Raises ValueError for an unknown option value, before anything runs or is written."""
-    if ml_join not in ML_JOIN_MODES:
-        raise ValueError(f"ml_join must be one of {', '.join(ML_JOIN_MODES)}, not {ml_join!r} (STEDI_ML_JOIN)")
+    """Steps run in the Dagster process, on local Spark (or the cluster at `spark_master`)."""
     return {
+        **shared_resources(landing_root, lake_root, ml_join, consent_cutoff, pseudonym_key),
         "zone_steps": LocalSteps(),
         "pyspark": local_spark(spark_master),
-        "landing_root": LandingRoot(root=landing_root),
-        "lake": LocalLake(root=lake_root),
-        "options": StediOptions(
-            ml_join=ml_join,
-            consent_cutoff=consent_cutoff,
-            pseudonym_key=pseudonym_key,
-        ),
     }
 
 
 def resources_from_environment() -> dict:
-    """What `dagster dev` uses: STEDI_* variables, defaulting to the sample data under ./data."""
-    return local_resources(
-        landing_root=os.environ.get("STEDI_LANDING_ROOT", "data/landing"),
-        lake_root=os.environ.get("STEDI_LAKE_ROOT", "data/lake"),
-        ml_join=os.environ.get("STEDI_ML_JOIN", "customer"),
-        consent_cutoff=os.environ.get("STEDI_CONSENT_CUTOFF", "off").lower() in ("1", "on", "true", "yes"),
-        pseudonym_key=os.environ.get("STEDI_PSEUDONYM_KEY", DEV_PSEUDONYM_KEY),
-        spark_master=os.environ.get("STEDI_SPARK_MASTER", "local[*]"),
-    )
+    """What `dagster dev` uses: STEDI_* variables, defaulting to the sample data under ./data.
+
+    STEDI_DEPLOYMENT=aws runs the steps on AWS Glue or EMR Serverless (see `resources/aws.py`)."""
+    shared = {
+        "landing_root": os.environ.get("STEDI_LANDING_ROOT", "data/landing"),
+        "lake_root": os.environ.get("STEDI_LAKE_ROOT", "data/lake"),
+        "ml_join": os.environ.get("STEDI_ML_JOIN", "customer"),
+        "consent_cutoff": os.environ.get("STEDI_CONSENT_CUTOFF", "off").lower() in ("1", "on", "true", "yes"),
+        "pseudonym_key": os.environ.get("STEDI_PSEUDONYM_KEY", DEV_PSEUDONYM_KEY),
+    }
+    deployment = os.environ.get("STEDI_DEPLOYMENT", "local")
+    if deployment == "local":
+        return local_resources(**shared, spark_master=os.environ.get("STEDI_SPARK_MASTER", "local[*]"))
+    if deployment == "aws":
+        from stedi_assets.resources.aws import steps_from_environment  # boto3 clients only when asked for
+
+        return {**shared_resources(**shared), "zone_steps": steps_from_environment()}
+    raise ValueError(f"STEDI_DEPLOYMENT must be local or aws, not {deployment!r}")

@@ -37,14 +37,17 @@ def create_table_ddl(table: TableSpec, location: str, database: str = "stedi") -
     )
 
 
+def table_location(lake_root: str, table: TableSpec) -> str:
+    """Where a catalogue finds the table: `LocalLake.table_path`, `<lake_root>/<zone>/<table>/`.
+    The trailing slash keeps Athena from matching a sibling folder with the same prefix."""
+    return f"{lake_root.rstrip('/')}/{table.zone}/{table.name}/"
+
+
 def all_tables_ddl(lake_root: str, database: str = "stedi") -> str:
     """The whole catalogue: the database, then each table followed by `MSCK REPAIR TABLE`,
-    which registers the `ingest_date=…` folders already in the lake as partitions.
-
-    Locations follow `LocalLake.table_path`: `<lake_root>/<zone>/<table>/`."""
-    root = lake_root.rstrip("/")
+    which registers the `ingest_date=…` folders already in the lake as partitions."""
     statements = [f"CREATE DATABASE IF NOT EXISTS {_ident(database)}"]
     for table in ALL_TABLES:
-        statements.append(create_table_ddl(table, f"{root}/{table.zone}/{table.name}/", database))
+        statements.append(create_table_ddl(table, table_location(lake_root, table), database))
         statements.append(f"MSCK REPAIR TABLE {_ident(database)}.{_ident(table.name)}")
     return ";\n\n".join(statements)
