@@ -5,6 +5,8 @@ The Glue stand-in runs the script in a subprocess on local Spark (as Glue would 
 lake in a local folder: Spark here has no S3 connector, so the lake itself stays off S3.
 """
 
+import subprocess
+import sys
 from importlib import resources
 
 import dagster as dg
@@ -84,3 +86,9 @@ def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
     assert [c["Name"] for c in catalog["customer_landing"]["StorageDescriptor"]["Columns"]] == list(
         LANDING_TABLES["customer"].column_names
     )
+
+
+def test_the_entry_script_imports_no_dagster():
+    """Glue installs `dagster-pipes`, not Dagster: the script and everything it imports must do without."""
+    blocked = "import sys; sys.modules['dagster'] = None; import stedi_assets.remote.entry"
+    subprocess.run([sys.executable, "-c", blocked], check=True, capture_output=True, timeout=120)
