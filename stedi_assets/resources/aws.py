@@ -75,10 +75,18 @@ def glue_steps(job_name: str, pipes_bucket: str, database: str, glue=None, s3=No
 
 
 def emr_serverless_steps(
-    application_id: str, execution_role_arn: str, entry_point: str, pipes_bucket: str, database: str
+    application_id: str,
+    execution_role_arn: str,
+    entry_point: str,
+    pipes_bucket: str,
+    database: str,
+    emr_serverless=None,
+    glue=None,
+    s3=None,
 ) -> PipesSteps:
     """Steps as EMR Serverless job runs of the entry script at `entry_point` (an s3:// URI)."""
-    s3, emr_serverless = boto3.client("s3"), boto3.client("emr-serverless")
+    emr_serverless = emr_serverless or boto3.client("emr-serverless")
+    glue, s3 = glue or boto3.client("glue"), s3 or boto3.client("s3")
     params = {
         "applicationId": application_id,
         "executionRoleArn": execution_role_arn,
@@ -87,7 +95,7 @@ def emr_serverless_steps(
     return PipesSteps(
         lambda: PipesEMRServerlessClient(client=emr_serverless, **pipes_s3(pipes_bucket, s3)),
         params,
-        boto3.client("glue"),
+        glue,
         database,
     )
 

@@ -1,0 +1,140 @@
+"""The AWS deployment, offline: the assets run as Glue or EMR Serverless job runs of the packaged entry
+script, through dagster-aws Pipes on moto's S3, and register their tables in moto's Glue Data Catalog.
+
+The stand-ins run the script in a subprocess on local Spark (as the service would on its own), with the
+lake in a local folder: Spark here has no S3 connector, so the lake itself stays off S3.
+"""
+
+import subprocess
+import sys
+from importlib import resources
+
+import dagster as dg
+import pytest
+
+from stedi_assets.definitions import build_definitions
+from stedi_assets.jobs import partition_range_tags
+from stedi_assets.landing_files import SOURCES, list_landing_files
+from stedi_assets.partitions import ingest_date_partitions
+from stedi_assets.resources import shared_resources
+from stedi_assets.resources.aws import emr_serverless_steps, glue_steps
+from stedi_assets.schemas.tables import CUSTOMER_TRUSTED, LANDING_TABLES, QUARANTINE_TABLES, ZONE_TABLES
+from stedi_assets_tests.aws_standins import LocalEmrServerless, LocalGlue
+from stedi_assets_tests.conftest import CONTRACT_COUNTS
+
+pytest_plugins = ["stedi_assets_tests.aws"]
+
+PIPES_BUCKET, SCRIPTS_BUCKET, DATABASE = "stedi-pipes", "stedi-scripts", "stedi"
+ENTRY_POINT = f"s3://{SCRIPTS_BUCKET}/stedi/entry.py"
+
+
+@pytest.fixture
+def shipped(moto_client) -> tuple:
+    """The buckets, and the entry script shipped to S3 (README: Running on AWS). Returns (s3, glue)."""
+    s3 = moto_client("s3")
+    for bucket in (PIPES_BUCKET, SCRIPTS_BUCKET):
+        s3.create_bucket(Bucket=bucket)
+    script = resources.files("stedi_assets.remote") / "entry.py"
+    s3.put_object(Bucket=SCRIPTS_BUCKET, Key="stedi/entry.py", Body=script.read_bytes())
+    return s3, moto_client("glue")
+
+
+def run_all_zones(defs: dg.Definitions, dates: list[str], selection=None) -> dg.ExecuteInProcessResult:
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(ingest_date_partitions.name, dates)
+        return defs.resolve_job_def("all_zones").execute_in_process(
+            instance=instance, tags=partition_range_tags(dates), raise_on_error=False, asset_selection=selection
+        )
+
+
+def assert_checks_came_back_and_passed(result: dg.ExecuteInProcessResult, assets: set[str], defs) -> None:
+    evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+    graph = defs.resolve_asset_graph()
+    declared = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert set(evaluations) == {key for key in declared if key[0] in assets}
+    assert all(e.passed for e in evaluations.values()), [k for k, e in evaluations.items() if not e.passed]
+
+
+def ingest_dates(landing_root) -> list[str]:
+    return sorted({f.ingest_date for source in SOURCES for f in list_landing_files(str(landing_root), source)})
+
+
+def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
+    starter_data, shipped, moto_endpoint, tmp_path, spark
+):
+    s3, glue = shipped
+    glue.create_job(
+        Name="stedi-steps",
+        Role="arn:aws:iam::123456789012:role/stedi-glue",
+        Command={"Name": "glueetl", "ScriptLocation": ENTRY_POINT, "PythonVersion": "3"},
+        GlueVersion="5.0",
+    )
+    steps = glue_steps("stedi-steps", PIPES_BUCKET, DATABASE, glue=LocalGlue(glue, s3, moto_endpoint), s3=s3)
+    lake = tmp_path / "lake"
+    defs = build_definitions({**shared_resources(str(starter_data), str(lake)), "zone_steps": steps})
+    dates = ingest_dates(starter_data)
+    result = run_all_zones(defs, dates)
+    assert result.success
+
+    events = result.get_asset_materialization_events()
+    materializations = {e.asset_key.to_user_string(): e.materialization for e in events}
+    expected = CONTRACT_COUNTS["default"]
+    for table in ZONE_TABLES:
+        metadata = materializations[table.name].metadata
+        assert metadata["table_rows"].value == expected[table.name], table.name
+        assert metadata["AWS Glue Job Name"].value == "stedi-steps"  # it ran as a Glue job run
+    # The lake itself, read independently of what the script reported:
+    for table in ZONE_TABLES:
+        stored = spark.read.parquet(str(lake / table.zone / table.name))
+        assert stored.count() == expected[table.name], table.name
+    assert_checks_came_back_and_passed(result, set(materializations), defs)
+
+    # The catalog: every zone table with its partitions, located in the lake.
+    catalog = {t["Name"]: t for t in glue.get_tables(DatabaseName=DATABASE)["TableList"]}
+    assert {t.name for t in ZONE_TABLES} <= set(catalog)
+    for table in ZONE_TABLES:
+        partitions = glue.get_partitions(DatabaseName=DATABASE, TableName=table.name)["Partitions"]
+        assert sorted(p["Values"][0] for p in partitions) == dates
+        assert catalog[table.name]["StorageDescriptor"]["Location"] == f"{lake}/{table.zone}/{table.name}/"
+    assert [c["Name"] for c in catalog["customer_landing"]["StorageDescriptor"]["Columns"]] == list(
+        LANDING_TABLES["customer"].column_names
+    )
+
+
+def test_customer_tables_through_emr_serverless(starter_data, shipped, moto_client, moto_endpoint, tmp_path):
+    """The same entry script as an EMR Serverless job run, where the pipes bootstrap comes as driver
+    environment variables; two steps are enough to show the round trip."""
+    s3, glue = shipped
+    emr = moto_client("emr-serverless")
+    application = emr.create_application(name="stedi", releaseLabel="emr-7.5.0", type="SPARK")["applicationId"]
+    steps = emr_serverless_steps(
+        application,
+        "arn:aws:iam::123456789012:role/stedi-emr",
+        ENTRY_POINT,
+        PIPES_BUCKET,
+        DATABASE,
+        emr_serverless=LocalEmrServerless(emr, s3, moto_endpoint),
+        glue=glue,
+        s3=s3,
+    )
+    defs = build_definitions({**shared_resources(str(starter_data), str(tmp_path / "lake")), "zone_steps": steps})
+    tables = [LANDING_TABLES["customer"], QUARANTINE_TABLES["customer"], CUSTOMER_TRUSTED]
+    result = run_all_zones(defs, ingest_dates(starter_data), [dg.AssetKey(t.name) for t in tables])
+    assert result.success
+    events = result.get_asset_materialization_events()
+    rows = {e.asset_key.to_user_string(): e.materialization.metadata["table_rows"].value for e in events}
+    expected = CONTRACT_COUNTS["default"]
+    assert rows == {
+        "customer_landing": expected["customer_landing"],
+        "customer_quarantine": 0,
+        "customer_trusted": expected["customer_trusted"],
+    }
+    assert_checks_came_back_and_passed(result, set(rows), defs)
+    registered = {t["Name"] for t in glue.get_tables(DatabaseName=DATABASE)["TableList"]}
+    assert {"customer_landing", "customer_trusted"} <= registered
+
+
+def test_the_entry_script_imports_no_dagster():
+    """Glue installs `dagster-pipes`, not Dagster: the script and everything it imports must do without."""
+    blocked = "import sys; sys.modules['dagster'] = None; import stedi_assets.remote.entry"
+    subprocess.run([sys.executable, "-c", blocked], check=True, capture_output=True, timeout=120)
