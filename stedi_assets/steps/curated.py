@@ -4,7 +4,6 @@ from pyspark.sql import functions as F
 
 from stedi_assets.checks.counts import count_check
 from stedi_assets.checks.outcome import CheckOutcome, TableOutcome
-from stedi_assets.lake import LocalLake
 from stedi_assets.schemas.tables import (
     ACCELEROMETER_TRUSTED,
     CUSTOMER_CURATED,
@@ -23,12 +22,11 @@ def customer_curated_step(inputs: StepInputs) -> list[TableOutcome]:
     spark, lake = inputs.spark, inputs.lake
     rows = curated.customer_curated(lake.read(spark, CUSTOMER_TRUSTED), lake.read(spark, ACCELEROMETER_TRUSTED))
     published = publish(lake, CUSTOMER_CURATED, rows, inputs.partition_keys)
-    return [table_outcome(published, [not_empty_result(published), one_row_per_customer(lake, published)])]
+    return [table_outcome(published, [not_empty_result(published), one_row_per_customer(published)])]
 
 
-def cross_customer_pairs(lake: LocalLake, published: Published, ml_join: str) -> CheckOutcome:
-    stored = lake.read(published.rows.sparkSession, published.table)
-    pairs = stored.where(F.col("customer_id") != F.col("accelerometer_customer_id")).count()
+def cross_customer_pairs(published: Published, ml_join: str) -> CheckOutcome:
+    pairs = published.stored.where(F.col("customer_id") != F.col("accelerometer_customer_id")).count()
     severity = "ERROR" if ml_join == "customer" else "WARN"
     return count_check("cross_customer_pairs", pairs == 0, severity, cross_customer_pairs=pairs, ml_join=ml_join)
 
@@ -51,6 +49,6 @@ def machine_learning_curated_step(inputs: StepInputs) -> list[TableOutcome]:
     checks = [
         not_empty_result(published),
         no_personal_columns(published),
-        cross_customer_pairs(lake, published, options.ml_join),
+        cross_customer_pairs(published, options.ml_join),
     ]
     return [table_outcome(published, checks)]

@@ -17,9 +17,11 @@ MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # a quarantined line may hold 
 
 @dataclass(frozen=True)
 class Published:
-    """A table after a write: the rewritten partitions as stored, row counts of the run's partitions."""
+    """A table after a write: the whole table and its rewritten partitions as stored, row counts of the
+    run's partitions."""
 
     table: TableSpec
+    stored: DataFrame
     rows: DataFrame
     rows_by_partition: dict[str, int]
     table_rows: int
@@ -41,6 +43,7 @@ def publish(
     rewritten_rows = stored.where(F.col(PARTITION_COLUMN).isin(written.rewritten))
     return Published(
         table,
+        stored,
         rewritten_rows,
         {key: written.state.get(key, {"rows": 0})["rows"] for key in partition_keys},
         written.table_rows,

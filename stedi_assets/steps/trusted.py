@@ -18,9 +18,8 @@ from stedi_assets.steps.publish import Published, not_empty_result, publish, tab
 from stedi_assets.transforms import trusted
 
 
-def one_row_per_customer(lake: LocalLake, published: Published) -> CheckOutcome:
-    stored = lake.read(published.rows.sparkSession, published.table)
-    customers = stored.select(trusted.customer_key(F.col("email"))).distinct().count()
+def one_row_per_customer(published: Published) -> CheckOutcome:
+    customers = published.stored.select(trusted.customer_key(F.col("email"))).distinct().count()
     return count_check(
         "one_row_per_customer",
         customers == published.table_rows,
@@ -44,7 +43,7 @@ def customer_trusted_step(inputs: StepInputs) -> list[TableOutcome]:
     lake = inputs.lake
     customer_landing = lake.read(inputs.spark, LANDING_TABLES["customer"])
     published = publish(lake, CUSTOMER_TRUSTED, trusted.customer_trusted(customer_landing), inputs.partition_keys)
-    return [table_outcome(published, [not_empty_result(published), one_row_per_customer(lake, published)])]
+    return [table_outcome(published, [not_empty_result(published), one_row_per_customer(published)])]
 
 
 def trusted_readings_step(table: TableSpec, landing: TableSpec, customers: TableSpec, transform):
