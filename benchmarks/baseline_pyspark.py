@@ -28,7 +28,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from benchmarks.landing import TABLES, landing_files, report_counts
-from stedi_assets.options import DEV_PSEUDONYM_KEY, LOCAL_SPARK_CONFIG
+from stedi_assets.options import DEV_PSEUDONYM_KEY, LOCAL_SPARK_CONFIG, use_this_python_for_local_workers
 
 SPARK_CONFIG = {
     **LOCAL_SPARK_CONFIG,  # the platform's local settings
@@ -197,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     builder = SparkSession.builder
     for key, value in SPARK_CONFIG.items():
         builder = builder.config(key, value)
+    use_this_python_for_local_workers()
     spark = builder.getOrCreate()
     session = time.perf_counter()
     build(spark, args.landing, args.out, args.pseudonym_key)

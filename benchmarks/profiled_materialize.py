@@ -25,7 +25,7 @@ STARTED = time.time()
 FUNCTIONS = {
     "schema_check": "check: schema_valid",
     "not_empty_result": "check: not_empty",
-    "nonblank_lines_landed": "check: lines_accounted_for",  # Spark's own line count: the check's real cost
+    "records_landed": "check: lines_accounted_for",  # Spark's own record count: the check's real cost
     "lines_accounted_for": "check: lines_accounted_for",
     "quarantine_rate_check": "check: quarantine_rate",
     "one_row_per_customer": "check: one_row_per_customer",

@@ -21,6 +21,8 @@ def build_definitions(resources: dict, expected_counts_profile: str | None = Non
     In-process execution keeps every step of a run in one process, so a run starts one JVM.
     The `zone_steps` resource says where the steps run, and which other resources they need.
     """
+    if expected_counts_profile and "pyspark" not in resources:
+        raise ValueError("STEDI_EXPECTED_COUNTS needs the local deployment: its check counts rows with local Spark")
     step_resources = resources[STEPS_RESOURCE].required_resource_keys
     assets = [*landing_zone(step_resources), *trusted_zone(step_resources), *curated_zone(step_resources)]
     checks = [expected_count_check(table, expected_counts_profile) for table in ZONE_TABLES]

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from stedi_assets.options import LOCAL_SPARK_CONFIG
+from stedi_assets.options import LOCAL_SPARK_CONFIG, use_this_python_for_local_workers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STARTER_DATA = Path(os.environ.get("STEDI_STARTER_DATA", REPO_ROOT.parent / "shared" / "data" / "stedi-starter"))
@@ -29,6 +29,7 @@ CONTRACT_COUNTS = {
 @pytest.fixture(scope="session")
 def spark() -> SparkSession:
     """The same local session the assets use (getOrCreate): one JVM for the whole test run."""
+    use_this_python_for_local_workers()
     builder = SparkSession.builder
     for key, value in LOCAL_SPARK_CONFIG.items():
         builder = builder.config(key, value)

@@ -53,6 +53,8 @@ def assert_checks_came_back_and_passed(result: dg.ExecuteInProcessResult, assets
     declared = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert set(evaluations) == {key for key in declared if key[0] in assets}
     assert all(e.passed for e in evaluations.values()), [k for k, e in evaluations.items() if not e.passed]
+    # Each result belongs to the materialization this run reported, as in a local run.
+    assert all(e.target_materialization_data.run_id == result.run_id for e in evaluations.values())
 
 
 def ingest_dates(landing_root) -> list[str]:
@@ -83,6 +85,7 @@ def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
         metadata = materializations[table.name].metadata
         assert metadata["table_rows"].value == expected[table.name], table.name
         assert metadata["AWS Glue Job Name"].value == "stedi-steps"  # it ran as a Glue job run
+        assert metadata["AWS Glue Job Run ID"].value.startswith("jr_")
     # The lake itself, read independently of what the script reported:
     for table in ZONE_TABLES:
         stored = spark.read.parquet(str(lake / table.zone / table.name))

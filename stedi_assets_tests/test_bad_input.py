@@ -12,7 +12,7 @@ import pytest
 from stedi_assets.cli import main
 from stedi_assets.landing_files import list_landing_files
 from stedi_assets.sample import write_sample_landing
-from stedi_assets.transforms.landing import nonblank_lines_landed
+from stedi_assets.transforms.landing import records_landed
 from stedi_assets_tests.reference import read_source, reference_tables
 
 GOOD = '{"user": "a@x.com", "timestamp": 1700000000000, "x": 1.0, "y": 0.0, "z": 0.0}'
@@ -58,7 +58,7 @@ def test_the_independent_count_agrees_with_the_reference_file_by_file(messy_land
     files = [replace(f, ingest_date=Path(f.path).name) for f in list_landing_files(str(messy_landing), "accelerometer")]
     records, quarantine = read_source(messy_landing, "accelerometer")
     expected = Counter(order[1] for _, order in records) + Counter(name for name, _ in quarantine.elements())
-    counted = nonblank_lines_landed(spark, files)
+    counted = records_landed(spark, files)
     assert {name: count for name, count in counted.items() if count} == expected
     assert counted["empty.json"] == 0
     assert (counted["pretty-array.json"], counted["not-gzip.json.gz"], counted["truncated.json.gz"]) == (4, 1, 1)

@@ -1,9 +1,11 @@
 """Every definition loads, and the graph has the shape the product promises."""
 
 import dagster as dg
+import pytest
 
 from stedi_assets.definitions import ZONE_TABLES, build_definitions, defs
-from stedi_assets.resources import local_resources
+from stedi_assets.resources import local_resources, resources_from_environment
+from stedi_assets.resources.aws import glue_steps
 
 GROUPS = {
     "landing": {
@@ -77,3 +79,23 @@ def test_jobs_per_zone_and_a_schedule_users_can_turn_on():
         assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == assets
     schedule = defs.resolve_schedule_def("nightly_all_zones")
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+
+
+@pytest.mark.parametrize(
+    ("lake_root", "message"), [("data/lake", "needs the lake on S3"), ("s3://stedi-lake/lake", "not built yet")]
+)
+def test_the_aws_deployment_says_why_it_cannot_start_yet(monkeypatch, lake_root, message):
+    monkeypatch.setenv("STEDI_DEPLOYMENT", "aws")
+    monkeypatch.setenv("STEDI_LAKE_ROOT", lake_root)
+    with pytest.raises(ValueError, match=message):
+        resources_from_environment()
+
+
+def test_expected_counts_need_the_local_deployment():
+    resources = {
+        **local_resources("landing", "lake"),
+        "zone_steps": glue_steps("job", "bucket", "stedi", glue=object(), s3=object()),
+    }
+    del resources["pyspark"]
+    with pytest.raises(ValueError, match="local deployment"):
+        build_definitions(resources, "stedi-starter")

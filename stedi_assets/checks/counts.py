@@ -5,8 +5,9 @@ from stedi_assets.checks.outcome import CheckOutcome
 COUNT_CHECKS = {
     "not_empty": "The table holds at least one row (a WARN). Empty means no landing data reached it, "
     "or no customer consents yet: check the landing root and the upstream checks.",
-    "lines_accounted_for": "Per ingest date, valid + quarantined = non-blank lines landed (counted "
-    "independently by Spark's text reader). A failure means a line was lost or invented: a bug, not bad data.",
+    "lines_accounted_for": "Per ingest date, valid + quarantined = records landed (non-blank lines, or the "
+    "elements of a file that is one JSON array), counted independently by Spark's own readers. A failure "
+    "means a record was lost or invented: a bug, not bad data.",
     "quarantine_rate": "Share of the landed lines that went to quarantine, over the run's ingest dates. "
     "WARN above the warn threshold, ERROR (downstream stops) above the error threshold: look at the "
     "quarantine table's reasons, fix the export or replay the fixed lines.",

@@ -5,7 +5,11 @@ from dataclasses import dataclass, field
 
 
 class Markdown(str):
-    """Metadata text to render as Markdown (other strings are plain text; dicts and lists are JSON)."""
+    """Metadata text to render as Markdown."""
+
+
+class Location(str):
+    """Metadata text that is a path or URI (Dagster offers to copy it)."""
 
 
 @dataclass(frozen=True)
@@ -21,3 +25,19 @@ class TableOutcome:
     table: str
     metadata: dict
     checks: list[CheckOutcome]
+
+
+_TYPES = [(Markdown, "md"), (Location, "path"), (bool, "bool"), (int, "int"), (float, "float"), (str, "text")]
+
+
+def typed_metadata(name: str, value) -> dict:
+    """A metadata value in dagster-pipes' typed form, `{"raw_value": ..., "type": ...}`: what the remote
+    script reports, and what a local run turns into Dagster's metadata values (`zones/specs.py`)."""
+    if isinstance(value, (dict, list)):
+        return {"raw_value": value, "type": "json"}
+    if value is None:
+        return {"raw_value": None, "type": "null"}
+    for kind, type_name in _TYPES:  # subclasses first: a Markdown is a str, a bool is an int
+        if isinstance(value, kind):
+            return {"raw_value": str(value) if isinstance(value, str) else value, "type": type_name}
+    raise TypeError(f"metadata {name!r}: {type(value).__name__} is not a metadata type (use str, number, dict, list)")

@@ -2,10 +2,12 @@
 cluster's Spark, reported back to Dagster through dagster-pipes.
 
 It imports no Dagster (only `dagster-pipes`), so the job needs the `stedi_assets` package without its
-dependencies plus `dagster-pipes` and `pandera[pyspark]` (see README: Running on AWS). Which step, which
+dependencies plus `dagster-pipes` and `pandera` (see README: Running on AWS). Which step, which
 ingest dates, where the lake and landing files are and the options all come in the pipes context's
 extras, so one job definition serves every asset.
 """
+
+import logging
 
 import boto3
 from dagster_pipes import (
@@ -18,29 +20,29 @@ from dagster_pipes import (
 )
 from pyspark.sql import SparkSession
 
-from stedi_assets.checks.outcome import Markdown, TableOutcome
+from stedi_assets.checks.outcome import TableOutcome, typed_metadata
 from stedi_assets.lake import LocalLake
+from stedi_assets.options import SPARK_SEMANTICS
 from stedi_assets.settings import LandingRoot, StediOptions
 from stedi_assets.steps import StepInputs
 from stedi_assets.steps.registry import STEPS
 
 
-def pipes_metadata(value) -> dict:
-    """A metadata value in the pipes protocol's typed form (what `MaterializeResult` infers locally)."""
-    if isinstance(value, Markdown):
-        return {"raw_value": str(value), "type": "md"}
-    if isinstance(value, (dict, list)):
-        return {"raw_value": value, "type": "json"}
-    types = {bool: "bool", int: "int", float: "float", str: "text", type(None): "null"}
-    return {"raw_value": value, "type": types[type(value)]}
-
-
 def report(pipes: PipesContext, outcome: TableOutcome) -> None:
-    for check in outcome.checks:
-        metadata = {name: pipes_metadata(value) for name, value in check.metadata.items()}
-        pipes.report_asset_check(check.name, check.passed, check.severity, metadata, asset_key=outcome.table)
-    metadata = {name: pipes_metadata(value) for name, value in outcome.metadata.items()}
+    """The materialization first, then its checks, as a local run records them: Dagster ties a check
+    result to the asset's latest materialization."""
+    metadata = {name: typed_metadata(name, value) for name, value in outcome.metadata.items()}
     pipes.report_asset_materialization(metadata, asset_key=outcome.table)
+    for check in outcome.checks:
+        metadata = {name: typed_metadata(name, value) for name, value in check.metadata.items()}
+        pipes.report_asset_check(check.name, check.passed, check.severity, metadata, asset_key=outcome.table)
+
+
+def spark_session(step: str) -> SparkSession:
+    builder = SparkSession.builder.appName(f"stedi-{step}")
+    for key, value in SPARK_SEMANTICS.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
 
 
 def main() -> None:
@@ -51,9 +53,13 @@ def main() -> None:
     with open_dagster_pipes(
         context_loader=PipesS3ContextLoader(s3), message_writer=PipesS3MessageWriter(s3), params_loader=params
     ) as pipes:
+        steps_log = logging.getLogger("stedi_assets")  # the steps' own log lines, shown in Dagster's run log
+        steps_log.setLevel(logging.INFO)
+        for handler in pipes.log.handlers:
+            steps_log.addHandler(handler)
         extras = pipes.extras
         inputs = StepInputs(
-            SparkSession.builder.appName(f"stedi-{extras['step']}").getOrCreate(),
+            spark_session(extras["step"]),
             LocalLake(extras["lake_root"]),
             LandingRoot(extras["landing_root"]),
             StediOptions(**extras["options"]),

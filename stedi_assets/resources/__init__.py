@@ -60,5 +60,10 @@ def resources_from_environment() -> dict:
     if deployment == "aws":
         from stedi_assets.resources.aws import steps_from_environment  # boto3 clients only when asked for
 
+        if not shared["lake_root"].startswith("s3://"):
+            raise ValueError(
+                "STEDI_DEPLOYMENT=aws needs the lake on S3 (STEDI_LAKE_ROOT=s3://...): Glue and EMR "
+                "workers share no folder with each other or with Dagster"
+            )
         return {**shared_resources(**shared), "zone_steps": steps_from_environment()}
     raise ValueError(f"STEDI_DEPLOYMENT must be local or aws, not {deployment!r}")

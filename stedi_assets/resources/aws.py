@@ -50,12 +50,13 @@ class PipesSteps:
         )
         # No implicit materializations: a table the script did not report fails the step.
         results = invocation.get_results(implicit_materializations=False)
+        yield from results
+        # After the results, so a catalog error fails the step with the lake's new state on record.
         for result in results:
             if isinstance(result, dg.MaterializeResult):
-                stored = [key for key, rows in result.metadata["rows_by_partition"].value.items() if rows]
+                nonempty = [key for key, rows in result.metadata["rows_by_partition"].value.items() if rows]
                 table = TABLES[result.asset_key.to_user_string()]
-                register_table_partitions(self.glue, self.database, resources.lake.root, table, stored)
-        yield from results
+                register_table_partitions(self.glue, self.database, resources.lake.root, table, nonempty)
 
 
 def pipes_s3(bucket: str, s3) -> dict:
@@ -67,7 +68,7 @@ def pipes_s3(bucket: str, s3) -> dict:
 
 
 def glue_steps(job_name: str, pipes_bucket: str, database: str, glue=None, s3=None) -> PipesSteps:
-    """Steps as runs of one Glue job whose script is the entry script (`stedi aws-script` prints it)."""
+    """Steps as runs of one Glue job whose script is `stedi_assets/remote/entry.py`."""
     glue, s3 = glue or boto3.client("glue"), s3 or boto3.client("s3")
     return PipesSteps(
         lambda: PipesGlueClient(client=glue, **pipes_s3(pipes_bucket, s3)), {"JobName": job_name}, glue, database

@@ -8,7 +8,7 @@ cluster as well as from the Dagster process.
 
 from dagster_pyspark import PySparkResource
 
-from stedi_assets.options import LOCAL_SPARK_CONFIG
+from stedi_assets.options import LOCAL_SPARK_CONFIG, use_this_python_for_local_workers
 
 
 def local_spark(master: str = "local[*]") -> PySparkResource:
@@ -16,6 +16,7 @@ def local_spark(master: str = "local[*]") -> PySparkResource:
         remote = {k: v for k, v in LOCAL_SPARK_CONFIG.items() if k.startswith("spark.sql.")}
         return PySparkResource(spark_config={**remote, "spark.remote": master})
     if master.startswith("local"):
+        use_this_python_for_local_workers()
         return PySparkResource(spark_config={**LOCAL_SPARK_CONFIG, "spark.master": master})
     # A cluster's executors run their own Python: point them at one with `PYSPARK_PYTHON`.
     cluster = {k: v for k, v in LOCAL_SPARK_CONFIG.items() if k != "spark.pyspark.python"}

@@ -13,8 +13,7 @@ from stedi_assets.schemas.tables import (
     STEP_TRAINER_TRUSTED,
 )
 from stedi_assets.steps import StepInputs
-from stedi_assets.steps.publish import Published, not_empty_result, publish, table_outcome
-from stedi_assets.steps.trusted import one_row_per_customer
+from stedi_assets.steps.publish import Published, not_empty_result, one_row_per_customer, publish, table_outcome
 from stedi_assets.transforms import curated
 
 

@@ -14,9 +14,9 @@ from stedi_assets.steps import StepInputs
 from stedi_assets.steps.publish import Published, not_empty_result, publish, table_outcome
 from stedi_assets.transforms.landing import (
     landing_records,
-    nonblank_lines_landed,
     parse_landing,
     quarantine_records,
+    records_landed,
 )
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,14 @@ def landing_step(source: str, inputs: StepInputs) -> list[TableOutcome]:
         if not landing_state.get(key, {}).get("sources") == quarantine_state.get(key, {}).get("sources") == sources[key]
     ]
     changed_files = [f for f in files if f.ingest_date in changed]
-    lines_landed = nonblank_lines_landed(spark, changed_files)
+    lines_landed = records_landed(spark, changed_files)
     landed = {key: {"sources": sources[key], "lines_landed": lines_landed.get(key, 0)} for key in changed}
     parsed = parse_landing(spark, changed_files, SOURCE_FIELDS[source]).persist()
     valid = publish(lake, landing, landing_records(parsed, landing), keys, changed, landed)
     invalid = publish(lake, quarantine, quarantine_records(parsed, quarantine), keys, changed, landed)
     parsed.unpersist()
-    all_lines = {key: lake.state(landing)[key]["lines_landed"] for key in keys}
+    landed_state = lake.state(landing)
+    all_lines = {key: landed_state[key]["lines_landed"] for key in keys}
     log.info(f"{source}: parsed {len(changed_files)} files of {changed}; {len(keys) - len(changed)} dates unchanged")
     quarantined = quarantine_rate_check(
         sum(invalid.rows_by_partition.values()),

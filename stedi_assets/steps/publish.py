@@ -6,10 +6,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from stedi_assets.checks.counts import count_check
-from stedi_assets.checks.outcome import CheckOutcome, Markdown, TableOutcome
+from stedi_assets.checks.outcome import CheckOutcome, Location, Markdown, TableOutcome
 from stedi_assets.checks.schema import schema_check
 from stedi_assets.lake import LocalLake
 from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
+from stedi_assets.transforms.trusted import customer_key
 
 PREVIEW_ROWS = 5
 MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # a quarantined line may hold anything
@@ -71,13 +72,23 @@ def not_empty_result(published: Published) -> CheckOutcome:
     return count_check("not_empty", published.table_rows > 0, "WARN", table_rows=published.table_rows)
 
 
+def one_row_per_customer(published: Published) -> CheckOutcome:
+    customers = published.stored.select(customer_key(F.col("email"))).distinct().count()
+    return count_check(
+        "one_row_per_customer",
+        customers == published.table_rows,
+        customers=customers,
+        table_rows=published.table_rows,
+    )
+
+
 def table_outcome(published: Published, checks: list[CheckOutcome]) -> TableOutcome:
     """Row counts (numeric `table_rows` is plotted over time), where the table is, and a masked preview."""
     metadata = {
         "table_rows": published.table_rows,
         "rows_by_partition": published.rows_by_partition,
         "rewritten_partitions": published.rewritten,
-        "path": published.path,
+        "path": Location(published.path),
     }
     if len(published.rows_by_partition) == 1:
         metadata["dagster/row_count"] = next(iter(published.rows_by_partition.values()))

@@ -1,7 +1,5 @@
 """Trusted steps: only the data of customers who consent to research."""
 
-from pyspark.sql import functions as F
-
 from stedi_assets.checks.counts import count_check
 from stedi_assets.checks.outcome import CheckOutcome, TableOutcome
 from stedi_assets.lake import LocalLake
@@ -14,18 +12,8 @@ from stedi_assets.schemas.tables import (
     TableSpec,
 )
 from stedi_assets.steps import StepInputs
-from stedi_assets.steps.publish import Published, not_empty_result, publish, table_outcome
+from stedi_assets.steps.publish import Published, not_empty_result, one_row_per_customer, publish, table_outcome
 from stedi_assets.transforms import trusted
-
-
-def one_row_per_customer(published: Published) -> CheckOutcome:
-    customers = published.stored.select(trusted.customer_key(F.col("email"))).distinct().count()
-    return count_check(
-        "one_row_per_customer",
-        customers == published.table_rows,
-        customers=customers,
-        table_rows=published.table_rows,
-    )
 
 
 def not_more_than_landing(lake: LocalLake, published: Published, landing: TableSpec) -> CheckOutcome:

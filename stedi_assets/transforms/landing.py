@@ -75,7 +75,7 @@ def quarantine_records(parsed_lines: DataFrame, table: TableSpec) -> DataFrame:
     return parsed_lines.where(F.col("reason").isNotNull()).select(*table.column_names, PARTITION_COLUMN)
 
 
-def nonblank_lines_landed(spark: SparkSession, files: list[LandingFile]) -> dict[str, int]:
+def records_landed(spark: SparkSession, files: list[LandingFile]) -> dict[str, int]:
     """Records landed per ingest date, counted by Spark's own readers (independent of the parser).
 
     The parser's units: a file that is one JSON array lands one record per element, any other file one
@@ -109,5 +109,6 @@ def nonblank_lines_landed(spark: SparkSession, files: list[LandingFile]) -> dict
 
 
 def local_path(uri: str) -> str:
-    """Spark reports local files as `file:` URIs; the listing knows them as plain paths."""
-    return unquote(uri.removeprefix("file://").removeprefix("file:")) if uri.startswith("file:") else uri
+    """Spark reports files as percent-encoded URIs (`file:` ones for local files); the listing knows
+    them as plain paths and `s3://` URLs as the keys are written."""
+    return unquote(uri.removeprefix("file://").removeprefix("file:") if uri.startswith("file:") else uri)

@@ -9,8 +9,7 @@ from stedi_assets.schemas.tables import (
     MACHINE_LEARNING_CURATED,
     STEP_TRAINER_TRUSTED,
 )
-from stedi_assets.zones.specs import all_partitions_of
-from stedi_assets.zones.trusted import table_asset
+from stedi_assets.zones.specs import all_partitions_of, table_asset
 
 
 def curated_zone(resource_keys: set[str]) -> list[dg.AssetsDefinition]:

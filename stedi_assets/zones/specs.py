@@ -4,7 +4,7 @@ outcomes become Dagster results."""
 import dagster as dg
 
 from stedi_assets.checks.counts import COUNT_CHECKS
-from stedi_assets.checks.outcome import Markdown, TableOutcome
+from stedi_assets.checks.outcome import TableOutcome, typed_metadata
 from stedi_assets.checks.schema import SCHEMA_CHECK, SCHEMA_CHECK_DESCRIPTION
 from stedi_assets.partitions import ingest_date_partitions, single_run
 from stedi_assets.schemas.lineage import column_lineage
@@ -80,13 +80,28 @@ def step_asset(step: str, specs: list[dg.AssetSpec], checks: list[dg.AssetCheckS
     return _step
 
 
-def metadata_value(value):
-    """Markdown and JSON get their types; numbers and text are taken as they are."""
-    if isinstance(value, Markdown):
-        return dg.MetadataValue.md(value)
-    if isinstance(value, (dict, list)):
-        return dg.MetadataValue.json(value)
-    return value
+def table_asset(table: TableSpec, deps: list[dg.AssetDep], resource_keys: set[str], *count_checks: str):
+    """The asset of a step that writes one table: it is named after the table, in the table's zone group."""
+    spec = asset_spec(table, table.zone, deps)
+    return step_asset(table.name, [spec], check_specs(table, "not_empty", *count_checks), resource_keys)
+
+
+METADATA_VALUES = {
+    "md": dg.MetadataValue.md,
+    "path": dg.MetadataValue.path,
+    "json": dg.MetadataValue.json,
+    "text": dg.MetadataValue.text,
+    "int": dg.MetadataValue.int,
+    "float": dg.MetadataValue.float,
+    "bool": dg.MetadataValue.bool,
+    "null": lambda _: dg.MetadataValue.null(),
+}
+
+
+def metadata(values: dict) -> dict[str, dg.MetadataValue]:
+    """The same typing a remote run's values get through dagster-pipes (`typed_metadata`)."""
+    typed = {name: typed_metadata(name, value) for name, value in values.items()}
+    return {name: METADATA_VALUES[t["type"]](t["raw_value"]) for name, t in typed.items()}
 
 
 def dagster_results(outcomes: list[TableOutcome]):
@@ -99,9 +114,8 @@ def dagster_results(outcomes: list[TableOutcome]):
                 check_name=check.name,
                 passed=check.passed,
                 severity=dg.AssetCheckSeverity(check.severity),
-                metadata={name: metadata_value(value) for name, value in check.metadata.items()},
+                metadata=metadata(check.metadata),
             )
             for check in outcome.checks
         ]
-        metadata = {name: metadata_value(value) for name, value in outcome.metadata.items()}
-        yield dg.MaterializeResult(asset_key=key, metadata=metadata, check_results=checks)
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata(outcome.metadata), check_results=checks)

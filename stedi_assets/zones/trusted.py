@@ -8,15 +8,8 @@ from stedi_assets.schemas.tables import (
     CUSTOMER_TRUSTED,
     LANDING_TABLES,
     STEP_TRAINER_TRUSTED,
-    TableSpec,
 )
-from stedi_assets.zones.specs import all_partitions_of, asset_spec, check_specs, step_asset
-
-
-def table_asset(table: TableSpec, deps: list[dg.AssetDep], resource_keys: set[str], *count_checks: str):
-    """The asset of a step that writes one table: it is named after the table, in the table's zone group."""
-    spec = asset_spec(table, table.zone, deps)
-    return step_asset(table.name, [spec], check_specs(table, "not_empty", *count_checks), resource_keys)
+from stedi_assets.zones.specs import all_partitions_of, table_asset
 
 
 def trusted_zone(resource_keys: set[str]) -> list[dg.AssetsDefinition]:
