@@ -30,9 +30,13 @@ class TableOutcome:
 _TYPES = [(Markdown, "md"), (Location, "path"), (bool, "bool"), (int, "int"), (float, "float"), (str, "text")]
 
 
-def typed_metadata(name: str, value) -> dict:
-    """A metadata value in dagster-pipes' typed form, `{"raw_value": ..., "type": ...}`: what the remote
+def typed_metadata(values: dict) -> dict[str, dict]:
+    """Metadata values in dagster-pipes' typed form, `{"raw_value": ..., "type": ...}`: what the remote
     script reports, and what a local run turns into Dagster's metadata values (`zones/specs.py`)."""
+    return {name: _typed(name, value) for name, value in values.items()}
+
+
+def _typed(name: str, value) -> dict:
     if isinstance(value, (dict, list)):
         return {"raw_value": value, "type": "json"}
     if value is None:

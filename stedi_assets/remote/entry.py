@@ -31,11 +31,11 @@ from stedi_assets.steps.registry import STEPS
 def report(pipes: PipesContext, outcome: TableOutcome) -> None:
     """The materialization first, then its checks, as a local run records them: Dagster ties a check
     result to the asset's latest materialization."""
-    metadata = {name: typed_metadata(name, value) for name, value in outcome.metadata.items()}
-    pipes.report_asset_materialization(metadata, asset_key=outcome.table)
+    pipes.report_asset_materialization(typed_metadata(outcome.metadata), asset_key=outcome.table)
     for check in outcome.checks:
-        metadata = {name: typed_metadata(name, value) for name, value in check.metadata.items()}
-        pipes.report_asset_check(check.name, check.passed, check.severity, metadata, asset_key=outcome.table)
+        pipes.report_asset_check(
+            check.name, check.passed, check.severity, typed_metadata(check.metadata), asset_key=outcome.table
+        )
 
 
 def spark_session(step: str) -> SparkSession:

@@ -100,8 +100,7 @@ METADATA_VALUES = {
 
 def metadata(values: dict) -> dict[str, dg.MetadataValue]:
     """The same typing a remote run's values get through dagster-pipes (`typed_metadata`)."""
-    typed = {name: typed_metadata(name, value) for name, value in values.items()}
-    return {name: METADATA_VALUES[t["type"]](t["raw_value"]) for name, t in typed.items()}
+    return {name: METADATA_VALUES[t["type"]](t["raw_value"]) for name, t in typed_metadata(values).items()}
 
 
 def dagster_results(outcomes: list[TableOutcome]):
