@@ -27,6 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from stedi_assets.schemas.tables import PARTITION_COLUMN, TableSpec
+from stedi_assets.transforms import empty_frame
 
 STATE, COMMIT, LOCK = "_state.json", "_commit.json", "_lock"
 
@@ -82,7 +83,7 @@ class LocalLake:
         """The whole table (all partitions); empty with the right schema before the first write."""
         with self._locked(table) as path:
             if not any(path.glob(f"{PARTITION_COLUMN}=*")):
-                return spark.createDataFrame([], table.spark_schema)
+                return empty_frame(spark, table.spark_schema)
             return spark.read.schema(table.spark_schema).parquet(str(path))
 
     def state(self, table: TableSpec) -> dict[str, dict]:

@@ -10,6 +10,7 @@ from pyspark.sql.pandas.types import to_arrow_schema
 
 from stedi_assets.landing_files import LandingFile, ingest_date_of
 from stedi_assets.schemas.tables import LINEAGE_COLUMNS, PARTITION_COLUMN, ColumnSpec, TableSpec
+from stedi_assets.transforms import empty_frame
 from stedi_assets.transforms.landing_parser import parse_file
 
 # Spark's JSON reader accepts NaN and single quotes unless told not to; the parser never does.
@@ -60,7 +61,7 @@ def parse_landing(spark: SparkSession, files: list[LandingFile], fields: tuple[C
     """One row per landed record (a non-blank line or an array element), valid or not (see `parsed_lines_schema`)."""
     schema = parsed_lines_schema(fields)
     if not files:
-        return spark.createDataFrame([], schema)
+        return empty_frame(spark, schema)
     raw_files = (
         spark.read.format("binaryFile").option("recursiveFileLookup", "true").load([file.path for file in files])
     )

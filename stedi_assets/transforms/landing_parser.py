@@ -92,10 +92,22 @@ def _kind(value) -> str:
 _CONVERTERS = {T.StringType(): _as_string, T.LongType(): _as_integer, T.DoubleType(): _as_double}
 
 
-def type_record(obj: JsonObject, fields: tuple[ColumnSpec, ...]) -> tuple:
+class TypingPlan(NamedTuple):
+    """A source's fields as the parser uses them, worked out once per file rather than once per record."""
+
+    known: frozenset[str]  # lower-cased field names
+    fields: tuple[tuple, ...]  # (lower-cased name, name, nullable, converter)
+
+
+def typing_plan(fields: tuple[ColumnSpec, ...]) -> TypingPlan:
+    plan = tuple((f.name.lower(), f.name, f.nullable, _CONVERTERS[f.spark_type]) for f in fields)
+    return TypingPlan(frozenset(lower for lower, *_ in plan), plan)
+
+
+def type_record(obj: JsonObject, plan: TypingPlan) -> tuple:
     """Type one JSON object; raises NotTypeable with a reason a person understands."""
+    known = plan.known
     by_lower_name: dict[str, object] = {}
-    known = {field.name.lower() for field in fields}
     for name, value in obj:
         lower = name.lower()
         if lower not in known:
@@ -104,22 +116,23 @@ def type_record(obj: JsonObject, fields: tuple[ColumnSpec, ...]) -> tuple:
             raise NotTypeable(f"field '{name}' given twice (names match case-insensitively)")
         by_lower_name[lower] = value
     values = []
-    for field in fields:
-        value = by_lower_name.get(field.name.lower())
+    for lower, name, nullable, convert in plan.fields:
+        value = by_lower_name.get(lower)
         if value is None:
-            if not field.nullable:
-                raise NotTypeable(f"missing key field '{field.name}'")
+            if not nullable:
+                raise NotTypeable(f"missing key field '{name}'")
             values.append(None)
             continue
         try:
-            values.append(_CONVERTERS[field.spark_type](value))
+            values.append(convert(value))
         except NotTypeable as error:
-            raise NotTypeable(f"field '{field.name}': {error}") from None
+            raise NotTypeable(f"field '{name}': {error}") from None
     return tuple(values)
 
 
-def parse_line(line: bytes, fields: tuple[ColumnSpec, ...]) -> tuple[tuple | None, str | None]:
+def parse_line(line: bytes, fields: tuple[ColumnSpec, ...] | TypingPlan) -> tuple[tuple | None, str | None]:
     """(typed values, None) for a valid line, (None, reason) otherwise."""
+    plan = fields if isinstance(fields, TypingPlan) else typing_plan(fields)
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -131,7 +144,7 @@ def parse_line(line: bytes, fields: tuple[ColumnSpec, ...]) -> tuple[tuple | Non
     if not isinstance(obj, JsonObject):
         return None, f"not a JSON object (found: {_kind(obj)})"
     try:
-        return type_record(obj, fields), None
+        return type_record(obj, plan), None
     except NotTypeable as error:
         return None, str(error)
 
@@ -171,13 +184,14 @@ def parse_file(content: bytes, fields: tuple[ColumnSpec, ...], gzipped: bool = F
             raw = content[:RAW_TEXT_LIMIT].decode("utf-8", "replace")
             yield ParsedLine(1, None, raw, f"unreadable gzip file: {error}")
             return
+    plan = typing_plan(fields)
     elements = _array_elements(content)
     if elements is None:
         records = ((number, line) for number, line in enumerate(content.splitlines(), start=1) if line.strip())
     else:
         records = enumerate(elements, start=1)
     for number, record in records:
-        values, reason = parse_line(record, fields)
+        values, reason = parse_line(record, plan)
         if reason is None:
             yield ParsedLine(number, values, None, None)
         else:
