@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from stedi_assets.schemas.tables import PARTITION_COLUMN, TableSpec
@@ -34,10 +34,12 @@ STATE, COMMIT, LOCK = "_state.json", "_commit.json", "_lock"
 
 @dataclass(frozen=True)
 class Written:
-    """What a write did: the partitions it rewrote, and the table's state after it."""
+    """What a write did: the partitions it rewrote, the table's state after it, and the caller's measures of
+    the rows it was given, per partition."""
 
     rewritten: list[str]
     state: dict[str, dict]
+    measures: dict[str, dict[str, int]]
 
     @property
     def table_rows(self) -> int:
@@ -53,14 +55,20 @@ def _write_json_atomically(path: Path, value) -> None:
     os.replace(temporary, path)
 
 
-def partition_digests(rows: DataFrame) -> dict[str, dict]:
-    """Row count and an order-independent digest of the content, per partition, in one pass."""
+def partition_digests(rows: DataFrame, measures: dict[str, Column]) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Row count and an order-independent digest of the content, per partition, and any other aggregate
+    `measures` of the rows (e.g. rule checks), all in one pass."""
     columns = [c for c in rows.columns if c != PARTITION_COLUMN]
     digests = rows.groupBy(PARTITION_COLUMN).agg(
         F.count(F.lit(1)).alias("rows"),
         F.sum(F.xxhash64(*columns).cast("decimal(38,0)")).alias("digest"),
+        *(measure.alias(f"_measure_{i}") for i, measure in enumerate(measures.values())),
     )
-    return {r[PARTITION_COLUMN]: {"rows": r["rows"], "digest": str(r["digest"])} for r in digests.collect()}
+    by_partition = {r[PARTITION_COLUMN]: r for r in digests.collect()}
+    return (
+        {key: {"rows": r["rows"], "digest": str(r["digest"])} for key, r in by_partition.items()},
+        {key: {name: r[f"_measure_{i}"] for i, name in enumerate(measures)} for key, r in by_partition.items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -96,15 +104,17 @@ class LocalLake:
         table: TableSpec,
         partition_keys: list[str],
         extra_state: dict[str, dict] | None = None,
+        measures: dict[str, Column] | None = None,
     ) -> Written:
         """Make the given partitions hold exactly `rows` of those partitions (none: empty).
 
         `extra_state` (per partition) is kept in the table state beside rows and digest,
-        e.g. the fingerprint of the landed files the partition was parsed from.
+        e.g. the fingerprint of the landed files the partition was parsed from. `measures`
+        (aggregate expressions) are computed in the same pass as the digests and returned.
         """
         rows = rows.where(F.col(PARTITION_COLUMN).isin(partition_keys)).persist()
         try:
-            digests = partition_digests(rows)
+            digests, measured = partition_digests(rows, measures or {})
             with self._locked(table) as path:
                 state = self._state(path)
                 new_state = dict(state)
@@ -118,7 +128,7 @@ class LocalLake:
                     self._commit(path, rows, changed, new_state)
         finally:
             rows.unpersist()
-        return Written(changed, new_state)
+        return Written(changed, new_state, measured)
 
     def _commit(self, path: Path, rows: DataFrame, keys: list[str], new_state: dict) -> None:
         staging = f"_staging-{uuid.uuid4().hex}"

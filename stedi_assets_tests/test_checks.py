@@ -2,7 +2,9 @@
 
 from stedi_assets.checks.counts import quarantine_rate_check
 from stedi_assets.checks.schema import schema_check
+from stedi_assets.lake import LocalLake
 from stedi_assets.schemas.tables import LANDING_TABLES, MACHINE_LEARNING_CURATED
+from stedi_assets.steps.publish import publish, schema_result
 
 
 def test_schema_check_passes_good_rows_and_names_each_broken_rule(spark):
@@ -23,6 +25,18 @@ def test_schema_check_passes_good_rows_and_names_each_broken_rule(spark):
         "ingest_date: str_matches",
     ):
         assert any(failure.startswith(broken) for failure in failures), broken
+
+
+def test_rule_breaks_counted_while_writing_fail_the_schema_check(spark, tmp_path):
+    """In a step the value rules are counted in the write's pass, per rewritten partition."""
+    table = LANDING_TABLES["step_trainer"]
+    rows = [(1, "s", 2, "f.json", 1, "2024-01-01"), (1, "s", 2, "f.json", 0, "2024-01-02")]
+    lake = LocalLake(str(tmp_path))
+    first = publish(lake, table, spark.createDataFrame(rows, table.spark_schema), ["2024-01-01", "2024-01-02"])
+    assert schema_result(first).metadata["failures"] == ["line_number: greater_than_or_equal_to(1): 1 rows break it"]
+    fixed = spark.createDataFrame([(1, "s", 2, "f.json", 3, "2024-01-02")], table.spark_schema)
+    rewrite_one = publish(lake, table, fixed, ["2024-01-02"])
+    assert rewrite_one.rewritten == ["2024-01-02"] and schema_result(rewrite_one).passed
 
 
 def test_schema_check_refuses_personal_or_extra_columns(spark):

@@ -4,7 +4,8 @@ Both are built from the same table specs as the stored schema. pandera's
 PySpark backend runs a Spark job per nullable column and per value check
 (about a second per table, most of it planning); here pandera only reads the
 DataFrame's schema, and every value rule of a table is counted in a single
-aggregation, named as pandera names its checks.
+aggregation, named as pandera names its checks: when a table is written, the
+aggregation that computes its partition digests (see `LocalLake.replace_partitions`).
 """
 
 import pandera.pyspark as pa
@@ -48,14 +49,24 @@ def value_rules(table: TableSpec) -> dict[str, Column]:
     return rules
 
 
-def _broken_rules(rows: DataFrame, table: TableSpec) -> list[str]:
-    rules = value_rules(table)
-    breaking_rows = rows.agg(*(F.count_if(broken) for broken in rules.values())).first()
-    return [f"{rule}: {count} rows break it" for rule, count in zip(rules, breaking_rows) if count]
+def rule_breaks(table: TableSpec) -> dict[str, Column]:
+    """Per value rule, the number of rows breaking it: aggregates, to compute in a pass made anyway
+    (the write's digest pass, see `publish`)."""
+    return {rule: F.count_if(broken) for rule, broken in value_rules(table).items()}
 
 
-def schema_check(rows: DataFrame, partitions: list[str], table: TableSpec) -> CheckOutcome:
-    """Validates `rows`, the stored rows of `partitions` (no Spark job at all when there are none)."""
+def count_rule_breaks(rows: DataFrame, table: TableSpec) -> dict[str, int]:
+    measures = rule_breaks(table)
+    return dict(zip(measures, rows.agg(*measures.values()).first()))
+
+
+def schema_check(
+    rows: DataFrame, partitions: list[str], table: TableSpec, rule_breaks_counted: dict[str, int] | None = None
+) -> CheckOutcome:
+    """Validates `rows`, the stored rows of `partitions` (no Spark job at all when there are none).
+
+    The value rules' breaks are counted here unless `rule_breaks_counted` brings them from a pass over the
+    same rows."""
     errors = dict(pandera_schema(table).validate(rows).pandera.errors) if partitions else {}
     failures = [
         f"{error['column']}: {error['check']}: {error['error'].split(' {')[0][:200]}"
@@ -64,5 +75,6 @@ def schema_check(rows: DataFrame, partitions: list[str], table: TableSpec) -> Ch
         for error in reason_errors
     ]
     if partitions and not failures:  # the value rules need the columns, with their types
-        failures = _broken_rules(rows, table)
+        counted = count_rule_breaks(rows, table) if rule_breaks_counted is None else rule_breaks_counted
+        failures = [f"{rule}: {count} rows break it" for rule, count in counted.items() if count]
     return CheckOutcome(SCHEMA_CHECK, not failures, "ERROR", {"failures": failures, "validated_partitions": partitions})

@@ -7,7 +7,7 @@ from pyspark.sql import functions as F
 
 from stedi_assets.checks.counts import count_check
 from stedi_assets.checks.outcome import CheckOutcome, Location, Markdown, TableOutcome
-from stedi_assets.checks.schema import schema_check
+from stedi_assets.checks.schema import rule_breaks, schema_check
 from stedi_assets.lake import LocalLake
 from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
 from stedi_assets.transforms.trusted import customer_key
@@ -19,7 +19,7 @@ MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # a quarantined line may hold 
 @dataclass(frozen=True)
 class Published:
     """A table after a write: the whole table and its rewritten partitions as stored, row counts of the
-    run's partitions."""
+    run's partitions, and the rows of the rewritten partitions that break each value rule."""
 
     table: TableSpec
     stored: DataFrame
@@ -28,6 +28,7 @@ class Published:
     table_rows: int
     rewritten: list[str]
     path: str
+    rule_breaks: dict[str, int]
 
 
 def publish(
@@ -39,7 +40,9 @@ def publish(
     extra_state: dict[str, dict] | None = None,
 ) -> Published:
     """Write `rows` into `write_keys` (default: all the run's partitions) and describe the run's partitions."""
-    written = lake.replace_partitions(rows, table, partition_keys if write_keys is None else write_keys, extra_state)
+    write_keys = partition_keys if write_keys is None else write_keys
+    rules = rule_breaks(table)  # counted in the write's digest pass, not in a pass of their own
+    written = lake.replace_partitions(rows, table, write_keys, extra_state, rules)
     stored = lake.read(rows.sparkSession, table)
     rewritten_rows = stored.where(F.col(PARTITION_COLUMN).isin(written.rewritten))
     return Published(
@@ -50,6 +53,7 @@ def publish(
         written.table_rows,
         written.rewritten,
         str(lake.table_path(table)),
+        {rule: sum(written.measures.get(key, {}).get(rule, 0) for key in written.rewritten) for rule in rules},
     )
 
 
@@ -64,7 +68,7 @@ def preview(published: Published) -> Markdown:
 
 def schema_result(published: Published) -> CheckOutcome:
     """Validates what this run wrote; partitions it left alone were validated when they were written."""
-    return schema_check(published.rows, published.rewritten, published.table)
+    return schema_check(published.rows, published.rewritten, published.table, published.rule_breaks)
 
 
 def not_empty_result(published: Published) -> CheckOutcome:
