@@ -134,7 +134,6 @@ class LocalLake:
         staging = f"_staging-{uuid.uuid4().hex}"
         (
             rows.where(F.col(PARTITION_COLUMN).isin(keys))
-            .repartition(PARTITION_COLUMN)
             .write.partitionBy(PARTITION_COLUMN)
             .parquet(str(path / staging / "new"))
         )
