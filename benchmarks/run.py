@@ -158,19 +158,16 @@ class Runner:
         log(f"  {name}: {result['wall_seconds']:.1f} s, peak {result['peak_rss_bytes'] / 2**30:.2f} GiB, {state}")
         return result
 
-    def baseline(self, engine: str, landing: Path, folder: Path, repeat: int) -> dict:
+    def baseline(self, engine: str, landing: Path, folder: Path, attempt: int) -> dict:
         module = {"pyspark": "benchmarks.baseline_pyspark", "duckdb": "benchmarks.baseline_duckdb"}[engine]
-        runs = []
-        for attempt in range(repeat):
-            out = folder / f"baseline-{engine}"
-            shutil.rmtree(out, ignore_errors=True)
-            command = [sys.executable, "-m", module, "--landing", str(landing), "--out", str(out), "--no-counts"]
-            if engine == "duckdb" and self.args.cores:
-                command += ["--threads", str(self.args.cores)]
-            runs.append(self.measure(f"baseline-{engine}-{attempt + 1}", command, folder))
-        result = summarize(runs)
+        out = folder / f"baseline-{engine}"
+        shutil.rmtree(out, ignore_errors=True)
+        command = [sys.executable, "-m", module, "--landing", str(landing), "--out", str(out), "--no-counts"]
+        if engine == "duckdb" and self.args.cores:
+            command += ["--threads", str(self.args.cores)]
+        result = self.measure(f"baseline-{engine}-{attempt + 1}", command, folder)
         if result["exit_code"] == 0:
-            result["counts"] = baseline_counts(folder / f"baseline-{engine}")
+            result["counts"] = baseline_counts(out)
         return result
 
     def platform(self, name: str, landing: Path, lake: Path, home: Path, folder: Path, profiled: bool = True) -> dict:
@@ -202,19 +199,26 @@ class Runner:
         result["printed_counts"] = printed_counts(result["stdout"])
         return result
 
-    def full_runs(self, landing: Path, folder: Path, repeat: int) -> tuple[dict, Path, Path]:
-        runs = []
+    def full_run(self, landing: Path, folder: Path, attempt: int) -> dict:
+        lake, home = folder / "lake", folder / "dagster_home"
+        shutil.rmtree(lake, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+        return self.platform(f"platform-full-{attempt + 1}", landing, lake, home, folder)
+
+    def side_by_side(self, landing: Path, folder: Path, repeat: int) -> dict[str, dict]:
+        """Both baselines and the full run, taken in turns: a machine that slows down or speeds up during the
+        benchmark (other tenants, throttling) then weighs on all three alike. Medians of `repeat` turns."""
+        turns = {"duckdb": [], "pyspark": [], "full": []}
         for attempt in range(repeat):
-            lake, home = folder / "lake", folder / "dagster_home"
-            shutil.rmtree(lake, ignore_errors=True)
-            shutil.rmtree(home, ignore_errors=True)
-            home.mkdir(parents=True)
-            shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-            runs.append(self.platform(f"platform-full-{attempt + 1}", landing, lake, home, folder))
-        result = summarize(runs)
-        if result["exit_code"] == 0:
-            result["counts"] = lake_counts(lake)
-        return result, lake, home
+            turns["duckdb"].append(self.baseline("duckdb", landing, folder, attempt))
+            turns["pyspark"].append(self.baseline("pyspark", landing, folder, attempt))
+            turns["full"].append(self.full_run(landing, folder, attempt))
+        runs = {name: summarize(attempts) for name, attempts in turns.items()}
+        if runs["full"]["exit_code"] == 0:
+            runs["full"]["counts"] = lake_counts(folder / "lake")
+        return runs
 
     def scale(self, scale: float) -> dict:
         args = self.args
@@ -232,9 +236,8 @@ class Runner:
         result = {"scale": scale, "data": data, "load_average_before": os.getloadavg(), "runs": {}}
         runs = result["runs"]
 
-        runs["duckdb"] = self.baseline("duckdb", landing, folder, args.repeat)
-        runs["pyspark"] = self.baseline("pyspark", landing, folder, args.repeat)
-        runs["full"], lake, home = self.full_runs(landing, folder, args.repeat)
+        runs.update(self.side_by_side(landing, folder, args.repeat))
+        lake, home = folder / "lake", folder / "dagster_home"
         result["new_date"] = add_new_date(scale, landing, args.seed)
         log(
             f"{scale_label(scale)}: new ingest date {result['new_date']['ingest_date']} with "
@@ -245,7 +248,7 @@ class Runner:
             runs["incremental"]["counts"] = lake_counts(lake)
         runs["noop"] = self.platform("platform-noop", landing, lake, home, folder, profiled=False)
         # The same tables rebuilt from all the files now landed, to check the incremental run's.
-        runs["duckdb_after"] = self.baseline("duckdb", landing, folder / "after-new-date", 1)
+        runs["duckdb_after"] = self.baseline("duckdb", landing, folder / "after-new-date", 0)
         result["load_average_after"] = os.getloadavg()
         result["verification"] = verify(result, starter is not None and scale == 1)
         for problem in result["verification"]["problems"]:
