@@ -88,9 +88,7 @@ def records_landed(spark: SparkSession, files: list[LandingFile]) -> dict[str, i
     # from_json stops after the first value; inside brackets, anything after the array is a parse error.
     whole_file = F.from_json(F.concat(F.lit("["), text, F.lit("]")), "array<array<string>>", _STRICT_JSON)
     is_array = text.rlike(r"^[ \t\n\r]*\[") & (F.size(whole_file) == 1)
-    nonblank_lines = F.filter(
-        F.split(text, r"\r\n|\r|\n"), lambda line: F.length(F.regexp_replace(line, r"\s", "")) > 0
-    )
+    nonblank_lines = F.filter(F.split(text, r"\r\n|\r|\n"), lambda line: line.rlike(r"\S"))
     per_file = (
         spark.read.option("recursiveFileLookup", "true")
         .option("ignoreCorruptFiles", "true")
