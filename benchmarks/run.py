@@ -220,7 +220,7 @@ class Runner:
             runs["full"]["counts"] = lake_counts(folder / "lake")
         return runs
 
-    def scale(self, scale: float) -> dict:
+    def scale(self, scale: float, repeat: int) -> dict:
         args = self.args
         folder = self.work / f"scale-{scale:g}"
         shutil.rmtree(folder, ignore_errors=True)
@@ -236,7 +236,7 @@ class Runner:
         result = {"scale": scale, "data": data, "load_average_before": os.getloadavg(), "runs": {}}
         runs = result["runs"]
 
-        runs.update(self.side_by_side(landing, folder, args.repeat))
+        runs.update(self.side_by_side(landing, folder, repeat))
         lake, home = folder / "lake", folder / "dagster_home"
         result["new_date"] = add_new_date(scale, landing, args.seed)
         log(
@@ -352,7 +352,13 @@ def main(argv: list[str] | None = None) -> int:
     cli.add_argument("--work", help="folder for data, lakes and instances (default: a temporary folder, removed)")
     cli.add_argument("--keep-data", action="store_true", help="keep landing data, lakes and baseline outputs")
     cli.add_argument("--cores", type=int, default=2, help="CPUs every command is pinned to (default: 2)")
-    cli.add_argument("--repeat", type=int, default=1, help="runs of each full build and baseline (median)")
+    cli.add_argument(
+        "--repeat",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="turns of both baselines and the full build (medians): one number for every scale, or one per scale",
+    )
     cli.add_argument("--seed", type=int, default=7)
     cli.add_argument("--timeout", type=float, default=4 * 3600, help="seconds one command may take")
     args = cli.parse_args(argv)
@@ -360,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
         import duckdb  # noqa: F401  (the DuckDB baseline, and counting every run's tables)
     except ImportError:
         cli.error('DuckDB is missing: pip install -e ".[bench]"')
+    if len(args.repeat) not in (1, len(args.scales)):
+        cli.error(f"--repeat: one number, or one per scale ({len(args.scales)})")
+    repeats = args.repeat * len(args.scales) if len(args.repeat) == 1 else args.repeat
     if args.starter and not (Path(args.starter) / "customer" / "landing").is_dir():
         cli.error(f"--starter {args.starter}: no customer/landing folder there")
 
@@ -371,8 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     log(f"work folder: {work}")
     report = {"environment": environment(args.cores), "arguments": vars(args), "scales": []}
     try:
-        for scale in args.scales:
-            report["scales"].append(Runner(args, work).scale(scale))
+        for scale, repeat in zip(args.scales, repeats):
+            report["scales"].append(Runner(args, work).scale(scale, repeat))
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(render(report))  # after every scale, so a long run leaves what it measured
             raw.parent.mkdir(parents=True, exist_ok=True)
