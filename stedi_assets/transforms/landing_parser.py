@@ -130,9 +130,12 @@ def type_record(obj: JsonObject, plan: TypingPlan) -> tuple:
     return tuple(values)
 
 
-def parse_line(line: bytes, fields: tuple[ColumnSpec, ...] | TypingPlan) -> tuple[tuple | None, str | None]:
+def parse_line(line: bytes, fields: tuple[ColumnSpec, ...]) -> tuple[tuple | None, str | None]:
     """(typed values, None) for a valid line, (None, reason) otherwise."""
-    plan = fields if isinstance(fields, TypingPlan) else typing_plan(fields)
+    return _parse_record(line, typing_plan(fields))
+
+
+def _parse_record(line: bytes, plan: TypingPlan) -> tuple[tuple | None, str | None]:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -191,7 +194,7 @@ def parse_file(content: bytes, fields: tuple[ColumnSpec, ...], gzipped: bool = F
     else:
         records = enumerate(elements, start=1)
     for number, record in records:
-        values, reason = parse_line(record, plan)
+        values, reason = _parse_record(record, plan)
         if reason is None:
             yield ParsedLine(number, values, None, None)
         else:
