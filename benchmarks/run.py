@@ -200,7 +200,7 @@ class Runner:
         return result
 
     def full_run(self, landing: Path, folder: Path, attempt: int) -> dict:
-        lake, home = folder / "lake", folder / "dagster_home"
+        lake, home = lake_and_home(folder)
         shutil.rmtree(lake, ignore_errors=True)
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
@@ -217,7 +217,7 @@ class Runner:
             turns["full"].append(self.full_run(landing, folder, attempt))
         runs = {name: summarize(attempts) for name, attempts in turns.items()}
         if runs["full"]["exit_code"] == 0:
-            runs["full"]["counts"] = lake_counts(folder / "lake")
+            runs["full"]["counts"] = lake_counts(lake_and_home(folder)[0])
         return runs
 
     def scale(self, scale: float, repeat: int) -> dict:
@@ -237,7 +237,7 @@ class Runner:
         runs = result["runs"]
 
         runs.update(self.side_by_side(landing, folder, repeat))
-        lake, home = folder / "lake", folder / "dagster_home"
+        lake, home = lake_and_home(folder)  # the last full run's, which the incremental run continues
         result["new_date"] = add_new_date(scale, landing, args.seed)
         log(
             f"{scale_label(scale)}: new ingest date {result['new_date']['ingest_date']} with "
@@ -263,6 +263,11 @@ class Runner:
             ):
                 shutil.rmtree(path, ignore_errors=True)
         return result
+
+
+def lake_and_home(folder: Path) -> tuple[Path, Path]:
+    """Where a scale's full runs build their lake and Dagster instance."""
+    return folder / "lake", folder / "dagster_home"
 
 
 def summarize(runs: list[dict]) -> dict:
