@@ -1,8 +1,8 @@
 """The lake: Parquet tables partitioned by ingest date, readable by any engine.
 
 Layout: `<root>/<zone>/<table>/ingest_date=YYYY-MM-DD/*.parquet`, plus three
-hidden files Spark and DuckDB ignore: `_state.json` (rows, content digest and
-landed-file fingerprint per partition), `_commit.json` (a commit in progress)
+hidden files Spark and DuckDB ignore: `_state.json` (rows, content digest,
+measures and a fingerprint of the partition's inputs, per partition), `_commit.json` (a commit in progress)
 and `_lock`.
 
 A write replaces whole partitions and is atomic for the whole table: new
@@ -71,6 +71,11 @@ def partition_digests(rows: DataFrame, measures: dict[str, Column]) -> tuple[dic
     )
 
 
+def _content(entry: dict | None) -> tuple:
+    """What says whether a partition's files must be rewritten: its row count and content digest."""
+    return (entry or {}).get("rows"), (entry or {}).get("digest")
+
+
 @dataclass(frozen=True)
 class LocalLake:
     """A lake in a local (or mounted) folder."""
@@ -110,7 +115,8 @@ class LocalLake:
 
         `extra_state` (per partition) is kept in the table state beside rows and digest,
         e.g. the fingerprint of the landed files the partition was parsed from. `measures`
-        (aggregate expressions) are computed in the same pass as the digests and returned.
+        (aggregate expressions, e.g. a partition's first and last reading time) are computed
+        in the same pass as the digests, kept in the state and returned.
         """
         rows = rows.where(F.col(PARTITION_COLUMN).isin(partition_keys)).persist()
         try:
@@ -121,22 +127,26 @@ class LocalLake:
                 for key in partition_keys:
                     new_state[key] = {
                         **digests.get(key, {"rows": 0, "digest": "0"}),
+                        "measures": measured.get(key, {}),
                         **(extra_state or {}).get(key, {}),
                     }
-                changed = [key for key in partition_keys if state.get(key) != new_state[key]]
-                if changed:
-                    self._commit(path, rows, changed, new_state)
+                rewrite = [key for key in partition_keys if _content(state.get(key)) != _content(new_state[key])]
+                if any(state.get(key) != new_state[key] for key in partition_keys):
+                    self._commit(path, rows, rewrite, new_state)
         finally:
             rows.unpersist()
-        return Written(changed, new_state, measured)
+        return Written(rewrite, new_state, measured)
 
     def _commit(self, path: Path, rows: DataFrame, keys: list[str], new_state: dict) -> None:
+        """Stage the partitions `keys`, record the commit, swap them in; the state is replaced even when no
+        partition's content changed (e.g. only the fingerprint of its inputs)."""
         staging = f"_staging-{uuid.uuid4().hex}"
-        (
-            rows.where(F.col(PARTITION_COLUMN).isin(keys))
-            .write.partitionBy(PARTITION_COLUMN)
-            .parquet(str(path / staging / "new"))
-        )
+        if keys:
+            (
+                rows.where(F.col(PARTITION_COLUMN).isin(keys))
+                .write.partitionBy(PARTITION_COLUMN)
+                .parquet(str(path / staging / "new"))
+            )
         plan = {"staging": staging, "partitions": keys, "state": new_state}
         _write_json_atomically(path / COMMIT, plan)
         self._apply(path, plan)

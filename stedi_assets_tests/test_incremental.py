@@ -1,7 +1,8 @@
 """Invariants 2 and 3 of the contract, on random landing sequences (hypothesis).
 
 Landing ingest dates one at a time (in random order, with consent granted,
-withdrawn and stale updates among the records) and materializing after each
+withdrawn and stale updates among the records, under each option of the
+contract) and materializing after each
 must leave the lake equal, partition for partition, to one rebuild from all
 files landed so far; customers whose current state does not consent must be
 gone from every trusted and curated table.
@@ -12,6 +13,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,9 +40,11 @@ customer_records = st.builds(
     st.integers(1, 5),
     st.one_of(st.none(), st.integers(1, 20)),
 )
-readings = st.tuples(st.sampled_from(EMAILS), st.integers(10, 14))
+# Readings of both sources at overlapping times on every date: a step reading can pair with an
+# accelerometer reading that lands on another date, before or after it.
+readings = st.lists(st.tuples(st.sampled_from(EMAILS), st.integers(10, 14)), max_size=4)
 ingest_date_contents = st.fixed_dictionaries(
-    {"customers": st.lists(customer_records, max_size=3), "readings": st.lists(readings, min_size=1, max_size=4)}
+    {"customers": st.lists(customer_records, max_size=3), "accelerometer": readings, "step_trainer": readings}
 )
 scenarios = st.tuples(st.lists(ingest_date_contents, min_size=len(DATES), max_size=len(DATES)), st.permutations(DATES))
 
@@ -52,10 +56,16 @@ def write_date(landing: Path, date: str, contents: dict) -> None:
         (folder / f"{source}.json").write_text("".join(json.dumps(line) + "\n" for line in lines))
 
     write("customer", contents["customers"])
-    write("accelerometer", [{"user": e, "timestamp": t, "x": 1.0, "y": 0.0, "z": 0.0} for e, t in contents["readings"]])
+    write(
+        "accelerometer",
+        [{"user": e, "timestamp": t, "x": 1.0, "y": 0.0, "z": 0.0} for e, t in contents["accelerometer"]],
+    )
     write(
         "step_trainer",
-        [{"sensorReadingTime": t, "serialNumber": f"S-{e}", "distanceFromObject": 1} for e, t in contents["readings"]],
+        [
+            {"sensorReadingTime": t, "serialNumber": f"S-{e}", "distanceFromObject": 1}
+            for e, t in contents["step_trainer"]
+        ],
     )
 
 
@@ -69,25 +79,36 @@ def lake_tables(spark, lake: Path) -> dict[str, Counter]:
     return tables
 
 
-def materialize(landing: Path, lake: Path) -> None:
-    assert main(["materialize", "--landing", str(landing), "--lake", str(lake), "--pseudonym-key", "k"]) == 0
+OPTIONS = {
+    "default": {},
+    "consent_cutoff=on": {"consent_cutoff": True},
+    "ml_join=timestamp": {"ml_join": "timestamp"},
+}
 
 
+def materialize(landing: Path, lake: Path, ml_join: str = "customer", consent_cutoff: bool = False) -> None:
+    options = ["--ml-join", ml_join, *(["--consent-cutoff"] if consent_cutoff else [])]
+    command = ["materialize", "--landing", str(landing), "--lake", str(lake), "--pseudonym-key", "k", *options]
+    assert main(command) == 0
+
+
+@pytest.mark.parametrize("option", OPTIONS)
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(scenario=scenarios)
-def test_landing_one_date_at_a_time_equals_one_rebuild(scenario, spark, tmp_path_factory):
+def test_landing_one_date_at_a_time_equals_one_rebuild(option, scenario, spark, tmp_path_factory):
     contents, landing_order = scenario
+    options = OPTIONS[option]
     work = tmp_path_factory.mktemp("incremental")
     landing, lake = work / "landing", work / "lake"
     for step, date in enumerate(landing_order):
         write_date(landing, date, contents[DATES.index(date)])
-        materialize(landing, lake)
+        materialize(landing, lake, **options)
         rebuild = work / f"rebuild-{step}"
-        materialize(landing, rebuild)
+        materialize(landing, rebuild, **options)
         assert lake_tables(spark, lake) == lake_tables(spark, rebuild)
         shutil.rmtree(rebuild)
 
-        expected = reference_tables(landing, pseudonym_key="k")
+        expected = reference_tables(landing, pseudonym_key="k", **options)
         consenting = {customer_key(row[1]) for row in expected["customer_trusted"]}
         withdrawn = {customer_key(e) for e in EMAILS} - consenting
         stored = lake_tables(spark, lake)

@@ -84,6 +84,40 @@ def test_readings_are_distinct_consenting_and_in_their_first_ingest_date(spark, 
     assert [(r["user"], r["timestamp"]) for r in cut] == [("BOB@x.com", 30)]
 
 
+@pytest.mark.parametrize(
+    "dates, expected",
+    [
+        (["2024-01-01"], [("bob@x.com", 30, None, "2024-01-01")]),
+        (["2024-01-03"], [("bob@x.com", 40, 1.0, "2024-01-03"), ("bob@x.com", 40, 2.0, "2024-01-03")]),
+        (
+            ["2024-01-02", "2024-01-03"],
+            [
+                ("bob@x.com", 40, 1.0, "2024-01-03"),
+                ("bob@x.com", 40, 2.0, "2024-01-03"),
+                ("bob@x.com", 50, 0.0, "2024-01-02"),
+            ],
+        ),
+    ],
+)
+def test_readings_of_some_ingest_dates_are_those_first_landed_there(spark, customers, dates, expected):
+    """How an incremental run computes only the partitions it must: earlier copies still count."""
+    landing = spark.createDataFrame(
+        [
+            reading("bob@x.com", 30, x=None),  # no x: a copy must still be recognised as one
+            reading("bob@x.com", 30, x=None, ingest_date="2024-01-03"),
+            reading("bob@x.com", 40, x=1.0, ingest_date="2024-01-03"),
+            reading("bob@x.com", 40, x=2.0, ingest_date="2024-01-03"),  # same time, another reading
+            reading("bob@x.com", 50, ingest_date="2024-01-02"),
+            reading("bob@x.com", 50, ingest_date="2024-01-03"),
+            reading("ann@x.com", 40, ingest_date="2024-01-03"),  # ann withdrew
+        ],
+        ACCELEROMETER,
+    )
+    customer_trusted = trusted.customer_trusted(customers)
+    rows = trusted.accelerometer_trusted(landing, customer_trusted, consent_cutoff=False, dates=dates).collect()
+    assert sorted((r["user"], r["timestamp"], r["x"], r["ingest_date"]) for r in rows) == expected
+
+
 def test_curated_customers_need_a_trusted_reading_and_their_devices_select_step_readings(spark, customers):
     customer_trusted = trusted.customer_trusted(customers)
     readings = spark.createDataFrame([reading("bob@x.com", 30)], ACCELEROMETER).drop("source_file", "line_number")

@@ -12,9 +12,8 @@ staging folder) are not missed.
 
 One sensor watches all three sources, so a delivery touching all of them
 starts one run, not three. A run covers every ingest date: landing re-parses
-only dates whose files changed, and the trusted and curated tables are
-recomputed whole (a consent change can touch any date) but rewrite only the
-partitions whose content changed.
+only dates whose files changed, and the trusted and curated tables recompute
+only the partitions whose inputs changed (see `steps.stale`).
 """
 
 import hashlib

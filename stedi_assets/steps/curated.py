@@ -9,11 +9,13 @@ from stedi_assets.schemas.tables import (
     CUSTOMER_CURATED,
     CUSTOMER_TRUSTED,
     MACHINE_LEARNING_CURATED,
+    PARTITION_COLUMN,
     PERSONAL_COLUMNS,
     STEP_TRAINER_TRUSTED,
 )
 from stedi_assets.steps import StepInputs
 from stedi_assets.steps.publish import Published, not_empty_result, one_row_per_customer, publish, table_outcome
+from stedi_assets.steps.stale import digests_by_date, overlapping, stale_partitions
 from stedi_assets.transforms import curated
 
 
@@ -36,15 +38,36 @@ def no_personal_columns(published: Published) -> CheckOutcome:
 
 
 def machine_learning_curated_step(inputs: StepInputs) -> list[TableOutcome]:
-    spark, lake, options = inputs.spark, inputs.lake, inputs.options
+    """Recomputes only the partitions whose inputs changed (see `steps.stale`), from only the
+    accelerometer partitions their step readings can pair with."""
+    spark, lake, options, keys = inputs.spark, inputs.lake, inputs.options, inputs.partition_keys
+    steps, customers = lake.read(spark, STEP_TRAINER_TRUSTED), lake.read(spark, CUSTOMER_CURATED)
+    step_state, reading_state = lake.state(STEP_TRAINER_TRUSTED), lake.state(ACCELEROMETER_TRUSTED)
+    owners_by_date = digests_by_date(curated.step_owners(steps, customers))
+    pairable = {key: overlapping(step_state.get(key, {}), reading_state) for key in keys}
+    stale = stale_partitions(
+        lake.state(MACHINE_LEARNING_CURATED),
+        keys,
+        {
+            key: (
+                step_state.get(key, {}).get("digest"),
+                owners_by_date.get(key),
+                {reading_key: reading_state[reading_key]["digest"] for reading_key in pairable[key]},
+                options.ml_join,
+                options.pseudonym_key,
+            )
+            for key in keys
+        },
+    )
+    readings_needed = sorted({reading_key for key in stale.keys for reading_key in pairable[key]})
     rows = curated.machine_learning_curated(
-        lake.read(spark, STEP_TRAINER_TRUSTED),
-        lake.read(spark, ACCELEROMETER_TRUSTED),
-        lake.read(spark, CUSTOMER_CURATED),
+        steps.where(F.col(PARTITION_COLUMN).isin(stale.keys)),
+        lake.read(spark, ACCELEROMETER_TRUSTED).where(F.col(PARTITION_COLUMN).isin(readings_needed)),
+        customers,
         options.ml_join,
         options.pseudonym_key,
     )
-    published = publish(lake, MACHINE_LEARNING_CURATED, rows, inputs.partition_keys)
+    published = publish(lake, MACHINE_LEARNING_CURATED, rows, keys, stale.keys, stale.extra_state)
     checks = [
         not_empty_result(published),
         no_personal_columns(published),

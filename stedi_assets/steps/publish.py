@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from stedi_assets.checks.counts import count_check
@@ -38,11 +38,13 @@ def publish(
     partition_keys: list[str],
     write_keys: list[str] | None = None,
     extra_state: dict[str, dict] | None = None,
+    measures: dict[str, Column] | None = None,
 ) -> Published:
-    """Write `rows` into `write_keys` (default: all the run's partitions) and describe the run's partitions."""
+    """Write `rows` into `write_keys` (default: all the run's partitions) and describe the run's partitions;
+    `measures` are kept in each written partition's state."""
     write_keys = partition_keys if write_keys is None else write_keys
     rules = rule_breaks(table)  # counted in the write's digest pass, not in a pass of their own
-    written = lake.replace_partitions(rows, table, write_keys, extra_state, rules)
+    written = lake.replace_partitions(rows, table, write_keys, extra_state, {**rules, **(measures or {})})
     stored = lake.read(rows.sparkSession, table)
     rewritten_rows = stored.where(F.col(PARTITION_COLUMN).isin(written.rewritten))
     return Published(

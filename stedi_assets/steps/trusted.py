@@ -1,5 +1,7 @@
 """Trusted steps: only the data of customers who consent to research."""
 
+from pyspark.sql import functions as F
+
 from stedi_assets.checks.counts import count_check
 from stedi_assets.checks.outcome import CheckOutcome, TableOutcome
 from stedi_assets.lake import LocalLake
@@ -8,22 +10,39 @@ from stedi_assets.schemas.tables import (
     CUSTOMER_CURATED,
     CUSTOMER_TRUSTED,
     LANDING_TABLES,
+    PARTITION_COLUMN,
     STEP_TRAINER_TRUSTED,
     TableSpec,
 )
 from stedi_assets.steps import StepInputs
 from stedi_assets.steps.publish import Published, not_empty_result, one_row_per_customer, publish, table_outcome
+from stedi_assets.steps.stale import digests_by_date, landed_up_to, reading_span, stale_partitions
 from stedi_assets.transforms import trusted
 
 
 def not_more_than_landing(lake: LocalLake, published: Published, landing: TableSpec) -> CheckOutcome:
-    stored_landing = lake.read(published.rows.sparkSession, landing)
-    distinct_landing = stored_landing.select(*published.table.column_names).distinct().count()
+    """Each partition this run wrote holds at most the distinct landing records of its ingest date."""
+    stored_landing = lake.read(published.rows.sparkSession, landing).where(
+        F.col(PARTITION_COLUMN).isin(published.rewritten)
+    )
+    distinct_landing = {
+        row[PARTITION_COLUMN]: row["count"]
+        for row in stored_landing.select(PARTITION_COLUMN, *published.table.column_names)
+        .distinct()
+        .groupBy(PARTITION_COLUMN)
+        .count()
+        .collect()
+    }
+    over = {
+        key: {"table_rows": published.rows_by_partition[key], "distinct_landing_records": distinct_landing.get(key, 0)}
+        for key in published.rewritten
+        if published.rows_by_partition[key] > distinct_landing.get(key, 0)
+    }
     return count_check(
         "not_more_than_landing",
-        published.table_rows <= distinct_landing,
-        table_rows=published.table_rows,
-        distinct_landing_records=distinct_landing,
+        not over,
+        partitions_checked=len(published.rewritten),
+        partitions_over=over,
     )
 
 
@@ -34,13 +53,25 @@ def customer_trusted_step(inputs: StepInputs) -> list[TableOutcome]:
     return [table_outcome(published, [not_empty_result(published), one_row_per_customer(published)])]
 
 
-def trusted_readings_step(table: TableSpec, landing: TableSpec, customers: TableSpec, transform):
-    """Readings kept for consenting customers: `transform(landing, customers, consent_cutoff)`."""
+def trusted_readings_step(
+    table: TableSpec, landing: TableSpec, customers: TableSpec, time_column: str, transform, consent
+):
+    """Readings kept for consenting customers, recomputed only in the partitions whose inputs changed.
+
+    `transform(landing, customers, consent_cutoff, dates)` computes the table, `consent(landing, customers)`
+    each landed reading's consent (see `steps.stale`).
+    """
 
     def _step(inputs: StepInputs) -> list[TableOutcome]:
-        spark, lake = inputs.spark, inputs.lake
-        rows = transform(lake.read(spark, landing), lake.read(spark, customers), inputs.options.consent_cutoff)
-        published = publish(lake, table, rows, inputs.partition_keys)
+        spark, lake, keys, cutoff = inputs.spark, inputs.lake, inputs.partition_keys, inputs.options.consent_cutoff
+        landing_rows, customer_rows = lake.read(spark, landing), lake.read(spark, customers)
+        consent_by_date = digests_by_date(consent(landing_rows, customer_rows))
+        landed = landed_up_to(lake.state(landing), keys)
+        stale = stale_partitions(
+            lake.state(table), keys, {key: (landed[key], consent_by_date.get(key), cutoff) for key in keys}
+        )
+        rows = transform(landing_rows, customer_rows, cutoff, None if stale.of_all(keys) else stale.keys)
+        published = publish(lake, table, rows, keys, stale.keys, stale.extra_state, reading_span(time_column))
         checks = [not_empty_result(published), not_more_than_landing(lake, published, landing)]
         return [table_outcome(published, checks)]
 
@@ -48,8 +79,18 @@ def trusted_readings_step(table: TableSpec, landing: TableSpec, customers: Table
 
 
 accelerometer_trusted_step = trusted_readings_step(
-    ACCELEROMETER_TRUSTED, LANDING_TABLES["accelerometer"], CUSTOMER_TRUSTED, trusted.accelerometer_trusted
+    ACCELEROMETER_TRUSTED,
+    LANDING_TABLES["accelerometer"],
+    CUSTOMER_TRUSTED,
+    "timestamp",
+    trusted.accelerometer_trusted,
+    trusted.accelerometer_consent,
 )
 step_trainer_trusted_step = trusted_readings_step(
-    STEP_TRAINER_TRUSTED, LANDING_TABLES["step_trainer"], CUSTOMER_CURATED, trusted.step_trainer_trusted
+    STEP_TRAINER_TRUSTED,
+    LANDING_TABLES["step_trainer"],
+    CUSTOMER_CURATED,
+    "sensorReadingTime",
+    trusted.step_trainer_trusted,
+    trusted.step_trainer_consent,
 )

@@ -21,6 +21,17 @@ def pseudonym(key: Column, pseudonym_key: str) -> Column:
     return F.sha2(F.concat(F.lit(pseudonym_key + ":"), key), 256)
 
 
+def device_owners(customer_curated: DataFrame) -> DataFrame:
+    """serialNumber and owner_key: the curated customers each device belongs to (a small table, broadcast)."""
+    return consent_dates(customer_curated).select("serialNumber", F.col("customer_key").alias("owner_key"))
+
+
+def step_owners(step_trainer_trusted: DataFrame, customer_curated: DataFrame) -> DataFrame:
+    """Each ingest date's devices, with their owners (null: none)."""
+    devices = step_trainer_trusted.select(PARTITION_COLUMN, "serialNumber").distinct()
+    return devices.join(device_owners(customer_curated), "serialNumber", "left")
+
+
 def machine_learning_curated(
     step_trainer_trusted: DataFrame,
     accelerometer_trusted: DataFrame,
@@ -35,8 +46,7 @@ def machine_learning_curated(
     """
     if ml_join not in ML_JOIN_MODES:
         raise ValueError(f"ml_join must be one of {ML_JOIN_MODES}, not {ml_join!r}")
-    owners = consent_dates(customer_curated).select("serialNumber", F.col("customer_key").alias("owner_key"))
-    steps = step_trainer_trusted.join(owners, "serialNumber")
+    steps = step_trainer_trusted.join(device_owners(customer_curated), "serialNumber")
     readings = accelerometer_trusted.select(customer_key(F.col("user")).alias("user_key"), "timestamp", "x", "y", "z")
     same_time = steps["sensorReadingTime"] == readings["timestamp"]
     if ml_join == "customer":

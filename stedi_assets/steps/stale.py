@@ -1,0 +1,101 @@
+"""Which partitions of a derived table may differ from what is stored: only those are recomputed.
+
+Each partition's state keeps a fingerprint of everything its rows were computed from; a run
+recomputes the partitions whose fingerprint changed (all of them on a table's first run). What a
+partition at ingest date P is computed from:
+
+- a trusted readings table: the landing partitions up to P (a reading belongs to the first date it
+  landed in) and the consent of each customer or device with readings landed on P;
+- machine_learning_curated: step_trainer_trusted at P, the owners of its devices, and the
+  accelerometer_trusted partitions whose readings overlap P's step readings in time.
+
+Consent is fingerprinted per date from a scan of two columns joined with the small customer
+table, far cheaper than recomputing the readings themselves. The code of the transforms is part of
+every fingerprint.
+"""
+
+import functools
+import hashlib
+import inspect
+import json
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from stedi_assets.lake import partition_digests
+from stedi_assets.transforms import curated, trusted
+
+INPUTS = "inputs"  # the state entry holding a partition's input fingerprint
+
+
+def fingerprint(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def reading_span(time_column: str) -> dict[str, Column]:
+    """Measures kept in a readings table's state: the time its partition's readings span."""
+    return {"first_reading": F.min(time_column), "last_reading": F.max(time_column)}
+
+
+def digests_by_date(rows: DataFrame) -> dict[str, str]:
+    """Content digest of `rows` per ingest date, from one aggregation."""
+    digests, _ = partition_digests(rows, {})
+    return {key: entry["digest"] for key, entry in digests.items()}
+
+
+def landed_up_to(landing_state: dict[str, dict], keys: list[str]) -> dict[str, str]:
+    """Per date, a fingerprint of the landing partitions up to and including it."""
+    chained, running = {}, ""
+    for key in sorted(set(landing_state) | set(keys)):
+        running = fingerprint(running, key, landing_state.get(key, {}).get("digest"))
+        chained[key] = running
+    return chained
+
+
+def overlapping(entry: dict, states: dict[str, dict]) -> list[str]:
+    """The partitions in `states` whose readings' time span overlaps that of the partition `entry`.
+
+    A partition with rows but no span kept (written before spans were) overlaps everything.
+    """
+
+    def span(state: dict) -> tuple | None:
+        measures = state.get("measures", {})
+        if not state.get("rows"):
+            return None
+        return measures.get("first_reading", float("-inf")), measures.get("last_reading", float("inf"))
+
+    own = span(entry)
+    if own is None:
+        return []
+    return sorted(
+        key for key, state in states.items() if (other := span(state)) and other[0] <= own[1] and own[0] <= other[1]
+    )
+
+
+@dataclass(frozen=True)
+class Stale:
+    """The partitions to recompute, and every partition's input fingerprint to keep in its state."""
+
+    keys: list[str]
+    inputs: dict[str, str]
+
+    @property
+    def extra_state(self) -> dict[str, dict]:
+        return {key: {INPUTS: self.inputs[key]} for key in self.keys}
+
+    def of_all(self, keys: list[str]) -> bool:
+        return set(self.keys) >= set(keys)
+
+
+@functools.cache
+def transforms_code() -> str:
+    """A fingerprint of the trusted and curated transforms' code: a release that changes what they compute
+    recomputes every partition on its first run."""
+    return fingerprint(inspect.getsource(trusted), inspect.getsource(curated))
+
+
+def stale_partitions(stored_state: dict[str, dict], keys: list[str], inputs: dict[str, tuple]) -> Stale:
+    """The partitions among `keys` whose inputs (per key, the parts to fingerprint) or code changed."""
+    fingerprints = {key: fingerprint(*inputs[key], transforms_code()) for key in keys}
+    return Stale([key for key in keys if stored_state.get(key, {}).get(INPUTS) != fingerprints[key]], fingerprints)

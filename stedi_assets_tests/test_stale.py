@@ -1,0 +1,37 @@
+"""Which partitions an incremental run recomputes (`steps.stale`), on hand-written table states."""
+
+from stedi_assets.steps.stale import INPUTS, landed_up_to, overlapping, stale_partitions
+
+
+def span(first, last, rows=1):
+    return {"rows": rows, "measures": {"first_reading": first, "last_reading": last}}
+
+
+def test_a_partition_pairs_only_with_partitions_whose_readings_overlap_it_in_time():
+    readings = {
+        "2024-01-01": span(0, 9),
+        "2024-01-02": span(20, 30),
+        "2024-01-03": {"rows": 5, "measures": {}},  # written before spans were kept: overlaps anything
+        "2024-01-04": {"rows": 0, "measures": {}},
+    }
+    assert overlapping(span(10, 20), readings) == ["2024-01-02", "2024-01-03"]
+    assert overlapping(span(5, 5), readings) == ["2024-01-01", "2024-01-03"]
+    assert overlapping({"rows": 0, "measures": {}}, readings) == []
+
+
+def test_a_landing_change_reaches_its_date_and_every_later_one():
+    before = {"2024-01-01": {"digest": "1"}, "2024-01-02": {"digest": "2"}, "2024-01-03": {"digest": "3"}}
+    after = {**before, "2024-01-02": {"digest": "2b"}}
+    keys = sorted(before)
+    old, new = landed_up_to(before, keys), landed_up_to(after, keys)
+    assert [key for key in keys if old[key] != new[key]] == ["2024-01-02", "2024-01-03"]
+
+
+def test_only_partitions_whose_inputs_changed_are_stale():
+    keys = ["2024-01-01", "2024-01-02"]
+    first = stale_partitions({}, keys, {key: ("landed", key) for key in keys})
+    assert first.keys == keys  # nothing stored yet: everything is computed
+    stored = {key: {"rows": 1, INPUTS: first.inputs[key]} for key in keys}
+    assert stale_partitions(stored, keys, {key: ("landed", key) for key in keys}).keys == []
+    changed = {"2024-01-01": ("landed", "2024-01-01"), "2024-01-02": ("consent changed", "2024-01-02")}
+    assert stale_partitions(stored, keys, changed).keys == ["2024-01-02"]
