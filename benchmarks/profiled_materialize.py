@@ -29,7 +29,7 @@ FUNCTIONS = {
     "lines_accounted_for": "check: lines_accounted_for",
     "quarantine_rate_check": "check: quarantine_rate",
     "one_row_per_customer": "check: one_row_per_customer",
-    "not_more_than_landing": "check: not_more_than_landing",
+    "readings_distinct": "check: readings_distinct",
     "no_personal_columns": "check: no_personal_columns",
     "cross_customer_pairs": "check: cross_customer_pairs",
     # The first Spark action on a table's new rows: computes the transform (lazy until here).

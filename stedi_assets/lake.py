@@ -59,9 +59,11 @@ def partition_digests(rows: DataFrame, measures: dict[str, Column]) -> tuple[dic
     """Row count and an order-independent digest of the content, per partition, and any other aggregate
     `measures` of the rows (e.g. rule checks), all in one pass."""
     columns = [c for c in rows.columns if c != PARTITION_COLUMN]
+    # xxhash64 skips nulls: the null flags keep (1, null) and (null, 1) apart.
+    row_hash = F.xxhash64(*columns, *(F.isnull(c) for c in columns))
     digests = rows.groupBy(PARTITION_COLUMN).agg(
         F.count(F.lit(1)).alias("rows"),
-        F.sum(F.xxhash64(*columns).cast("decimal(38,0)")).alias("digest"),
+        F.sum(row_hash.cast("decimal(38,0)")).alias("digest"),
         *(measure.alias(f"_measure_{i}") for i, measure in enumerate(measures.values())),
     )
     by_partition = {r[PARTITION_COLUMN]: r for r in digests.collect()}
@@ -100,8 +102,13 @@ class LocalLake:
             return spark.read.schema(table.spark_schema).parquet(str(path))
 
     def state(self, table: TableSpec) -> dict[str, dict]:
-        """The last committed state; lock-free (the file is replaced atomically), so a sensor never waits."""
-        return self._state(self.table_path(table))
+        """The last committed state. Lock-free (the file is replaced atomically), so a sensor does not wait,
+        unless a commit is being applied or was left by a killed run: then after it is finished."""
+        path = self.table_path(table)
+        if (path / COMMIT).exists():
+            with self._locked(table) as path:
+                return self._state(path)
+        return self._state(path)
 
     def replace_partitions(
         self,

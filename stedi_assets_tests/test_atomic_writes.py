@@ -18,6 +18,7 @@ import pytest
 from stedi_assets.definitions import ZONE_TABLES
 from stedi_assets.lake import LocalLake
 from stedi_assets.sample import write_sample_landing
+from stedi_assets.transforms import empty_frame
 
 KILL_POINTS = (0.15, 0.35, 0.55, 0.75, 0.95)
 
@@ -82,3 +83,19 @@ def test_two_runs_at_once_do_not_interleave(before_and_after, spark, tmp_path):
     runs = [start_materialize(landing, lake) for _ in range(2)]
     assert [run.wait(timeout=900) for run in runs] == [0, 0]
     assert snapshot(spark, lake) == snapshot(spark, before_and_after[2])
+
+
+def test_the_state_of_a_table_includes_a_commit_a_killed_run_left(spark, tmp_path, monkeypatch):
+    """Incremental runs decide what to recompute from the state: it must not predate a pending commit."""
+    table = ZONE_TABLES[0]
+    lake = LocalLake(str(tmp_path))
+    rows = empty_frame(spark, table.spark_schema)
+
+    def kill(path, plan):
+        raise Exception("killed after the commit point")
+
+    monkeypatch.setattr(LocalLake, "_apply", staticmethod(kill))
+    with pytest.raises(Exception, match="killed"):
+        lake.replace_partitions(rows, table, ["2024-01-01"], {"2024-01-01": {"note": "new"}})
+    monkeypatch.undo()
+    assert lake.state(table)["2024-01-01"]["note"] == "new"

@@ -3,8 +3,10 @@
 from stedi_assets.checks.counts import quarantine_rate_check
 from stedi_assets.checks.schema import schema_check
 from stedi_assets.lake import LocalLake
-from stedi_assets.schemas.tables import LANDING_TABLES, MACHINE_LEARNING_CURATED
+from stedi_assets.schemas.tables import ACCELEROMETER_TRUSTED, LANDING_TABLES, MACHINE_LEARNING_CURATED
 from stedi_assets.steps.publish import publish, schema_result
+from stedi_assets.steps.stale import reading_span
+from stedi_assets.steps.trusted import readings_distinct
 
 
 def test_schema_check_passes_good_rows_and_names_each_broken_rule(spark):
@@ -37,6 +39,30 @@ def test_rule_breaks_counted_while_writing_fail_the_schema_check(spark, tmp_path
     fixed = spark.createDataFrame([(1, "s", 2, "f.json", 3, "2024-01-02")], table.spark_schema)
     rewrite_one = publish(lake, table, fixed, ["2024-01-02"])
     assert rewrite_one.rewritten == ["2024-01-02"] and schema_result(rewrite_one).passed
+
+
+def test_a_reading_written_again_in_another_partition_fails_readings_distinct(spark, tmp_path):
+    """What an incremental run that recomputed too little would leave: a reading kept in two dates."""
+    lake = LocalLake(str(tmp_path))
+    reading = ("bob@x.com", 30, 1.0, None, 0.0)
+    first = publish(
+        lake,
+        ACCELEROMETER_TRUSTED,
+        spark.createDataFrame([(*reading, "2024-01-01")], ACCELEROMETER_TRUSTED.spark_schema),
+        ["2024-01-01"],
+        measures=reading_span("timestamp"),
+    )
+    assert readings_distinct(lake, first, "timestamp").passed
+    rows = [(*reading, "2024-01-02"), ("bob@x.com", 30, None, 1.0, 0.0, "2024-01-02")]  # nulls elsewhere: distinct
+    again = publish(
+        lake,
+        ACCELEROMETER_TRUSTED,
+        spark.createDataFrame(rows, ACCELEROMETER_TRUSTED.spark_schema),
+        ["2024-01-02"],
+        measures=reading_span("timestamp"),
+    )
+    result = readings_distinct(lake, again, "timestamp")
+    assert not result.passed and result.metadata["readings_stored_twice"] == 1
 
 
 def test_schema_check_refuses_personal_or_extra_columns(spark):

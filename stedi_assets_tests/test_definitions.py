@@ -52,7 +52,7 @@ def test_every_table_has_a_schema_check_and_zone_tables_count_checks():
         ("machine_learning_curated", "cross_customer_pairs"),
         ("customer_trusted", "one_row_per_customer"),
         ("customer_curated", "one_row_per_customer"),
-        ("accelerometer_trusted", "not_more_than_landing"),
+        ("accelerometer_trusted", "readings_distinct"),
     } <= checks
 
 

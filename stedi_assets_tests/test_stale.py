@@ -1,5 +1,7 @@
-"""Which partitions an incremental run recomputes (`steps.stale`), on hand-written table states."""
+"""Which partitions an incremental run recomputes (`steps.stale`), on hand-written table states,
+and the content digest that says whether a recomputed partition changed."""
 
+from stedi_assets.lake import partition_digests
 from stedi_assets.steps.stale import INPUTS, landed_up_to, overlapping, stale_partitions
 
 
@@ -35,3 +37,11 @@ def test_only_partitions_whose_inputs_changed_are_stale():
     assert stale_partitions(stored, keys, {key: ("landed", key) for key in keys}).keys == []
     changed = {"2024-01-01": ("landed", "2024-01-01"), "2024-01-02": ("consent changed", "2024-01-02")}
     assert stale_partitions(stored, keys, changed).keys == ["2024-01-02"]
+
+
+def test_the_content_digest_tells_apart_rows_whose_nulls_are_in_different_columns(spark):
+    """A partition is recomputed but not rewritten when its digest is unchanged: the digest must differ."""
+    schema = "x double, y double, ingest_date string"
+    one = spark.createDataFrame([(1.0, None, "2024-01-01")], schema)
+    other = spark.createDataFrame([(None, 1.0, "2024-01-01")], schema)
+    assert partition_digests(one, {})[0] != partition_digests(other, {})[0]

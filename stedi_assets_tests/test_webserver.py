@@ -27,8 +27,8 @@ COUNT_CHECKS = {
     "accelerometer_landing": LANDING_CHECKS,
     "step_trainer_landing": LANDING_CHECKS,
     "customer_trusted": {"not_empty", "one_row_per_customer"},
-    "accelerometer_trusted": {"not_empty", "not_more_than_landing"},
-    "step_trainer_trusted": {"not_empty", "not_more_than_landing"},
+    "accelerometer_trusted": {"not_empty", "readings_distinct"},
+    "step_trainer_trusted": {"not_empty", "readings_distinct"},
     "customer_curated": {"not_empty", "one_row_per_customer"},
     "machine_learning_curated": {"not_empty", "no_personal_columns", "cross_customer_pairs"},
 }

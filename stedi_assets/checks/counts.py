@@ -11,8 +11,9 @@ COUNT_CHECKS = {
     "quarantine_rate": "Share of the landed lines that went to quarantine, over the run's ingest dates. "
     "WARN above the warn threshold, ERROR (downstream stops) above the error threshold: look at the "
     "quarantine table's reasons, fix the export or replay the fixed lines.",
-    "not_more_than_landing": "The trusted table holds no more rows than the distinct records of its "
-    "landing source. More means the consent join duplicated rows.",
+    "readings_distinct": "No reading is stored twice: the rows this run wrote are distinct, and none is "
+    "a copy of a reading kept in another ingest date. A copy means a join duplicated rows or an "
+    "incremental run recomputed too little: re-materialize every partition of the table.",
     "one_row_per_customer": "Exactly one row per customer key (email, trimmed, lower-cased). "
     "Duplicates mean a stale customer state survived: re-materialize every partition of the table.",
     "no_personal_columns": "No email, name, phone, birth day or user column: data scientists must not "

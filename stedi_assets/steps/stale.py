@@ -24,6 +24,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from stedi_assets.lake import partition_digests
+from stedi_assets.schemas import tables
 from stedi_assets.transforms import curated, trusted
 
 INPUTS = "inputs"  # the state entry holding a partition's input fingerprint
@@ -90,9 +91,9 @@ class Stale:
 
 @functools.cache
 def transforms_code() -> str:
-    """A fingerprint of the trusted and curated transforms' code: a release that changes what they compute
-    recomputes every partition on its first run."""
-    return fingerprint(inspect.getsource(trusted), inspect.getsource(curated))
+    """A fingerprint of the code of the trusted and curated transforms and of the table schemas: a release
+    that changes what they compute recomputes every partition on its first run."""
+    return fingerprint(*(inspect.getsource(module) for module in (trusted, curated, tables)))
 
 
 def stale_partitions(stored_state: dict[str, dict], keys: list[str], inputs: dict[str, tuple]) -> Stale:

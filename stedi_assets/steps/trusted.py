@@ -20,29 +20,25 @@ from stedi_assets.steps.stale import digests_by_date, landed_up_to, reading_span
 from stedi_assets.transforms import trusted
 
 
-def not_more_than_landing(lake: LocalLake, published: Published, landing: TableSpec) -> CheckOutcome:
-    """Each partition this run wrote holds at most the distinct landing records of its ingest date."""
-    stored_landing = lake.read(published.rows.sparkSession, landing).where(
-        F.col(PARTITION_COLUMN).isin(published.rewritten)
-    )
-    distinct_landing = {
-        row[PARTITION_COLUMN]: row["count"]
-        for row in stored_landing.select(PARTITION_COLUMN, *published.table.column_names)
-        .distinct()
-        .groupBy(PARTITION_COLUMN)
-        .count()
-        .collect()
-    }
-    over = {
-        key: {"table_rows": published.rows_by_partition[key], "distinct_landing_records": distinct_landing.get(key, 0)}
-        for key in published.rewritten
-        if published.rows_by_partition[key] > distinct_landing.get(key, 0)
-    }
+def readings_distinct(lake: LocalLake, published: Published, time_column: str) -> CheckOutcome:
+    """Copies of a reading the run wrote, within what it wrote or in any other partition.
+
+    Copies share their time, so only the stored rows within the written partitions' time span (kept in
+    their state) are grouped, and the Parquet reader skips the rest.
+    """
+    state = lake.state(published.table)
+    spans = [state[key]["measures"] for key in published.rewritten if state[key]["rows"]]
+    copies = 0
+    if spans:
+        first, last = min(s["first_reading"] for s in spans), max(s["last_reading"] for s in spans)
+        nearby = published.stored.where(F.col(time_column).between(first, last))
+        readings = nearby.groupBy(*published.table.column_names).agg(
+            F.count(F.lit(1)).alias("stored"),
+            F.max(F.col(PARTITION_COLUMN).isin(published.rewritten).cast("int")).alias("written"),
+        )
+        copies = readings.where((F.col("stored") > 1) & (F.col("written") == 1)).count()
     return count_check(
-        "not_more_than_landing",
-        not over,
-        partitions_checked=len(published.rewritten),
-        partitions_over=over,
+        "readings_distinct", copies == 0, readings_stored_twice=copies, partitions_checked=len(published.rewritten)
     )
 
 
@@ -72,7 +68,7 @@ def trusted_readings_step(
         )
         rows = transform(landing_rows, customer_rows, cutoff, None if stale.of_all(keys) else stale.keys)
         published = publish(lake, table, rows, keys, stale.keys, stale.extra_state, reading_span(time_column))
-        checks = [not_empty_result(published), not_more_than_landing(lake, published, landing)]
+        checks = [not_empty_result(published), readings_distinct(lake, published, time_column)]
         return [table_outcome(published, checks)]
 
     return _step

@@ -21,12 +21,12 @@ def trusted_zone(resource_keys: set[str]) -> list[dg.AssetsDefinition]:
             ACCELEROMETER_TRUSTED,
             all_partitions_of(LANDING_TABLES["accelerometer"], CUSTOMER_TRUSTED),
             resource_keys,
-            "not_more_than_landing",
+            "readings_distinct",
         ),
         table_asset(
             STEP_TRAINER_TRUSTED,
             all_partitions_of(LANDING_TABLES["step_trainer"], CUSTOMER_CURATED),
             resource_keys,
-            "not_more_than_landing",
+            "readings_distinct",
         ),
     ]
