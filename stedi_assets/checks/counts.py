@@ -13,7 +13,8 @@ COUNT_CHECKS = {
     "quarantine table's reasons, fix the export or replay the fixed lines.",
     "readings_distinct": "No reading is stored twice: the rows this run wrote are distinct, and none is "
     "a copy of a reading kept in another ingest date. A copy means a join duplicated rows or an "
-    "incremental run recomputed too little: re-materialize every partition of the table.",
+    "incremental run recomputed too little: delete the table's folder in the lake and materialize it "
+    "again, which computes every partition.",
     "one_row_per_customer": "Exactly one row per customer key (email, trimmed, lower-cased). "
     "Duplicates mean a stale customer state survived: re-materialize every partition of the table.",
     "no_personal_columns": "No email, name, phone, birth day or user column: data scientists must not "
