@@ -54,23 +54,22 @@ def landed_up_to(landing_state: dict[str, dict], keys: list[str]) -> dict[str, s
     return chained
 
 
+def span_of(state: dict) -> tuple | None:
+    """The time a partition's readings span, from its state (None: no rows). A partition with rows but
+    no span kept (written before spans were) spans all time."""
+    if not state.get("rows"):
+        return None
+    measures = state.get("measures", {})
+    return measures.get("first_reading", float("-inf")), measures.get("last_reading", float("inf"))
+
+
 def overlapping(entry: dict, states: dict[str, dict]) -> list[str]:
-    """The partitions in `states` whose readings' time span overlaps that of the partition `entry`.
-
-    A partition with rows but no span kept (written before spans were) overlaps everything.
-    """
-
-    def span(state: dict) -> tuple | None:
-        measures = state.get("measures", {})
-        if not state.get("rows"):
-            return None
-        return measures.get("first_reading", float("-inf")), measures.get("last_reading", float("inf"))
-
-    own = span(entry)
+    """The partitions in `states` whose readings' time span overlaps that of the partition `entry`."""
+    own = span_of(entry)
     if own is None:
         return []
     return sorted(
-        key for key, state in states.items() if (other := span(state)) and other[0] <= own[1] and own[0] <= other[1]
+        key for key, state in states.items() if (other := span_of(state)) and other[0] <= own[1] and own[0] <= other[1]
     )
 
 

@@ -16,7 +16,7 @@ from stedi_assets.schemas.tables import (
 )
 from stedi_assets.steps import StepInputs
 from stedi_assets.steps.publish import Published, not_empty_result, one_row_per_customer, publish, table_outcome
-from stedi_assets.steps.stale import digests_by_date, landed_up_to, reading_span, stale_partitions
+from stedi_assets.steps.stale import digests_by_date, landed_up_to, reading_span, span_of, stale_partitions
 from stedi_assets.transforms import trusted
 
 
@@ -27,10 +27,10 @@ def readings_distinct(lake: LocalLake, published: Published, time_column: str) -
     their state) are grouped, and the Parquet reader skips the rest.
     """
     state = lake.state(published.table)
-    spans = [state[key]["measures"] for key in published.rewritten if state[key]["rows"]]
+    spans = [span for key in published.rewritten if (span := span_of(state[key]))]
     copies = 0
     if spans:
-        first, last = min(s["first_reading"] for s in spans), max(s["last_reading"] for s in spans)
+        first, last = min(first for first, _ in spans), max(last for _, last in spans)
         nearby = published.stored.where(F.col(time_column).between(first, last))
         readings = nearby.groupBy(*published.table.column_names).agg(
             F.count(F.lit(1)).alias("stored"),
