@@ -51,7 +51,10 @@ def materialize(args) -> int:
         print("The lake is up to date: no new or changed landing files since the last run.")
         table_rows = previous["table_rows"]
     else:
-        from stedi_assets.materialize import run_all_zones  # Dagster and Spark load only when there is work
+        from stedi_assets.spark_start import start_spark_session
+
+        start_spark_session(args.spark_master)  # Dagster and Spark load only when there is work, side by side
+        from stedi_assets.materialize import run_all_zones
 
         success, table_rows, failed = run_all_zones(args, ingest_dates)
         for check in failed:

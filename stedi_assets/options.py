@@ -34,3 +34,16 @@ def use_this_python_for_local_workers() -> None:
     """Local Spark starts `$PYSPARK_PYTHON` for its Python workers, else `python3` from PATH: not this
     virtualenv's when `.venv/bin/stedi` runs without the virtualenv activated."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
+def spark_config(master: str = "local[*]") -> dict[str, str]:
+    """The session config for a master: `local[*]`, a cluster master URL, or Spark Connect `sc://host:port`."""
+    if master.startswith("sc://"):
+        remote = {k: v for k, v in LOCAL_SPARK_CONFIG.items() if k.startswith("spark.sql.")}
+        return {**remote, "spark.remote": master}
+    if master.startswith("local"):
+        use_this_python_for_local_workers()
+        return {**LOCAL_SPARK_CONFIG, "spark.master": master}
+    # A cluster's executors run their own Python: point them at one with `PYSPARK_PYTHON`.
+    cluster = {k: v for k, v in LOCAL_SPARK_CONFIG.items() if k != "spark.pyspark.python"}
+    return {**cluster, "spark.master": master}
