@@ -8,7 +8,7 @@ each source with an explicit schema (`spark.read.json`), keep the valid lines
 all eight as Parquet partitioned by ingest date. Each stage is read back from
 the Parquet it wrote, as the platform does. It uses the same local Spark
 settings as the platform (2 cores here, 4 shuffle partitions, adaptive query
-execution, 4 GiB driver).
+execution off, 4 GiB driver).
 
 Simplifications, harmless on the benchmark's data (which has none of these):
 a line whose non-key field has the wrong type is kept with that field null

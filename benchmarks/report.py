@@ -1,5 +1,7 @@
 """The benchmark's results as Markdown (for the README)."""
 
+from benchmarks.profiled_materialize import SPARK_WAIT
+
 GIB = 2**30
 RUNS = [
     ("full", "platform: full materialization, all checks, empty lake"),
@@ -211,7 +213,7 @@ def _split(parts: dict, total: float) -> str:
     compute = parts.get("compute + digest", 0.0)
     write = parts.get("write (Parquet, commit)", 0.0)
     checks = sum(v for k, v in parts.items() if k.startswith("check: "))
-    other = total - compute - write - checks - parts.get("Spark session start", 0.0)
+    other = total - compute - write - checks - parts.get(SPARK_WAIT, 0.0)
     return f"{compute:.1f} | {write:.1f} | {checks:.1f} | {other:.1f}"
 
 
@@ -231,8 +233,8 @@ def _step_table(title: str, run: dict) -> list[str]:
                     f"| {_split(step['parts'], step['seconds'])} |"
                 )
         name = phase["name"]
-        if phase.get("parts", {}).get("Spark session start"):
-            name += f" (of which Spark session start {phase['parts']['Spark session start']:.1f} s)"
+        if waited := phase.get("parts", {}).get(SPARK_WAIT):
+            name += f" (of which waiting for Spark to start {waited:.1f} s)"
         out.append(f"| {name} | {phase['seconds']:.1f} | {phase['seconds'] / wall:.0%} | | | | |")
     checks = sum(v for k, v in breakdown.get("labels", {}).items() if k.startswith("check: "))
     out += [

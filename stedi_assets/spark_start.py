@@ -7,6 +7,7 @@ for a session with the same config and gets this one
 (`SparkSession.builder.getOrCreate` waits for a start in progress).
 """
 
+import functools
 import logging
 import threading
 
@@ -15,8 +16,9 @@ from stedi_assets.options import spark_config
 log = logging.getLogger(__name__)
 
 
+@functools.cache
 def start_spark_session(master: str) -> threading.Thread | None:
-    """Spark Connect sessions start in the resource as usual: their server is already up."""
+    """Once per process. Spark Connect sessions start in the resource as usual: their server is already up."""
     if master.startswith("sc://"):
         return None
     config = spark_config(master)

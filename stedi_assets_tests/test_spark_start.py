@@ -14,6 +14,7 @@ from stedi_assets.resources.spark import local_spark
 from stedi_assets.spark_start import start_spark_session
 
 started = start_spark_session("local[1]")
+assert start_spark_session("local[1]") is started
 resource = local_spark("local[1]")
 resource.setup_for_execution(dg.build_init_resource_context())
 started.join()
