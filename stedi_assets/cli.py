@@ -8,6 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from stedi_assets.atomic_files import write_text_atomically
 from stedi_assets.landing_files import SOURCES, LandingLayoutError, fingerprint, list_landing_files
 from stedi_assets.options import DEV_PSEUDONYM_KEY, ML_JOIN_MODES
 
@@ -19,6 +20,19 @@ def landing_fingerprint(landing_root: str, options: dict) -> tuple[str, list[str
     files = [file for source in SOURCES for file in list_landing_files(landing_root, source)]
     digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode() + fingerprint(files).encode())
     return digest.hexdigest(), sorted({file.ingest_date for file in files})
+
+
+def last_run(manifest_path: Path) -> dict:
+    """The last successful run's landing fingerprint and row counts. A manifest that cannot be read counts as
+    none: the run then computes every table again and rewrites only partitions whose content changed."""
+    try:
+        previous = json.loads(manifest_path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as error:
+        print(f"stedi: ignoring the unreadable {manifest_path} ({error}); checking every table", file=sys.stderr)
+        return {}
+    return previous if isinstance(previous, dict) else {}
 
 
 def materialize(args) -> int:
@@ -46,8 +60,8 @@ def materialize(args) -> int:
         )
         return 2
     manifest_path = Path(args.lake) / MANIFEST
-    previous = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    if previous.get("fingerprint") == fingerprint:
+    previous = last_run(manifest_path)
+    if previous.get("fingerprint") == fingerprint and "table_rows" in previous:
         print("The lake is up to date: no new or changed landing files since the last run.")
         table_rows = previous["table_rows"]
     else:
@@ -62,7 +76,8 @@ def materialize(args) -> int:
         if not success or failed:
             print("stedi: the run failed; see the messages above (and the run in `dagster dev`).", file=sys.stderr)
             return 1
-        manifest_path.write_text(json.dumps({"fingerprint": fingerprint, "table_rows": table_rows}, indent=2))
+        manifest = {"fingerprint": fingerprint, "table_rows": table_rows}
+        write_text_atomically(manifest_path, json.dumps(manifest, indent=2))
     print(f"{'table':<26}{'rows':>10}")
     for table, rows in table_rows.items():
         print(f"{table:<26}{rows:>10}")

@@ -16,7 +16,6 @@ file. Writers of one table take turns on an exclusive lock.
 
 import fcntl
 import json
-import os
 import shutil
 import uuid
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from stedi_assets.atomic_files import leftover_temporaries, write_text_atomically
 from stedi_assets.schemas.tables import PARTITION_COLUMN, TableSpec
 from stedi_assets.transforms import empty_frame
 
@@ -47,12 +47,7 @@ class Written:
 
 
 def _write_json_atomically(path: Path, value) -> None:
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    with open(temporary, "w") as file:
-        json.dump(value, file, sort_keys=True)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
+    write_text_atomically(path, json.dumps(value, sort_keys=True))
 
 
 def partition_digests(rows: DataFrame, measures: dict[str, Column]) -> tuple[dict[str, dict], dict[str, dict]]:
@@ -183,7 +178,8 @@ class LocalLake:
 
     @contextmanager
     def _locked(self, table: TableSpec):
-        """Exclusive access to a table, after finishing or discarding what a killed run left."""
+        """Exclusive access to a table, after finishing or discarding what a killed run left: a commit to
+        finish, staged partitions and temporary files to delete."""
         path = self.table_path(table)
         path.mkdir(parents=True, exist_ok=True)
         with open(path / LOCK, "a") as lock:
@@ -193,6 +189,8 @@ class LocalLake:
                     self._apply(path, json.loads((path / COMMIT).read_text()))
                 for leftover in path.glob("_staging-*"):
                     shutil.rmtree(leftover)
+                for leftover in (*leftover_temporaries(path / STATE), *leftover_temporaries(path / COMMIT)):
+                    leftover.unlink()
                 yield path
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)

@@ -99,3 +99,15 @@ def test_the_state_of_a_table_includes_a_commit_a_killed_run_left(spark, tmp_pat
         lake.replace_partitions(rows, table, ["2024-01-01"], {"2024-01-01": {"note": "new"}})
     monkeypatch.undo()
     assert lake.state(table)["2024-01-01"]["note"] == "new"
+
+
+def test_temporary_files_a_killed_write_left_are_deleted_on_the_next_access(spark, tmp_path):
+    table = ZONE_TABLES[0]
+    lake = LocalLake(str(tmp_path))
+    folder = lake.table_path(table)
+    folder.mkdir(parents=True)
+    leftovers = [folder / "._state.json.0123abcd", folder / "._commit.json.4567ef01"]
+    for leftover in leftovers:
+        leftover.write_text('{"2024-01-01": {"ro')  # killed mid-write, before the rename
+    assert lake.read(spark, table).count() == 0
+    assert [path.name for path in folder.iterdir() if path.name.startswith(".")] == []
