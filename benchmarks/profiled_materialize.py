@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
 
     command = ["materialize", *(sys.argv[1:] if argv is None else argv)]
     # As `stedi materialize` does when there is work, before Dagster loads (it then finds this start).
-    start_spark_session(cli.parser().parse_args(command).spark_master)
+    args = cli.parser().parse_args(command)
+    start_spark_session(args.spark_master, cli.what_landed(args.landing, {}).bytes)
     from stedi_assets import materialize  # noqa: F401  (the CLI loads `materialize` lazily: load it to wrap it)
 
     imported = time.time()

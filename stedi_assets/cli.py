@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 from stedi_assets.atomic_files import write_text_atomically
 from stedi_assets.landing_files import SOURCES, LandingLayoutError, fingerprint, list_landing_files
@@ -15,11 +16,16 @@ from stedi_assets.options import DEV_PSEUDONYM_KEY, ML_JOIN_MODES
 MANIFEST = "_stedi_manifest.json"
 
 
-def landing_fingerprint(landing_root: str, options: dict) -> tuple[str, list[str]]:
-    """A digest of every landing file and of the options, and the ingest dates found."""
+class Landed(NamedTuple):
+    fingerprint: str  # of every landing file and of the options
+    ingest_dates: list[str]
+    bytes: int
+
+
+def what_landed(landing_root: str, options: dict) -> Landed:
     files = [file for source in SOURCES for file in list_landing_files(landing_root, source)]
     digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode() + fingerprint(files).encode())
-    return digest.hexdigest(), sorted({file.ingest_date for file in files})
+    return Landed(digest.hexdigest(), sorted({file.ingest_date for file in files}), sum(file.size for file in files))
 
 
 def last_run(manifest_path: Path) -> dict:
@@ -43,11 +49,11 @@ def materialize(args) -> int:
         "pseudonym_key": hashlib.sha256(args.pseudonym_key.encode()).hexdigest(),
     }
     try:
-        fingerprint, ingest_dates = landing_fingerprint(args.landing, options)
+        landed = what_landed(args.landing, options)
     except LandingLayoutError as error:
         print(f"stedi: {error}", file=sys.stderr)
         return 2
-    if not ingest_dates:
+    if not landed.ingest_dates:
         print(f"stedi: no landing files under {args.landing}/<source>/landing/", file=sys.stderr)
         return 2
     try:
@@ -61,22 +67,22 @@ def materialize(args) -> int:
         return 2
     manifest_path = Path(args.lake) / MANIFEST
     previous = last_run(manifest_path)
-    if previous.get("fingerprint") == fingerprint and "table_rows" in previous:
+    if previous.get("fingerprint") == landed.fingerprint and "table_rows" in previous:
         print("The lake is up to date: no new or changed landing files since the last run.")
         table_rows = previous["table_rows"]
     else:
         from stedi_assets.spark_start import start_spark_session
 
-        start_spark_session(args.spark_master)  # Dagster and Spark load only when there is work, side by side
+        start_spark_session(args.spark_master, landed.bytes)  # Dagster and Spark load only when there is work
         from stedi_assets.materialize import run_all_zones
 
-        success, table_rows, failed = run_all_zones(args, ingest_dates)
+        success, table_rows, failed = run_all_zones(args, landed.ingest_dates, landed.bytes)
         for check in failed:
             print(f"ERROR check failed: {check}", file=sys.stderr)
         if not success or failed:
             print("stedi: the run failed; see the messages above (and the run in `dagster dev`).", file=sys.stderr)
             return 1
-        manifest = {"fingerprint": fingerprint, "table_rows": table_rows}
+        manifest = {"fingerprint": landed.fingerprint, "table_rows": table_rows}
         write_text_atomically(manifest_path, json.dumps(manifest, indent=2))
     print(f"{'table':<26}{'rows':>10}")
     for table, rows in table_rows.items():

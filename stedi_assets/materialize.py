@@ -16,11 +16,17 @@ def instance_for_cli() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def run_all_zones(args, ingest_dates: list[str]) -> tuple[bool, dict[str, int], list[str]]:
+def run_all_zones(args, ingest_dates: list[str], landing_bytes: int) -> tuple[bool, dict[str, int], list[str]]:
     """One run over every ingest date: (success, rows of each zone table, failed ERROR checks)."""
     defs = build_definitions(
         local_resources(
-            args.landing, args.lake, args.ml_join, args.consent_cutoff, args.pseudonym_key, args.spark_master
+            args.landing,
+            args.lake,
+            args.ml_join,
+            args.consent_cutoff,
+            args.pseudonym_key,
+            args.spark_master,
+            landing_bytes,
         ),
         args.expect,
     )

@@ -17,11 +17,12 @@ log = logging.getLogger(__name__)
 
 
 @functools.cache
-def start_spark_session(master: str) -> threading.Thread | None:
-    """Once per process. Spark Connect sessions start in the resource as usual: their server is already up."""
+def start_spark_session(master: str, landing_bytes: int | None = None) -> threading.Thread | None:
+    """Once per process, with the config the resource will ask for (`spark_config`). Spark Connect sessions
+    start in the resource as usual: their server is already up."""
     if master.startswith("sc://"):
         return None
-    config = spark_config(master)
+    config = spark_config(master, landing_bytes)
 
     def start() -> None:
         try:

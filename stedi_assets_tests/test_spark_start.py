@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+from stedi_assets.options import INTERPRETED_BELOW_LANDING_BYTES, spark_config
+
 # A fresh process: the test session's own Spark would otherwise be the one found.
 SCRIPT = """
 import json
@@ -13,15 +15,16 @@ from stedi_assets.options import spark_config
 from stedi_assets.resources.spark import local_spark
 from stedi_assets.spark_start import start_spark_session
 
-started = start_spark_session("local[1]")
-assert start_spark_session("local[1]") is started
-resource = local_spark("local[1]")
+SMALL = 1000  # landing bytes: the config has a setting for small landing data
+started = start_spark_session("local[1]", SMALL)
+assert start_spark_session("local[1]", SMALL) is started
+resource = local_spark("local[1]", SMALL)
 resource.setup_for_execution(dg.build_init_resource_context())
 started.join()
 context = resource.spark_session.sparkContext
 print(json.dumps({
     "same_context": context is SparkContext._active_spark_context,
-    "wanted": spark_config("local[1]"),
+    "wanted": spark_config("local[1]", SMALL),
     "got": dict(context.getConf().getAll()),
 }))
 """
@@ -35,6 +38,18 @@ def test_the_run_gets_the_session_started_ahead_with_the_resource_config():
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["same_context"]
     assert {key: report["got"].get(key) for key in report["wanted"]} == report["wanted"]
+
+
+def test_only_small_landing_data_runs_local_queries_without_generated_code():
+    small, large = INTERPRETED_BELOW_LANDING_BYTES - 1, INTERPRETED_BELOW_LANDING_BYTES
+    assert spark_config("local[*]", small)["spark.sql.codegen.wholeStage"] == "false"
+    spark_defaults = [
+        spark_config("local[*]", large),
+        spark_config("local[*]"),  # size unknown (`dagster dev`)
+        spark_config("spark://master:7077", small),
+        spark_config("sc://localhost:15002", small),
+    ]
+    assert not any("spark.sql.codegen.wholeStage" in config for config in spark_defaults)
 
 
 def test_spark_connect_is_not_started_ahead():

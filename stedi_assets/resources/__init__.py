@@ -34,12 +34,14 @@ def local_resources(
     consent_cutoff: bool = False,
     pseudonym_key: str = DEV_PSEUDONYM_KEY,
     spark_master: str = "local[*]",
+    landing_bytes: int | None = None,
 ) -> dict:
-    """Steps run in the Dagster process, on local Spark (or the cluster at `spark_master`)."""
+    """Steps run in the Dagster process, on local Spark (or the cluster at `spark_master`); `landing_bytes`
+    tunes local Spark to the size of the landing data (see `spark_config`)."""
     return {
         **shared_resources(landing_root, lake_root, ml_join, consent_cutoff, pseudonym_key),
         "zone_steps": LocalSteps(),
-        "pyspark": local_spark(spark_master),
+        "pyspark": local_spark(spark_master, landing_bytes),
     }
 
 

@@ -11,5 +11,5 @@ from dagster_pyspark import PySparkResource
 from stedi_assets.options import spark_config
 
 
-def local_spark(master: str = "local[*]") -> PySparkResource:
-    return PySparkResource(spark_config=spark_config(master))
+def local_spark(master: str = "local[*]", landing_bytes: int | None = None) -> PySparkResource:
+    return PySparkResource(spark_config=spark_config(master, landing_bytes))
