@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from stedi_assets.atomic_files import leftover_temporaries, write_text_atomically
@@ -50,22 +50,32 @@ def _write_json_atomically(path: Path, value) -> None:
     write_text_atomically(path, json.dumps(value, sort_keys=True))
 
 
-def partition_digests(rows: DataFrame, measures: dict[str, Column]) -> tuple[dict[str, dict], dict[str, dict]]:
-    """Row count and an order-independent digest of the content, per partition, and any other aggregate
-    `measures` of the rows (e.g. rule checks), all in one pass."""
+def _digest_columns(rows: DataFrame, measures: dict[str, Column]) -> list[Column]:
+    """Aggregates of `rows`: their count, an order-independent digest of their content, and `measures`."""
     columns = [c for c in rows.columns if c != PARTITION_COLUMN]
     # xxhash64 skips nulls: the null flags keep (1, null) and (null, 1) apart.
     row_hash = F.xxhash64(*columns, *(F.isnull(c) for c in columns))
-    digests = rows.groupBy(PARTITION_COLUMN).agg(
+    return [
         F.count(F.lit(1)).alias("rows"),
         F.sum(row_hash.cast("decimal(38,0)")).alias("digest"),
         *(measure.alias(f"_measure_{i}") for i, measure in enumerate(measures.values())),
-    )
-    by_partition = {r[PARTITION_COLUMN]: r for r in digests.collect()}
+    ]
+
+
+def _described(aggregates, measures: dict[str, Column]) -> tuple[dict, dict]:
+    """A partition's state entry (rows and digest) and its measures, from the aggregates of `_digest_columns`."""
     return (
-        {key: {"rows": r["rows"], "digest": str(r["digest"])} for key, r in by_partition.items()},
-        {key: {name: r[f"_measure_{i}"] for i, name in enumerate(measures)} for key, r in by_partition.items()},
+        {"rows": aggregates["rows"], "digest": str(aggregates["digest"])},
+        {name: aggregates[f"_measure_{i}"] for i, name in enumerate(measures)},
     )
+
+
+def partition_digests(rows: DataFrame, measures: dict[str, Column]) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Row count and an order-independent digest of the content, per partition, and any other aggregate
+    `measures` of the rows (e.g. rule checks), all in one pass."""
+    aggregates = rows.groupBy(PARTITION_COLUMN).agg(*_digest_columns(rows, measures)).collect()
+    described = {r[PARTITION_COLUMN]: _described(r, measures) for r in aggregates}
+    return {key: d[0] for key, d in described.items()}, {key: d[1] for key, d in described.items()}
 
 
 def _content(entry: dict | None) -> tuple:
@@ -120,7 +130,12 @@ class LocalLake:
         (aggregate expressions, e.g. a partition's first and last reading time) are computed
         in the same pass as the digests, kept in the state and returned.
         """
-        rows = rows.where(F.col(PARTITION_COLUMN).isin(partition_keys)).persist()
+        rows = rows.where(F.col(PARTITION_COLUMN).isin(partition_keys))
+        if len(partition_keys) == 1 and partition_keys[0] not in self.state(table):
+            added = self._add_partition(rows, table, partition_keys[0], extra_state, measures or {})
+            if added:
+                return added
+        rows = rows.persist()
         try:
             digests, measured = partition_digests(rows, measures or {})
             with self._locked(table) as path:
@@ -139,16 +154,43 @@ class LocalLake:
             rows.unpersist()
         return Written(rewrite, new_state, measured)
 
+    def _add_partition(
+        self, rows: DataFrame, table: TableSpec, key: str, extra_state: dict | None, measures: dict[str, Column]
+    ) -> Written | None:
+        """A partition the table has never had (a new ingest date): nothing to compare it with, so it is
+        written in one pass that also measures it, with no digest pass first. None if another writer added
+        it meanwhile."""
+        with self._locked(table) as path:
+            state = self._state(path)
+            if key in state:
+                return None
+            observation = Observation(f"stedi-{uuid.uuid4().hex}")
+            staging = self._stage(path, rows.observe(observation, *_digest_columns(rows, measures)))
+            entry, measured = _described(observation.get, measures)
+            if not entry["rows"]:
+                entry, measured = {"rows": 0, "digest": "0"}, {}  # as `partition_digests` has it: no rows, no group
+            new_state = {**state, key: {**entry, "measures": measured, **(extra_state or {}).get(key, {})}}
+            self._swap_in(path, staging, [key], new_state)
+        return Written([key], new_state, {key: measured} if measured else {})
+
     def _commit(self, path: Path, rows: DataFrame, keys: list[str], new_state: dict) -> None:
-        """Stage the partitions `keys`, record the commit, swap them in; the state is replaced even when no
-        partition's content changed (e.g. only the fingerprint of its inputs)."""
+        """Stage the partitions `keys` and swap them in; the state is replaced even when no partition's
+        content changed (e.g. only the fingerprint of its inputs). A partition left with no rows has no
+        files: nothing is written for it (an empty quarantine costs no Spark job)."""
+        with_rows = [key for key in keys if new_state[key]["rows"]]
+        staging = self._stage(path, rows.where(F.col(PARTITION_COLUMN).isin(with_rows)) if with_rows else None)
+        self._swap_in(path, staging, keys, new_state)
+
+    @staticmethod
+    def _stage(path: Path, rows: DataFrame | None) -> str:
+        """Write `rows` (if any) to a new hidden staging folder of the table; its name."""
         staging = f"_staging-{uuid.uuid4().hex}"
-        if keys:
-            (
-                rows.where(F.col(PARTITION_COLUMN).isin(keys))
-                .write.partitionBy(PARTITION_COLUMN)
-                .parquet(str(path / staging / "new"))
-            )
+        if rows is not None:
+            rows.write.partitionBy(PARTITION_COLUMN).parquet(str(path / staging / "new"))
+        return staging
+
+    def _swap_in(self, path: Path, staging: str, keys: list[str], new_state: dict) -> None:
+        """Record the commit (the commit point), then swap the staged partitions `keys` in."""
         plan = {"staging": staging, "partitions": keys, "state": new_state}
         _write_json_atomically(path / COMMIT, plan)
         self._apply(path, plan)

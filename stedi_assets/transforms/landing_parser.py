@@ -66,7 +66,12 @@ def _as_string(value):
 def _as_integer(value):
     if not isinstance(value, JsonNumber):
         raise NotTypeable(f"a {_kind(value)} where an integer is expected")
-    exact = Decimal(value)
+    if not value.is_float:  # written as an integer: exact with int(), and more than 20 characters is out of range
+        number = int(value) if len(value) <= 20 else INT64_MAX + 1
+        if not INT64_MIN <= number <= INT64_MAX:
+            raise NotTypeable(f"integer {value} out of the 64-bit range")
+        return number
+    exact = Decimal(value)  # e.g. 1.0 or 1e3
     if exact.adjusted() > 18 or not INT64_MIN <= exact <= INT64_MAX:
         raise NotTypeable(f"integer {value} out of the 64-bit range")
     if exact != exact.to_integral_value():
@@ -95,29 +100,40 @@ _CONVERTERS = {T.StringType(): _as_string, T.LongType(): _as_integer, T.DoubleTy
 class TypingPlan(NamedTuple):
     """A source's fields as the parser uses them, worked out once per file rather than once per record."""
 
-    known: frozenset[str]  # lower-cased field names
-    fields: tuple[tuple, ...]  # (lower-cased name, name, nullable, converter)
+    names: frozenset[str]
+    by_lower_name: dict[str, str]  # lower-cased field name: field name
+    fields: tuple[tuple, ...]  # (name, nullable, converter)
 
 
 def typing_plan(fields: tuple[ColumnSpec, ...]) -> TypingPlan:
-    plan = tuple((f.name.lower(), f.name, f.nullable, _CONVERTERS[f.spark_type]) for f in fields)
-    return TypingPlan(frozenset(lower for lower, *_ in plan), plan)
+    return TypingPlan(
+        frozenset(f.name for f in fields),
+        {f.name.lower(): f.name for f in fields},
+        tuple((f.name, f.nullable, _CONVERTERS[f.spark_type]) for f in fields),
+    )
+
+
+def _fields_by_name(obj: JsonObject, plan: TypingPlan) -> dict[str, object]:
+    """The source's fields in `obj`, matched case-insensitively; unknown fields are ignored, even when repeated."""
+    found: dict[str, object] = {}
+    for name, value in obj:
+        field = plan.by_lower_name.get(name.lower())
+        if field is None:
+            continue
+        if field in found:
+            raise NotTypeable(f"field '{name}' given twice (names match case-insensitively)")
+        found[field] = value
+    return found
 
 
 def type_record(obj: JsonObject, plan: TypingPlan) -> tuple:
     """Type one JSON object; raises NotTypeable with a reason a person understands."""
-    known = plan.known
-    by_lower_name: dict[str, object] = {}
-    for name, value in obj:
-        lower = name.lower()
-        if lower not in known:
-            continue  # unknown fields are ignored, even when repeated
-        if lower in by_lower_name:
-            raise NotTypeable(f"field '{name}' given twice (names match case-insensitively)")
-        by_lower_name[lower] = value
+    by_name = dict(obj)
+    if len(by_name) != len(obj) or not by_name.keys() <= plan.names:  # not simply the fields, each once, as named
+        by_name = _fields_by_name(obj, plan)
     values = []
-    for lower, name, nullable, convert in plan.fields:
-        value = by_lower_name.get(lower)
+    for name, nullable, convert in plan.fields:
+        value = by_name.get(name)
         if value is None:
             if not nullable:
                 raise NotTypeable(f"missing key field '{name}'")
