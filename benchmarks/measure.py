@@ -5,7 +5,7 @@ process and all its descendants (the Python driver, Spark's JVM, its Python
 workers), sampled from /proc every 0.2 s. Pages shared between processes are
 counted once per process, so this slightly overstates the true footprint; a
 peak that lasts less than the interval can be missed. A child of the JVM caught
-between fork and exec (its pages are the JVM's own) is not counted.
+starting a program (its pages are still the JVM's own) is not counted.
 """
 
 import os
@@ -41,6 +41,10 @@ def _exe(pid: int) -> str | None:
         return os.readlink(f"/proc/{pid}/exe")
     except OSError:
         return None
+
+
+def _name(exe: str | None) -> str | None:
+    return os.path.basename(exe) if exe else None
 
 
 def _descendants(root: int, table: dict) -> list[int]:
@@ -89,9 +93,10 @@ class TreeMemory:
         for pid in tree:
             parent, comm, rss, started = table[pid]
             self.seen[pid] = started
-            if exe[pid] and exe[pid] == exe.get(parent) and os.path.basename(exe[pid]) == "java":
-                # A JVM child caught between fork and exec (Spark starting its Python workers):
-                # it shares the JVM's pages, and counting them twice would double the JVM.
+            if _name(exe.get(parent)) == "java" and _name(exe[pid]) in ("java", "jspawnhelper", None):
+                # A JVM child caught while it starts a program (Spark's Python workers, Hadoop's shell
+                # commands): between fork and exec, or in Java's `jspawnhelper`, it still has the JVM's pages
+                # (and the name of the JVM thread that started it). Counting them would double the JVM.
                 continue
             total += rss
             by_command[comm] = by_command.get(comm, 0) + rss
