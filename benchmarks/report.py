@@ -255,7 +255,9 @@ def _breakdown(runs: dict) -> list[str]:
         "",
         "Per phase and per step (a step is one asset with its checks). *compute + digest* is the first Spark "
         "action on a table's new rows (the row counts and content digest of each partition), so it includes "
-        "computing the transform; *write* is writing the Parquet and committing; *checks* are the asset's checks; "
+        "computing the transform; *write* is writing the Parquet and committing (and, for a partition the table "
+        "never had, written in one pass that digests it, the transform and digest too: its *compute + digest* is "
+        "0); *checks* are the asset's checks; "
         "*other* is the rest of the step (Dagster, lake reads and listings, Spark planning). The first Spark job "
         "of a run also pays for warming up the JVM and starting Spark's Python workers: it is in the first "
         "step, whatever that step does first.",
