@@ -78,6 +78,14 @@ def partition_digests(rows: DataFrame, measures: dict[str, Column]) -> tuple[dic
     return {key: d[0] for key, d in described.items()}, {key: d[1] for key, d in described.items()}
 
 
+NO_ROWS = {"rows": 0, "digest": "0"}  # the content of a partition without rows
+
+
+def _entry(content: dict, measured: dict, extra_state: dict[str, dict] | None, key: str) -> dict:
+    """A partition's state: its content (rows and digest), its measures, and what the caller keeps beside them."""
+    return {**content, "measures": measured, **(extra_state or {}).get(key, {})}
+
+
 def _content(entry: dict | None) -> tuple:
     """What says whether a partition's files must be rewritten: its row count and content digest."""
     return (entry or {}).get("rows"), (entry or {}).get("digest")
@@ -142,11 +150,7 @@ class LocalLake:
                 state = self._state(path)
                 new_state = dict(state)
                 for key in partition_keys:
-                    new_state[key] = {
-                        **digests.get(key, {"rows": 0, "digest": "0"}),
-                        "measures": measured.get(key, {}),
-                        **(extra_state or {}).get(key, {}),
-                    }
+                    new_state[key] = _entry(digests.get(key, NO_ROWS), measured.get(key, {}), extra_state, key)
                 rewrite = [key for key in partition_keys if _content(state.get(key)) != _content(new_state[key])]
                 if any(state.get(key) != new_state[key] for key in partition_keys):
                     self._commit(path, rows, rewrite, new_state)
@@ -166,12 +170,12 @@ class LocalLake:
                 return None
             observation = Observation(f"stedi-{uuid.uuid4().hex}")
             staging = self._stage(path, rows.observe(observation, *_digest_columns(rows, measures)))
-            entry, measured = _described(observation.get, measures)
-            if not entry["rows"]:
-                entry, measured = {"rows": 0, "digest": "0"}, {}  # as `partition_digests` has it: no rows, no group
-            new_state = {**state, key: {**entry, "measures": measured, **(extra_state or {}).get(key, {})}}
+            content, measured = _described(observation.get, measures)
+            if not content["rows"]:
+                content, measured = NO_ROWS, {}  # as `partition_digests` has it: no rows, no group
+            new_state = {**state, key: _entry(content, measured, extra_state, key)}
             self._swap_in(path, staging, [key], new_state)
-        return Written([key], new_state, {key: measured} if measured else {})
+        return Written([key], new_state, {key: measured} if content["rows"] else {})
 
     def _commit(self, path: Path, rows: DataFrame, keys: list[str], new_state: dict) -> None:
         """Stage the partitions `keys` and swap them in; the state is replaced even when no partition's
