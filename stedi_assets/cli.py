@@ -29,8 +29,9 @@ def what_landed(landing_root: str, options: dict) -> Landed:
 
 
 def last_run(manifest_path: Path) -> dict:
-    """The last successful run's landing fingerprint and row counts. A manifest that cannot be read counts as
-    none: the run then computes every table again and rewrites only partitions whose content changed."""
+    """The last successful run's landing fingerprint and row counts. A manifest that cannot be read, or is not
+    one, counts as none: the run then computes every table again and rewrites only partitions whose content
+    changed."""
     try:
         previous = json.loads(manifest_path.read_text())
     except FileNotFoundError:
@@ -38,7 +39,10 @@ def last_run(manifest_path: Path) -> dict:
     except (OSError, ValueError) as error:
         print(f"stedi: ignoring the unreadable {manifest_path} ({error}); checking every table", file=sys.stderr)
         return {}
-    return previous if isinstance(previous, dict) else {}
+    if not (isinstance(previous, dict) and isinstance(previous.get("table_rows"), dict)):
+        print(f"stedi: ignoring {manifest_path}: it holds no table row counts; checking every table", file=sys.stderr)
+        return {}
+    return previous
 
 
 def materialize(args) -> int:
@@ -67,7 +71,7 @@ def materialize(args) -> int:
         return 2
     manifest_path = Path(args.lake) / MANIFEST
     previous = last_run(manifest_path)
-    if previous.get("fingerprint") == landed.fingerprint and "table_rows" in previous:
+    if previous.get("fingerprint") == landed.fingerprint:
         print("The lake is up to date: no new or changed landing files since the last run.")
         table_rows = previous["table_rows"]
     else:

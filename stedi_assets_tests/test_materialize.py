@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stedi_assets.cli import main
+from stedi_assets.cli import last_run, main
 from stedi_assets.sample import write_sample_landing
 from stedi_assets.schemas.tables import PARTITION_COLUMN
 from stedi_assets_tests.conftest import CONTRACT_COUNTS
@@ -107,6 +107,18 @@ def test_sample_data_matches_the_reference_and_reruns_change_nothing(tmp_path, s
     assert printed_counts(rerun.out) == first_counts
     for table in TABLE_FIELDS:
         assert lake_table(spark, lake, table) == expected[table], f"{table} after a forced re-run"
+
+
+@pytest.mark.parametrize("content", ["[]", '"ok"', '{"fingerprint": "f"}', '{"fingerprint": "f", "table_rows": [1]}'])
+def test_a_manifest_that_is_json_but_not_a_manifest_is_ignored_with_a_message(tmp_path, capsys, content):
+    """Without row counts to print, trusting it would crash an up-to-date run; the run checks every table."""
+    manifest = tmp_path / "_stedi_manifest.json"
+    manifest.write_text(content)
+    assert last_run(manifest) == {}
+    assert "ignoring" in capsys.readouterr().err
+    manifest.write_text('{"fingerprint": "f", "table_rows": {"customer_landing": 1}}')
+    assert last_run(manifest) == {"fingerprint": "f", "table_rows": {"customer_landing": 1}}
+    assert capsys.readouterr().err == ""
 
 
 def test_a_failing_error_check_makes_the_command_fail(tmp_path, capsys):
