@@ -28,6 +28,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from benchmarks.landing import TABLES, landing_files, report_counts
+from stedi_assets.jvm_classes import java_options
 from stedi_assets.options import DEV_PSEUDONYM_KEY, LOCAL_SPARK_CONFIG, use_this_python_for_local_workers
 
 SPARK_CONFIG = {
@@ -197,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     builder = SparkSession.builder
     for key, value in SPARK_CONFIG.items():
         builder = builder.config(key, value)
+    if java_options():  # the platform's JVM start too: from the class archive of an earlier run, if any
+        builder = builder.config("spark.driver.extraJavaOptions", java_options())
     use_this_python_for_local_workers()
     spark = builder.getOrCreate()
     session = time.perf_counter()

@@ -184,6 +184,12 @@ def _scale(result: dict) -> list[str]:
             f"| {_ratio(wall, pyspark)} | {_ratio(wall, duckdb)} | {run.get('max_load_average', 0):.1f} |"
         )
     out.append("")
+    if result.get("first_run"):
+        out += [
+            f"Before these, an untimed first run ({_s(result['first_run']['wall_seconds'])} s) saved the JVM class "
+            "archive that every Spark JVM here starts from, the PySpark baseline's too.",
+            "",
+        ]
     peaks = runs["full"].get("peak_rss_by_command") or {}
     if peaks:
         biggest = [kv for kv in sorted(peaks.items(), key=lambda kv: -kv[1])[:4] if kv[1] >= 0.01 * GIB]
@@ -311,6 +317,8 @@ def _notes() -> list[str]:
         "- *rows/s*: landed lines taken in per second of wall time: all of them for full runs and baselines, "
         "the new ingest date's for the incremental run.",
         "- *× baseline*: wall time divided by the baseline's wall time on the same data in the same benchmark run.",
+        "- Spark's JVM, the platform's and the PySpark baseline's alike, starts from a class archive "
+        "(`stedi_assets/jvm_classes.py`) that a first, untimed platform run saved, as a user's first run does.",
         "- The platform runs `stedi materialize` with a persistent Dagster instance (`$DAGSTER_HOME`, as for "
         "`dagster dev`); its event log gives the step times, and timers around the check, digest and write "
         "functions (`benchmarks/profiled_materialize.py`) split each step.",

@@ -48,14 +48,21 @@ INTERPRETED_BELOW_LANDING_BYTES = 32 * 2**20
 LOCAL_ONLY = ("spark.pyspark.python", "spark.sql.adaptive.enabled")
 
 
-def spark_config(master: str = "local[*]", landing_bytes: int | None = None) -> dict[str, str]:
+def spark_config(
+    master: str = "local[*]", landing_bytes: int | None = None, record_classes: bool = False
+) -> dict[str, str]:
     """The session config for a master: `local[*]`, a cluster master URL, or Spark Connect `sc://host:port`.
 
     `landing_bytes`, when known, is the size of the landing data the run reads: a small one runs local queries
-    without generated code."""
+    without generated code. A local JVM starts from the class archive of an earlier run, or, with
+    `record_classes` and no archive yet, can save one (`jvm_classes`)."""
     if master.startswith("local"):
+        from stedi_assets.jvm_classes import java_options
+
         use_this_python_for_local_workers()
         config = {**LOCAL_SPARK_CONFIG, "spark.master": master}
+        if options := java_options(record_classes):
+            config["spark.driver.extraJavaOptions"] = options
         if landing_bytes is not None and landing_bytes < INTERPRETED_BELOW_LANDING_BYTES:
             config["spark.sql.codegen.wholeStage"] = "false"
         return config

@@ -22,7 +22,7 @@ def start_spark_session(master: str, landing_bytes: int | None = None) -> thread
     start in the resource as usual: their server is already up."""
     if master.startswith("sc://"):
         return None
-    config = spark_config(master, landing_bytes)
+    config = spark_config(master, landing_bytes, record_classes=True)  # `stedi materialize` saves the archive
 
     def start() -> None:
         try:

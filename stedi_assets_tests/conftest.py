@@ -1,12 +1,22 @@
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
 
+from stedi_assets.jvm_classes import CACHE_ENV
 from stedi_assets.options import LOCAL_SPARK_CONFIG, use_this_python_for_local_workers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Spark JVMs that the tests start keep their class archive (`stedi_assets.jvm_classes`) in a folder of the test
+# session, never in the user's cache; STEDI_JVM_CLASS_CACHE=off turns it off for the tests too.
+if os.environ.get(CACHE_ENV) != "off":
+    os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="stedi-jvm-classes-")
+    atexit.register(shutil.rmtree, os.environ[CACHE_ENV], ignore_errors=True)
 STARTER_DATA = Path(os.environ.get("STEDI_STARTER_DATA", REPO_ROOT.parent / "shared" / "data" / "stedi-starter"))
 
 # The data contract's table of expected counts on the public starter data, laid out as it is there.

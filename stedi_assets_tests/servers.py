@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from stedi_assets.jvm_classes import CACHE_ENV
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CODE_LOCATION = "stedi_assets.definitions"
@@ -36,12 +38,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def caller_env() -> dict[str, str]:
+    """The test process's environment without STEDI_* settings from the caller's shell (e.g.
+    STEDI_EXPECTED_COUNTS would add checks the CLI run doesn't execute), but with the test session's JVM class
+    cache (see conftest)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("STEDI_") or k == CACHE_ENV}
+
+
 def dagster_env(home: Path, landing: Path, lake: Path) -> dict[str, str]:
     """A new DAGSTER_HOME at `home` (with the repo's dagster.yaml) and the environment to run Dagster in it."""
     home.mkdir(parents=True)
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    # No STEDI_* from the caller's shell: e.g. STEDI_EXPECTED_COUNTS would add checks the CLI run doesn't execute.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STEDI_")}
+    env = caller_env()
     env.update(
         DAGSTER_HOME=str(home),
         DAGSTER_DISABLE_TELEMETRY="1",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from stedi_assets_tests.servers import dagster_env, dagster_server, tool
+from stedi_assets_tests.servers import caller_env, dagster_env, dagster_server, tool
 
 SOURCES = ("customer", "accelerometer", "step_trainer")
 STARTUP_TIMEOUT_S = 180
@@ -124,7 +124,7 @@ def test_landed_files_flow_into_the_lake_by_themselves(dev):
     # The third date updates customers: consent withdrawn, consent granted late, and a stale update.
     _land(tmp / "complete", tmp / "landing", "2024-01-03")
     runs = _wait_for_runs(query, tail, lake, "2024-01-03", {r["runId"] for r in runs})
-    cli_env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME" and not k.startswith("STEDI_")}
+    cli_env = {k: v for k, v in caller_env().items() if k != "DAGSTER_HOME"}
 
     def stedi_materialize(target: Path) -> None:
         command = [tool("stedi"), "materialize", "--landing", str(tmp / "landing"), "--lake", str(target)]

@@ -1,0 +1,77 @@
+"""The local Spark JVM's class archive (`stedi_assets/jvm_classes.py`): saved by a CLI run, used by the next."""
+
+import subprocess
+import sys
+
+import pytest
+
+from stedi_assets import jvm_classes
+from stedi_assets.options import spark_config
+from stedi_assets.sample import write_sample_landing
+from stedi_assets_tests.servers import caller_env
+
+# The JVM logs where each class it loads comes from: "shared objects file (top)" is the archive a run saved
+# (the layer over the JDK's own archive).
+FROM_SAVED_ARCHIVE = "source: shared objects file (top)"
+
+
+def stedi_materialize(landing, lake, env) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "stedi_assets.cli", "materialize", "--landing", str(landing), "--lake", str(lake)]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_a_cli_run_saves_the_archive_and_the_next_run_starts_from_it(tmp_path):
+    landing, cache, logs = tmp_path / "landing", tmp_path / "classes", tmp_path / "logs"
+    write_sample_landing(landing, customers=10, seed=2)
+    logs.mkdir()
+    env = {k: v for k, v in caller_env().items() if k not in ("DAGSTER_HOME", "JAVA_TOOL_OPTIONS")}
+    env[jvm_classes.CACHE_ENV] = str(cache)
+
+    first = stedi_materialize(landing, tmp_path / "lake-1", env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "Saved the Spark JVM's classes" in first.stdout
+    saved = list(cache.iterdir())
+    assert len(saved) == 1 and saved[0].name.startswith("spark-classes-") and saved[0].stat().st_size > 10 * 2**20
+
+    # Every JVM of the second run (Spark's launcher too) logs its class loading to a file of its own (%p: pid).
+    env["JAVA_TOOL_OPTIONS"] = f"-Xlog:class+load=info:file={logs}/classes-%p.log"
+    second = stedi_materialize(landing, tmp_path / "lake-2", env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Saved" not in second.stdout
+    assert list(cache.iterdir()) == saved  # kept, not replaced
+    from_archive = sum(log.read_text().count(FROM_SAVED_ARCHIVE) for log in logs.iterdir())
+    assert from_archive > 1000, "the second run's JVM did not start from the saved archive"
+
+
+def test_no_archive_when_turned_off_or_the_folder_cannot_be_passed_to_the_jvm(monkeypatch, tmp_path):
+    for folder in ("off", str(tmp_path / "with space")):
+        monkeypatch.setenv(jvm_classes.CACHE_ENV, folder)
+        jvm_classes.archive_path.cache_clear()
+        assert jvm_classes.archive_path() is None
+        assert "spark.driver.extraJavaOptions" not in spark_config("local[*]", record_classes=True)
+    jvm_classes.archive_path.cache_clear()
+
+
+@pytest.mark.parametrize("version, major", [("17.0.15", 17), ("1.8.0_412", 8), ("21", 21), ("11.0.2", 11)])
+def test_java_versions_are_read_as_their_major_number(version, major):
+    assert jvm_classes._major(version) == major
+
+
+def test_only_a_run_that_saves_the_archive_pays_for_recording(monkeypatch, tmp_path):
+    """Recording costs a run about 7 s: `dagster dev` runs (no `record_classes`) start plain until an archive
+    exists, then from it."""
+    monkeypatch.setenv(jvm_classes.CACHE_ENV, str(tmp_path))
+    jvm_classes.archive_path.cache_clear()
+    try:
+        assert "spark.driver.extraJavaOptions" not in spark_config("local[*]")
+        assert (
+            "-XX:+RecordDynamicDumpInfo"
+            in spark_config("local[*]", record_classes=True)["spark.driver.extraJavaOptions"]
+        )
+        jvm_classes.archive_path().write_bytes(b"")
+        for record_classes in (False, True):
+            options = spark_config("local[*]", record_classes=record_classes)["spark.driver.extraJavaOptions"]
+            assert f"-XX:SharedArchiveFile={jvm_classes.archive_path()}" in options.split()
+        assert "spark.driver.extraJavaOptions" not in spark_config("spark://master:7077")
+    finally:
+        jvm_classes.archive_path.cache_clear()
