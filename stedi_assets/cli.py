@@ -45,6 +45,20 @@ def last_run(manifest_path: Path) -> dict:
     return previous
 
 
+def save_jvm_classes() -> None:
+    """After a successful run: the class archive later Spark JVMs start from, if there is none yet. It is a
+    cache, so a run that succeeded does not fail for it."""
+    from stedi_assets.jvm_classes import save_archive
+
+    try:
+        archive = save_archive()
+    except Exception as error:  # e.g. an unwritable or full cache folder, or a JVM that cannot dump
+        print(f"stedi: could not save the Spark JVM's classes ({error}); runs start as before", file=sys.stderr)
+        return
+    if archive:
+        print(f"Saved the Spark JVM's classes to {archive}: the next runs start faster.")
+
+
 def materialize(args) -> int:
     options = {
         "ml_join": args.ml_join,
@@ -88,10 +102,7 @@ def materialize(args) -> int:
             return 1
         manifest = {"fingerprint": landed.fingerprint, "table_rows": table_rows}
         write_text_atomically(manifest_path, json.dumps(manifest, indent=2))
-        from stedi_assets.jvm_classes import save_archive
-
-        if archive := save_archive():
-            print(f"Saved the Spark JVM's classes to {archive}: the next runs start faster.")
+        save_jvm_classes()
     print(f"{'table':<26}{'rows':>10}")
     for table, rows in table_rows.items():
         print(f"{table:<26}{rows:>10}")

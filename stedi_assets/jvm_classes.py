@@ -30,8 +30,11 @@ def _java_version() -> str | None:
     java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
     if not java or not os.path.exists(java):
         return None
-    release = Path(os.path.realpath(java)).parents[1] / "release"
-    found = re.search(r'^JAVA_VERSION="([^"]+)"', release.read_text(), re.M) if release.exists() else None
+    try:
+        release = (Path(os.path.realpath(java)).parents[1] / "release").read_text()
+    except OSError:
+        return None
+    found = re.search(r'^JAVA_VERSION="([^"]+)"', release, re.M)
     return found.group(1) if found else None
 
 

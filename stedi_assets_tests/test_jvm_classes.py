@@ -43,6 +43,19 @@ def test_a_cli_run_saves_the_archive_and_the_next_run_starts_from_it(tmp_path):
     assert from_archive > 1000, "the second run's JVM did not start from the saved archive"
 
 
+def test_a_run_that_cannot_save_the_archive_still_succeeds_and_says_why(tmp_path):
+    landing, not_a_folder = tmp_path / "landing", tmp_path / "file"
+    write_sample_landing(landing, customers=5, seed=2)
+    not_a_folder.write_text("")
+    env = {k: v for k, v in caller_env().items() if k not in ("DAGSTER_HOME", "JAVA_TOOL_OPTIONS")}
+    env[jvm_classes.CACHE_ENV] = str(not_a_folder / "classes")
+
+    run = stedi_materialize(landing, tmp_path / "lake", env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "could not save the Spark JVM's classes" in run.stderr
+    assert "customer_landing" in run.stdout
+
+
 def test_no_archive_when_turned_off_or_the_folder_cannot_be_passed_to_the_jvm(monkeypatch, tmp_path):
     for folder in ("off", str(tmp_path / "with space")):
         monkeypatch.setenv(jvm_classes.CACHE_ENV, folder)
