@@ -198,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     builder = SparkSession.builder
     for key, value in SPARK_CONFIG.items():
         builder = builder.config(key, value)
-    if java_options():  # the platform's JVM start too: from the class archive of an earlier run, if any
-        builder = builder.config("spark.driver.extraJavaOptions", java_options())
+    if options := java_options():  # the platform's JVM start too: from the class archive of an earlier run
+        builder = builder.config("spark.driver.extraJavaOptions", options)
     use_this_python_for_local_workers()
     spark = builder.getOrCreate()
     session = time.perf_counter()

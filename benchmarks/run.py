@@ -204,20 +204,21 @@ class Runner:
     def save_jvm_classes(self, landing: Path, folder: Path) -> dict:
         """A user's first run saves the class archive every later Spark JVM starts from (`jvm_classes`): so
         does an untimed run here, before the timed ones, the baselines' included."""
-        lake, home = folder / "first-run" / "lake", folder / "first-run" / "dagster_home"
-        home.mkdir(parents=True)
-        shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-        first_run = self.platform("platform-first-run", landing, lake, home, folder, profiled=False)
+        first_run = self.from_empty_lake("platform-first-run", landing, folder, folder / "first-run", profiled=False)
         shutil.rmtree(folder / "first-run", ignore_errors=True)
         return {key: first_run[key] for key in ("wall_seconds", "exit_code", "log")}
 
-    def full_run(self, landing: Path, folder: Path, attempt: int) -> dict:
-        lake, home = lake_and_home(folder)
+    def from_empty_lake(self, name: str, landing: Path, folder: Path, under: Path, profiled: bool = True) -> dict:
+        """A platform run from an empty lake and a new Dagster instance, both `under` a folder."""
+        lake, home = lake_and_home(under)
         shutil.rmtree(lake, ignore_errors=True)
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
         shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-        return self.platform(f"platform-full-{attempt + 1}", landing, lake, home, folder)
+        return self.platform(name, landing, lake, home, folder, profiled)
+
+    def full_run(self, landing: Path, folder: Path, attempt: int) -> dict:
+        return self.from_empty_lake(f"platform-full-{attempt + 1}", landing, folder, folder)
 
     def side_by_side(self, landing: Path, folder: Path, repeat: int) -> dict[str, dict]:
         """Both baselines and the full run, taken in turns: a machine that slows down or speeds up during the

@@ -15,6 +15,12 @@ from stedi_assets_tests.servers import caller_env
 FROM_SAVED_ARCHIVE = "source: shared objects file (top)"
 
 
+def cli_env(class_cache) -> dict[str, str]:
+    """A fresh process's environment: no Dagster instance (an ephemeral one), its own class cache."""
+    env = {k: v for k, v in caller_env().items() if k not in ("DAGSTER_HOME", "JAVA_TOOL_OPTIONS")}
+    return {**env, jvm_classes.CACHE_ENV: str(class_cache)}
+
+
 def stedi_materialize(landing, lake, env) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "stedi_assets.cli", "materialize", "--landing", str(landing), "--lake", str(lake)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
@@ -24,8 +30,7 @@ def test_a_cli_run_saves_the_archive_and_the_next_run_starts_from_it(tmp_path):
     landing, cache, logs = tmp_path / "landing", tmp_path / "classes", tmp_path / "logs"
     write_sample_landing(landing, customers=10, seed=2)
     logs.mkdir()
-    env = {k: v for k, v in caller_env().items() if k not in ("DAGSTER_HOME", "JAVA_TOOL_OPTIONS")}
-    env[jvm_classes.CACHE_ENV] = str(cache)
+    env = cli_env(cache)
 
     first = stedi_materialize(landing, tmp_path / "lake-1", env)
     assert first.returncode == 0, first.stderr[-3000:]
@@ -47,10 +52,8 @@ def test_a_run_that_cannot_save_the_archive_still_succeeds_and_says_why(tmp_path
     landing, not_a_folder = tmp_path / "landing", tmp_path / "file"
     write_sample_landing(landing, customers=5, seed=2)
     not_a_folder.write_text("")
-    env = {k: v for k, v in caller_env().items() if k not in ("DAGSTER_HOME", "JAVA_TOOL_OPTIONS")}
-    env[jvm_classes.CACHE_ENV] = str(not_a_folder / "classes")
 
-    run = stedi_materialize(landing, tmp_path / "lake", env)
+    run = stedi_materialize(landing, tmp_path / "lake", cli_env(not_a_folder / "classes"))
     assert run.returncode == 0, run.stderr[-3000:]
     assert "could not save the Spark JVM's classes" in run.stderr
     assert "customer_landing" in run.stdout
