@@ -23,11 +23,14 @@ CACHE_ENV = "STEDI_JVM_CLASS_CACHE"
 _QUIET = "-Xlog:cds*=off"
 
 
-def _java_version() -> str | None:
-    """The version of the Java that Spark's launcher runs (`$JAVA_HOME/bin/java`, else `java` on the PATH),
-    from the `release` file of its installation; None if it cannot tell."""
+def _java() -> str | None:
+    """The Java that Spark's launcher runs: `$JAVA_HOME/bin/java`, else `java` on the PATH."""
     java_home = os.environ.get("JAVA_HOME")
-    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    return str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+
+
+def _java_version(java: str | None) -> str | None:
+    """The version of `java`, from the `release` file of its installation; None if it cannot tell."""
     if not java or not os.path.exists(java):
         return None
     try:
@@ -48,14 +51,15 @@ def _major(java_version: str) -> int:
 def archive_path() -> Path | None:
     """Where the archive for this Java and this Spark is (or will be); None when there is to be none."""
     folder = os.environ.get(CACHE_ENV) or str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "stedi")
-    java = _java_version()
-    if folder == "off" or java is None or _major(java) < 13 or re.search(r"[\s'\"]", folder):
+    java = _java()
+    version = _java_version(java)
+    if folder == "off" or version is None or _major(version) < 13 or re.search(r"[\s'\"]", folder):
         return None  # Java 13 brought dynamic archives; Spark's option parsing would split a path with spaces
     from pyspark import __version__ as pyspark_version
     from pyspark.find_spark_home import _find_spark_home
 
     jars = os.path.realpath(Path(_find_spark_home()) / "jars")
-    identity = [os.environ.get("JAVA_HOME") or shutil.which("java"), java, jars, pyspark_version]
+    identity = [java, version, jars, pyspark_version]
     key = hashlib.sha256(repr(identity).encode()).hexdigest()[:16]
     return Path(folder) / f"spark-classes-{key}.jsa"
 

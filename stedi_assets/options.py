@@ -3,6 +3,8 @@
 import os
 import sys
 
+from stedi_assets.jvm_classes import java_options
+
 ML_JOIN_MODES = ("customer", "timestamp")
 DEV_PSEUDONYM_KEY = "local-development-only"
 
@@ -57,8 +59,6 @@ def spark_config(
     without generated code. A local JVM starts from the class archive of an earlier run, or, with
     `record_classes` and no archive yet, can save one (`jvm_classes`)."""
     if master.startswith("local"):
-        from stedi_assets.jvm_classes import java_options
-
         use_this_python_for_local_workers()
         config = {**LOCAL_SPARK_CONFIG, "spark.master": master}
         if options := java_options(record_classes):
