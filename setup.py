@@ -22,6 +22,9 @@ setup(
         # pyspark.pandas, which pandera.pyspark imports, breaks under pandas 3.
         "pandas>=2.2,<3",
         "pyarrow>=15",
+        # `stedi query` and the lake's Python readers: pyiceberg scans the tables, DuckDB runs the SQL.
+        "pyiceberg[sql-sqlite,pyarrow,glue]==0.12.0",
+        "duckdb==2.0.1",
     ],
     extras_require={
         "test": [
@@ -30,8 +33,8 @@ setup(
             "requests>=2.31",
             "playwright==1.65.2",
             "moto[server]==5.2.5",
+            "ruff==0.17.5",
         ],
-        "bench": ["duckdb==2.0.1"],
     },
     entry_points={"console_scripts": ["stedi=stedi_assets.cli:main"]},
 )

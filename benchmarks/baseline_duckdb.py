@@ -108,7 +108,7 @@ def statements(landing: str, out: str, pseudonym_key: str) -> list[tuple[str, st
             f"""
             SELECT {customer_fields}, ingest_date FROM customer_landing
             QUALIFY row_number() OVER (
-                PARTITION BY {key('email')}
+                PARTITION BY {key("email")}
                 ORDER BY lastUpdateDate DESC NULLS LAST, ingest_date DESC, source_file DESC) = 1
                 AND shareWithResearchAsOfDate IS NOT NULL""",
         ),
@@ -117,14 +117,14 @@ def statements(landing: str, out: str, pseudonym_key: str) -> list[tuple[str, st
             f"""
             SELECT "user", "timestamp", x, y, z, min(ingest_date) AS ingest_date
             FROM accelerometer_landing
-            WHERE {key('"user"')} IN (SELECT {key('email')} FROM customer_trusted)
+            WHERE {key('"user"')} IN (SELECT {key("email")} FROM customer_trusted)
             GROUP BY ALL""",
         ),
         (
             "customer_curated",
             f"""
             SELECT * FROM customer_trusted
-            WHERE {key('email')} IN (SELECT DISTINCT {key('"user"')} FROM accelerometer_trusted)""",
+            WHERE {key("email")} IN (SELECT DISTINCT {key('"user"')} FROM accelerometer_trusted)""",
         ),
         (
             "step_trainer_trusted",
@@ -140,7 +140,7 @@ def statements(landing: str, out: str, pseudonym_key: str) -> list[tuple[str, st
             SELECT s.sensorReadingTime, s.serialNumber, s.distanceFromObject, a."timestamp", a.x, a.y, a.z,
                    {pseudonym} AS customer_id, {pseudonym} AS accelerometer_customer_id, s.ingest_date
             FROM step_trainer_trusted s
-            JOIN (SELECT serialNumber, {key('email')} AS owner_key FROM customer_curated) o USING (serialNumber)
+            JOIN (SELECT serialNumber, {key("email")} AS owner_key FROM customer_curated) o USING (serialNumber)
             JOIN accelerometer_trusted a
               ON {key('a."user"')} = o.owner_key AND a."timestamp" = s.sensorReadingTime""",
         ),

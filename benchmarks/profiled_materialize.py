@@ -23,6 +23,7 @@ STARTED = time.time()
 
 # The run's Spark resource waiting for the session started ahead (the JVM's start less what Dagster's loading hid).
 SPARK_WAIT = "waiting for Spark to start"
+WRITE = "write (Iceberg commit)"
 # Function name -> label. Labels that start with "check: " are checks.
 FUNCTIONS = {
     "schema_check": "check: schema_valid",
@@ -39,7 +40,7 @@ FUNCTIONS = {
 }
 # (module, class, method) -> label
 METHODS = {
-    ("stedi_assets.lake", "LocalLake", "replace_partitions"): "write (Parquet, commit)",
+    ("stedi_assets.lake.iceberg_tables", "Lake", "replace_partitions"): WRITE,
     ("dagster_pyspark.resources", "PySparkResource", "setup_for_execution"): SPARK_WAIT,
 }
 

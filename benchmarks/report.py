@@ -1,6 +1,6 @@
 """The benchmark's results as Markdown (for the README)."""
 
-from benchmarks.profiled_materialize import SPARK_WAIT
+from benchmarks.profiled_materialize import SPARK_WAIT, WRITE
 
 GIB = 2**30
 RUNS = [
@@ -166,8 +166,7 @@ def _scale(result: dict) -> list[str]:
         f"The new ingest date {new['ingest_date']} adds {new['total_lines']:,} lines ({new['share']:.1%}). "
         "*load* is the machine's 1-minute load average, at its highest during the run.",
         "",
-        "| run | wall (s) | peak memory (GiB) | input lines | rows/s | × PySpark baseline | × DuckDB baseline "
-        "| load |",
+        "| run | wall (s) | peak memory (GiB) | input lines | rows/s | × PySpark baseline | × DuckDB baseline | load |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     pyspark, duckdb = _wall(runs["pyspark"]), _wall(runs["duckdb"])
@@ -217,7 +216,7 @@ def _scale(result: dict) -> list[str]:
 
 def _split(parts: dict, total: float) -> str:
     compute = parts.get("compute + digest", 0.0)
-    write = parts.get("write (Parquet, commit)", 0.0)
+    write = parts.get(WRITE, 0.0)
     checks = sum(v for k, v in parts.items() if k.startswith("check: "))
     other = total - compute - write - checks - parts.get(SPARK_WAIT, 0.0)
     return f"{compute:.1f} | {write:.1f} | {checks:.1f} | {other:.1f}"
@@ -244,8 +243,7 @@ def _step_table(title: str, run: dict) -> list[str]:
         out.append(f"| {name} | {phase['seconds']:.1f} | {phase['seconds'] / wall:.0%} | | | | |")
     checks = sum(v for k, v in breakdown.get("labels", {}).items() if k.startswith("check: "))
     out += [
-        f"| **total (wall)**, of which checks {checks:.1f} s ({checks / wall:.0%}) | **{wall:.1f}** | 100% "
-        "| | | | |",
+        f"| **total (wall)**, of which checks {checks:.1f} s ({checks / wall:.0%}) | **{wall:.1f}** | 100% | | | | |",
         "",
     ]
     return out
@@ -261,9 +259,8 @@ def _breakdown(runs: dict) -> list[str]:
         "",
         "Per phase and per step (a step is one asset with its checks). *compute + digest* is the first Spark "
         "action on a table's new rows (the row counts and content digest of each partition), so it includes "
-        "computing the transform; *write* is writing the Parquet and committing (and, for a partition the table "
-        "never had, written in one pass that digests it, the transform and digest too: its *compute + digest* is "
-        "0); *checks* are the asset's checks; "
+        "computing the transform; *write* is writing the data files and the Iceberg commit; "
+        "*checks* are the asset's checks; "
         "*other* is the rest of the step (Dagster, lake reads and listings, Spark planning). The first Spark job "
         "of a run also pays for warming up the JVM and starting Spark's Python workers: it is in the first "
         "step, whatever that step does first.",
@@ -287,7 +284,7 @@ def _breakdown(runs: dict) -> list[str]:
                 quick.add(check["check"])
                 continue
             out.append(
-                f"| {check['check']} | `{check['step']}` | {check['seconds']:.2f} " f"| {check['seconds'] / wall:.1%} |"
+                f"| {check['check']} | `{check['step']}` | {check['seconds']:.2f} | {check['seconds'] / wall:.1%} |"
             )
         out.append("")
         if quick:

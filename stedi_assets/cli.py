@@ -6,12 +6,16 @@ import json
 import os
 import sys
 import tempfile
+from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
 from stedi_assets.atomic_files import write_text_atomically
+from stedi_assets.lake import jars
+from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.landing_files import SOURCES, LandingLayoutError, fingerprint, list_landing_files
-from stedi_assets.options import DEV_PSEUDONYM_KEY, ML_JOIN_MODES
+from stedi_assets.options import DEFAULT_RETAIN_DAYS, DEV_PSEUDONYM_KEY, ML_JOIN_MODES
 
 MANIFEST = "_stedi_manifest.json"
 
@@ -59,11 +63,46 @@ def save_jvm_classes() -> None:
         print(f"Saved the Spark JVM's classes to {archive}: the next runs start faster.")
 
 
+@contextmanager
+def output_to(log: Path):
+    """This process's standard error (and that of the processes it starts meanwhile) appended to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    saved = os.dup(2)
+    with open(log, "ab") as file:
+        os.dup2(file.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def unwritable_folder(root: str) -> str | None:
+    try:
+        Path(root).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            return None
+    except OSError as error:
+        return error.strerror
+
+
+def unreachable_bucket(root: str) -> str | None:
+    import boto3  # only for a lake on S3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        boto3.client("s3").head_bucket(Bucket=root.removeprefix("s3://").split("/", 1)[0])
+    except (BotoCoreError, ClientError) as error:
+        return str(error)
+    return None
+
+
 def materialize(args) -> int:
     options = {
         "ml_join": args.ml_join,
         "consent_cutoff": args.consent_cutoff,
         "expect": args.expect,
+        "namespace": args.namespace,
         "pseudonym_key": hashlib.sha256(args.pseudonym_key.encode()).hexdigest(),
     }
     try:
@@ -74,24 +113,30 @@ def materialize(args) -> int:
     if not landed.ingest_dates:
         print(f"stedi: no landing files under {args.landing}/<source>/landing/", file=sys.stderr)
         return 2
-    try:
-        Path(args.lake).mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=args.lake):
-            pass
-    except OSError as error:
-        print(
-            f"stedi: lake root {args.lake} is not writable ({error.strerror}): choose another --lake", file=sys.stderr
-        )
+    s3_lake = args.lake.startswith("s3://")
+    problem = unreachable_bucket(args.lake) if s3_lake else unwritable_folder(args.lake)
+    if problem:
+        print(f"stedi: lake root {args.lake} is not writable ({problem}): choose another --lake", file=sys.stderr)
         return 2
-    manifest_path = Path(args.lake) / MANIFEST
-    previous = last_run(manifest_path)
+    # A lake on S3 keeps no manifest: each run checks every table, and commits only what changed.
+    manifest_path = None if s3_lake else Path(args.lake) / MANIFEST
+    previous = last_run(manifest_path) if manifest_path else {}
     if previous.get("fingerprint") == landed.fingerprint:
         print("The lake is up to date: no new or changed landing files since the last run.")
         table_rows = previous["table_rows"]
     else:
         from stedi_assets.spark_start import start_spark_session
 
-        start_spark_session(args.spark_master, landed.bytes)  # Dagster and Spark load only when there is work
+        if args.spark_master.startswith("local") and jars.missing(s3_lake):
+            log = jars.cache_dir() / "fetch.log"
+            print(f"Fetching the lake's Spark jars from Maven Central into {jars.cache_dir()} (once)...")
+            with output_to(log):  # Ivy's report, and the JVM's trace if it cannot fetch
+                started = start_spark_session(args.spark_master, landed.bytes, s3_lake)
+                started.join()
+            if started.error is not None and jars.missing(s3_lake):
+                print(f"stedi: {jars.unavailable_message(s3_lake)} (details: {log})", file=sys.stderr)
+                return 2
+        start_spark_session(args.spark_master, landed.bytes, s3_lake)  # only when there is work
         from stedi_assets.materialize import run_all_zones
 
         success, table_rows, failed = run_all_zones(args, landed.ingest_dates, landed.bytes)
@@ -100,12 +145,39 @@ def materialize(args) -> int:
         if not success or failed:
             print("stedi: the run failed; see the messages above (and the run in `dagster dev`).", file=sys.stderr)
             return 1
-        manifest = {"fingerprint": landed.fingerprint, "table_rows": table_rows}
-        write_text_atomically(manifest_path, json.dumps(manifest, indent=2))
+        if manifest_path:
+            manifest = {"fingerprint": landed.fingerprint, "table_rows": table_rows}
+            write_text_atomically(manifest_path, json.dumps(manifest, indent=2))
         save_jvm_classes()
     print(f"{'table':<26}{'rows':>10}")
     for table, rows in table_rows.items():
         print(f"{table:<26}{rows:>10}")
+    return 0
+
+
+def maintain(args) -> int:
+    """Expire snapshots older than the retention window and delete the files nothing references."""
+    from stedi_assets.lake.catalog import LakeCatalog
+
+    if not LakeCatalog(args.lake, args.namespace).exists():
+        print(
+            f"stedi: no lake at {args.lake} (its catalog {LakeCatalog(args.lake).sqlite_path} is missing)",
+            file=sys.stderr,
+        )
+        return 2
+    from pyspark.sql import SparkSession
+
+    from stedi_assets.lake.iceberg_tables import Lake
+    from stedi_assets.lake.maintenance import maintain as maintain_lake
+    from stedi_assets.options import spark_config
+    from stedi_assets.schemas.tables import ALL_TABLES
+
+    spark = SparkSession.builder.config(map=spark_config(s3_lake=args.lake.startswith("s3://"))).getOrCreate()
+    deleted = maintain_lake(spark, Lake(args.lake, args.namespace), list(ALL_TABLES), args.retain_days)
+    print(f"Expired snapshots older than {args.retain_days:g} days; files deleted:")
+    print(f"{'table':<26}{'data':>8}{'metadata':>10}{'orphans':>9}")
+    for table, files in deleted.items():
+        print(f"{table:<26}{files['data_files']:>8}{files['manifest_files']:>10}{files['orphan_files']:>9}")
     return 0
 
 
@@ -117,16 +189,54 @@ def sample(args) -> int:
     return 0
 
 
-def ddl(args) -> int:
-    from stedi_assets.schemas.ddl import all_tables_ddl
+def _cell(value) -> str:
+    if value is None:
+        return "NULL"
+    return str(value).replace("\n", "\\n")
 
-    statements = all_tables_ddl(args.lake, args.database)
-    if args.out:
-        Path(args.out).write_text(statements + ";\n")
-        print(f"Wrote the DDL of every table to {args.out}")
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def print_table(columns: list[str], rows: list[tuple]) -> None:
+    """An aligned text table: numbers right-aligned, the rest left-aligned, NULL for a missing value."""
+    cells = [[_cell(value) for value in row] for row in rows]
+    widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(columns)]
+    numeric = [bool(rows) and all(_is_number(row[i]) or row[i] is None for row in rows) for i in range(len(columns))]
+
+    def line(values: list[str]) -> str:
+        aligned = (v.rjust(w) if right else v.ljust(w) for v, w, right in zip(values, widths, numeric))
+        return "  ".join(aligned).rstrip()
+
+    print(line(columns))
+    print("  ".join("-" * width for width in widths))
+    for row in cells:
+        print(line(row))
+
+
+def query(args) -> int:
+    from stedi_assets.query import LakeQueryError, query_lake
+
+    try:
+        result = query_lake(args.lake, args.sql, args.namespace, max_rows=args.limit)
+    except LakeQueryError as error:
+        print(f"stedi: {error}", file=sys.stderr)
+        return 2
+    if result.columns:
+        print_table(result.columns, result.rows)
+    if len(result.rows) < result.total:
+        print(f"({result.total} rows in all; the first {len(result.rows)} shown: raise --limit to see more)")
     else:
-        print(statements + ";")
+        print(f"({result.total} row{'' if result.total == 1 else 's'})")
     return 0
+
+
+def row_limit(text: str) -> int:
+    limit = int(text)
+    if limit < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {limit}")
+    return limit
 
 
 def parser() -> argparse.ArgumentParser:
@@ -134,7 +244,12 @@ def parser() -> argparse.ArgumentParser:
     commands = cli.add_subparsers(dest="command", required=True)
     run = commands.add_parser("materialize", help="build every zone table that is missing or stale")
     run.add_argument("--landing", required=True, help="landing root: <root>/<source>/landing/...")
-    run.add_argument("--lake", required=True, help="lake root the Parquet tables are written under")
+    run.add_argument("--lake", required=True, help="lake root: a folder (with its own catalog) or s3://bucket/prefix")
+    run.add_argument(
+        "--namespace",
+        default=os.environ.get("STEDI_NAMESPACE", DEFAULT_NAMESPACE),
+        help="catalog namespace (the Glue database on AWS) of the tables (default: $STEDI_NAMESPACE or stedi)",
+    )
     run.add_argument("--ml-join", choices=ML_JOIN_MODES, default="customer")
     run.add_argument("--consent-cutoff", action="store_true", help="drop readings taken before consent")
     run.add_argument("--expect", metavar="PROFILE", help="check row counts against a profile (stedi-starter)")
@@ -149,6 +264,24 @@ def parser() -> argparse.ArgumentParser:
         help="local[*] (default), a cluster master URL, or a Spark Connect URL sc://host:port",
     )
     run.set_defaults(handler=materialize)
+    upkeep = commands.add_parser(
+        "maintain", help="expire old snapshots and delete unreferenced files (withdrawn consent included)"
+    )
+    upkeep.add_argument(
+        "--lake", required=True, help="lake root: a folder (with its own catalog) or s3://bucket/prefix"
+    )
+    upkeep.add_argument(
+        "--namespace",
+        default=os.environ.get("STEDI_NAMESPACE", DEFAULT_NAMESPACE),
+        help="catalog namespace of the tables (default: $STEDI_NAMESPACE or stedi)",
+    )
+    upkeep.add_argument(
+        "--retain-days",
+        type=float,
+        default=float(os.environ.get("STEDI_RETAIN_DAYS", DEFAULT_RETAIN_DAYS)),
+        help="keep snapshots (and files) this many days old (default: $STEDI_RETAIN_DAYS or 7)",
+    )
+    upkeep.set_defaults(handler=maintain)
     make = commands.add_parser("sample", help="write synthetic landing data")
     make.add_argument("--out", required=True)
     size = make.add_mutually_exclusive_group()
@@ -156,11 +289,16 @@ def parser() -> argparse.ArgumentParser:
     size.add_argument("--scale", type=float, help="volume as a multiple of the public starter data (100: ~8M readings)")
     make.add_argument("--seed", type=int, default=7)
     make.set_defaults(handler=sample)
-    athena = commands.add_parser("ddl", help="print the Athena/Hive DDL of every table")
-    athena.add_argument("--lake", required=True, help="lake root as the engine sees it, e.g. s3://bucket/lake")
-    athena.add_argument("--database", default="stedi")
-    athena.add_argument("--out", help="write to this file instead of printing")
-    athena.set_defaults(handler=ddl)
+    ask = commands.add_parser("query", help="run SQL (DuckDB) over the lake's current tables and print the result")
+    ask.add_argument("--lake", required=True, help="lake root: a folder (with its own catalog) or s3://bucket/prefix")
+    ask.add_argument(
+        "--namespace",
+        default=os.environ.get("STEDI_NAMESPACE", DEFAULT_NAMESPACE),
+        help="catalog namespace (the Glue database on AWS) of the tables (default: $STEDI_NAMESPACE or stedi)",
+    )
+    ask.add_argument("--limit", type=row_limit, default=50, help="print at most this many rows (default 50)")
+    ask.add_argument("sql", help='e.g. "SELECT count(*) FROM customer_trusted"; tables are named as the assets')
+    ask.set_defaults(handler=query)
     return cli
 
 

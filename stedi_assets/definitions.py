@@ -5,7 +5,7 @@ import os
 import dagster as dg
 
 from stedi_assets.checks.expected_counts import expected_count_check
-from stedi_assets.jobs import all_zones_job, nightly_all_zones, zone_jobs
+from stedi_assets.jobs import all_zones_job, maintain_lake, nightly_all_zones, nightly_maintenance, zone_jobs
 from stedi_assets.resources import resources_from_environment
 from stedi_assets.schemas.tables import ZONE_TABLES
 from stedi_assets.sensors.landing import landing_sensor
@@ -26,11 +26,12 @@ def build_definitions(resources: dict, expected_counts_profile: str | None = Non
     step_resources = resources[STEPS_RESOURCE].required_resource_keys
     assets = [*landing_zone(step_resources), *trusted_zone(step_resources), *curated_zone(step_resources)]
     checks = [expected_count_check(table, expected_counts_profile) for table in ZONE_TABLES]
+    local_spark = "pyspark" in resources  # maintenance runs on local Spark; on AWS, see docs (Athena VACUUM)
     return dg.Definitions(
         assets=dg.with_source_code_references(assets),
         asset_checks=checks if expected_counts_profile else [],
-        jobs=[all_zones_job, *zone_jobs],
-        schedules=[nightly_all_zones],
+        jobs=[all_zones_job, *zone_jobs, *([maintain_lake] if local_spark else [])],
+        schedules=[nightly_all_zones, *([nightly_maintenance] if local_spark else [])],
         sensors=[landing_sensor],
         resources=resources,
         executor=dg.in_process_executor,

@@ -1,7 +1,15 @@
-"""Jobs for the common selections, and a schedule users can turn on."""
+"""Jobs for the common selections, a schedule users can turn on, and the lake's nightly maintenance."""
+
+import os
 
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster_pyspark import PySparkResource
+
+from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.lake.maintenance import maintain
+from stedi_assets.options import DEFAULT_RETAIN_DAYS
+from stedi_assets.schemas.tables import ALL_TABLES
 
 # Runs that write the lake take turns (dagster.yaml limits runs with this tag to one at a time).
 LAKE_WRITER_TAG = {"stedi/lake-writer": "true"}
@@ -43,3 +51,33 @@ def nightly_all_zones(context: dg.ScheduleEvaluationContext):
     if not ingest_dates:
         return dg.SkipReason("no ingest dates registered yet")
     return dg.RunRequest(tags=partition_range_tags(ingest_dates))
+
+
+class Retention(dg.Config):
+    retain_days: float = float(os.environ.get("STEDI_RETAIN_DAYS", DEFAULT_RETAIN_DAYS))
+
+
+@dg.op(description="Expires snapshots older than the retention window and deletes the files nothing references.")
+def expire_snapshots_and_orphan_files(
+    context: dg.OpExecutionContext, config: Retention, pyspark: PySparkResource, lake: dg.ResourceParam[Lake]
+) -> None:
+    deleted = maintain(pyspark.spark_session, lake, list(ALL_TABLES), config.retain_days)
+    for table, files in deleted.items():
+        context.log.info(f"{table}: deleted {files}")
+
+
+@dg.job(
+    tags=LAKE_WRITER_TAG,  # never while a run writes: a younger orphan may be a commit in flight
+    description="Lake maintenance: a withdrawn customer's rows in old snapshots are physically deleted once the "
+    "snapshots are older than the retention window (STEDI_RETAIN_DAYS, default 7).",
+)
+def maintain_lake():
+    expire_snapshots_and_orphan_files()
+
+
+nightly_maintenance = dg.ScheduleDefinition(
+    job=maintain_lake,
+    cron_schedule="0 3 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,  # on by default: consent withdrawal depends on it
+)

@@ -1,5 +1,6 @@
 """Find landing files and the ingest date each belongs to (the contract's rule)."""
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -125,3 +126,24 @@ def fingerprints_by_ingest_date(files: list[LandingFile]) -> dict[str, str]:
     """The fingerprint of each ingest date's files: what the lake records as parsed, and the sensor compares."""
     dates = sorted({file.ingest_date for file in files})
     return {date: fingerprint([file for file in files if file.ingest_date == date]) for date in dates}
+
+
+def local_copies(files: list[LandingFile], folder: str) -> list[LandingFile]:
+    """The files, with those on S3 downloaded into `folder`: for a local Spark, which has no S3 filesystem.
+
+    A copy sits in an `ingest_date=` folder of its file's ingest date, so the parser dates it as the listing
+    did; its name and modification time are the original's. Glue and EMR read `s3://` themselves."""
+    import boto3  # as in `_list_s3_landing_files`: only for S3 roots
+
+    s3, copies = boto3.client("s3"), []
+    for number, file in enumerate(files):
+        if not file.path.startswith("s3://"):
+            copies.append(file)
+            continue
+        bucket, key = file.path.removeprefix("s3://").split("/", 1)
+        copy = Path(folder) / file.source / str(number) / f"ingest_date={file.ingest_date}" / key.rsplit("/", 1)[-1]
+        copy.parent.mkdir(parents=True)
+        s3.download_file(bucket, key, str(copy))
+        os.utime(copy, ns=(file.modified_ns, file.modified_ns))
+        copies.append(dataclasses.replace(file, path=str(copy)))
+    return copies

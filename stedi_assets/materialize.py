@@ -25,6 +25,7 @@ def run_all_zones(args, ingest_dates: list[str], landing_bytes: int) -> tuple[bo
             args.ml_join,
             args.consent_cutoff,
             args.pseudonym_key,
+            args.namespace,
             args.spark_master,
             landing_bytes,
         ),

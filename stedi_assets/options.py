@@ -4,12 +4,14 @@ import os
 import sys
 
 from stedi_assets.jvm_classes import java_options
+from stedi_assets.lake import jars
 
 ML_JOIN_MODES = ("customer", "timestamp")
+DEFAULT_RETAIN_DAYS = 7  # how long old snapshots (and a withdrawn customer's rows in them) are kept
 DEV_PSEUDONYM_KEY = "local-development-only"
 
 # What any Spark needs to compute the tables as specified: dates in UTC, partition values kept as written,
-# no `_SUCCESS` files in the lake's folders. The Glue/EMR entry script sets these too.
+# no `_SUCCESS` files. The Glue/EMR entry script sets these too.
 SPARK_SEMANTICS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
@@ -51,16 +53,17 @@ LOCAL_ONLY = ("spark.pyspark.python", "spark.sql.adaptive.enabled")
 
 
 def spark_config(
-    master: str = "local[*]", landing_bytes: int | None = None, record_classes: bool = False
+    master: str = "local[*]", landing_bytes: int | None = None, record_classes: bool = False, s3_lake: bool = False
 ) -> dict[str, str]:
     """The session config for a master: `local[*]`, a cluster master URL, or Spark Connect `sc://host:port`.
 
     `landing_bytes`, when known, is the size of the landing data the run reads: a small one runs local queries
     without generated code. A local JVM starts from the class archive of an earlier run, or, with
-    `record_classes` and no archive yet, can save one (`jvm_classes`)."""
+    `record_classes` and no archive yet, can save one (`jvm_classes`). The lake's jars come from the cache
+    (`lake.jars`); a Spark Connect server has its own."""
     if master.startswith("local"):
         use_this_python_for_local_workers()
-        config = {**LOCAL_SPARK_CONFIG, "spark.master": master}
+        config = {**LOCAL_SPARK_CONFIG, **jars.spark_config(s3_lake), "spark.master": master}
         if options := java_options(record_classes):
             config["spark.driver.extraJavaOptions"] = options
         if landing_bytes is not None and landing_bytes < INTERPRETED_BELOW_LANDING_BYTES:
@@ -69,4 +72,4 @@ def spark_config(
     cluster = {k: v for k, v in LOCAL_SPARK_CONFIG.items() if k not in LOCAL_ONLY}
     if master.startswith("sc://"):
         return {**{k: v for k, v in cluster.items() if k.startswith("spark.sql.")}, "spark.remote": master}
-    return {**cluster, "spark.master": master}
+    return {**cluster, **jars.spark_config(s3_lake), "spark.master": master}

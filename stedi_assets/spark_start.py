@@ -17,12 +17,15 @@ log = logging.getLogger(__name__)
 
 
 @functools.cache
-def start_spark_session(master: str, landing_bytes: int | None = None) -> threading.Thread | None:
+def start_spark_session(
+    master: str, landing_bytes: int | None = None, s3_lake: bool = False
+) -> threading.Thread | None:
     """Once per process, with the config the resource will ask for (`spark_config`). Spark Connect sessions
     start in the resource as usual: their server is already up."""
     if master.startswith("sc://"):
         return None
-    config = spark_config(master, landing_bytes, record_classes=True)  # `stedi materialize` saves the archive
+    # `stedi materialize` saves the class archive.
+    config = spark_config(master, landing_bytes, record_classes=True, s3_lake=s3_lake)
 
     def start() -> None:
         try:
@@ -31,7 +34,9 @@ def start_spark_session(master: str, landing_bytes: int | None = None) -> thread
             SparkSession.builder.config(map=config).getOrCreate()
         except Exception as error:  # the resource starts it again and fails the run with the error
             log.debug(f"Spark did not start ahead of the run: {error}")
+            thread.error = error
 
     thread = threading.Thread(target=start, name="spark-start", daemon=True)
+    thread.error = None
     thread.start()
     return thread

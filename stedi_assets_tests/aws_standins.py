@@ -13,11 +13,16 @@ import sys
 import tempfile
 from pathlib import Path
 
+from stedi_assets.lake import jars
+
 DRIVER_ENV = "spark.emr-serverless.driverEnv."
 
 
 def script_environment(endpoint: str) -> dict[str, str]:
-    """What the service's runtime gives a script: credentials, a region, and Spark (here local, small)."""
+    """What the service's runtime gives a script: credentials, a region, and Spark (here local, small) with
+    Iceberg on its classpath, as Glue's `--datalake-formats iceberg` and EMR's bundled jar give it (here from
+    the test session's jar cache)."""
+    iceberg = f"--packages {','.join(jars.packages(aws=True))} --conf spark.jars.ivy={jars.cache_dir()}"
     return {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -27,8 +32,8 @@ def script_environment(endpoint: str) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "PYSPARK_PYTHON": sys.executable,
-        "PYSPARK_SUBMIT_ARGS": "--master local[2] --driver-memory 2g --conf spark.sql.shuffle.partitions=4 "
-        "--conf spark.ui.enabled=false --conf spark.sql.session.timeZone=UTC pyspark-shell",
+        "PYSPARK_SUBMIT_ARGS": f"--master local[2] --driver-memory 2g {iceberg} "
+        "--conf spark.sql.shuffle.partitions=4 --conf spark.ui.enabled=false pyspark-shell",
     }
 
 

@@ -1,8 +1,7 @@
 """The AWS deployment, offline: the assets run as Glue or EMR Serverless job runs of the packaged entry
-script, through dagster-aws Pipes on moto's S3, and register their tables in moto's Glue Data Catalog.
+script, through dagster-aws Pipes on moto's S3, and commit Iceberg tables to the lake's catalog.
 
-The stand-ins run the script in a subprocess on local Spark (as the service would on its own), with the
-lake in a local folder: Spark here has no S3 connector, so the lake itself stays off S3.
+The stand-ins run the script in a subprocess on local Spark with Iceberg (as the service would on its own).
 """
 
 import subprocess
@@ -14,6 +13,7 @@ import pytest
 
 from stedi_assets.definitions import build_definitions
 from stedi_assets.jobs import partition_range_tags
+from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.landing_files import SOURCES, list_landing_files
 from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.resources import shared_resources
@@ -21,18 +21,22 @@ from stedi_assets.resources.aws import emr_serverless_steps, glue_steps
 from stedi_assets.schemas.tables import CUSTOMER_TRUSTED, LANDING_TABLES, QUARANTINE_TABLES, ZONE_TABLES
 from stedi_assets_tests.aws_standins import LocalEmrServerless, LocalGlue
 from stedi_assets_tests.conftest import CONTRACT_COUNTS
+from stedi_assets_tests.lake_contents import table_rows
 
 pytest_plugins = ["stedi_assets_tests.aws"]
 
-PIPES_BUCKET, SCRIPTS_BUCKET, DATABASE = "stedi-pipes", "stedi-scripts", "stedi"
+pytestmark = pytest.mark.slow
+
+PIPES_BUCKET, SCRIPTS_BUCKET, LAKE_BUCKET, DATABASE = "stedi-pipes", "stedi-scripts", "stedi-lake", "stedi"
 ENTRY_POINT = f"s3://{SCRIPTS_BUCKET}/stedi/entry.py"
 
 
 @pytest.fixture
-def shipped(moto_client) -> tuple:
-    """The buckets, and the entry script shipped to S3 (README: Running on AWS). Returns (s3, glue)."""
+def shipped(moto_client, moto_env) -> tuple:
+    """The buckets, and the entry script shipped to S3 (README: Running on AWS). Returns (s3, glue). The test
+    reads the lake through the environment (`moto_env`)."""
     s3 = moto_client("s3")
-    for bucket in (PIPES_BUCKET, SCRIPTS_BUCKET):
+    for bucket in (PIPES_BUCKET, SCRIPTS_BUCKET, LAKE_BUCKET):
         s3.create_bucket(Bucket=bucket)
     script = resources.files("stedi_assets.remote") / "entry.py"
     s3.put_object(Bucket=SCRIPTS_BUCKET, Key="stedi/entry.py", Body=script.read_bytes())
@@ -62,7 +66,7 @@ def ingest_dates(landing_root) -> list[str]:
 
 
 def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
-    starter_data, shipped, moto_endpoint, tmp_path, spark
+    starter_data, shipped, moto_endpoint, tmp_path
 ):
     s3, glue = shipped
     glue.create_job(
@@ -71,9 +75,9 @@ def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
         Command={"Name": "glueetl", "ScriptLocation": ENTRY_POINT, "PythonVersion": "3"},
         GlueVersion="5.0",
     )
-    steps = glue_steps("stedi-steps", PIPES_BUCKET, DATABASE, glue=LocalGlue(glue, s3, moto_endpoint), s3=s3)
-    lake = tmp_path / "lake"
-    defs = build_definitions({**shared_resources(str(starter_data), str(lake)), "zone_steps": steps})
+    steps = glue_steps("stedi-steps", PIPES_BUCKET, glue=LocalGlue(glue, s3, moto_endpoint), s3=s3)
+    lake = f"s3://{LAKE_BUCKET}/glue"
+    defs = build_definitions({**shared_resources(str(starter_data), lake), "zone_steps": steps})
     dates = ingest_dates(starter_data)
     result = run_all_zones(defs, dates)
     assert result.success
@@ -86,22 +90,26 @@ def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
         assert metadata["table_rows"].value == expected[table.name], table.name
         assert metadata["AWS Glue Job Name"].value == "stedi-steps"  # it ran as a Glue job run
         assert metadata["AWS Glue Job Run ID"].value.startswith("jr_")
-    # The lake itself, read independently of what the script reported:
-    for table in ZONE_TABLES:
-        stored = spark.read.parquet(str(lake / table.zone / table.name))
-        assert stored.count() == expected[table.name], table.name
     assert_checks_came_back_and_passed(result, set(materializations), defs)
 
-    # The catalog: every zone table with its partitions, located in the lake.
-    catalog = {t["Name"]: t for t in glue.get_tables(DatabaseName=DATABASE)["TableList"]}
-    assert {t.name for t in ZONE_TABLES} <= set(catalog)
+    # The lake on S3, read through the Glue catalog independently of what the script reported:
+    registered = {table["Name"]: table for table in glue.get_tables(DatabaseName=DATABASE)["TableList"]}
+    catalog = LakeCatalog(lake).pyiceberg()
     for table in ZONE_TABLES:
-        partitions = glue.get_partitions(DatabaseName=DATABASE, TableName=table.name)["Partitions"]
-        assert sorted(p["Values"][0] for p in partitions) == dates
-        assert catalog[table.name]["StorageDescriptor"]["Location"] == f"{lake}/{table.zone}/{table.name}/"
-    assert [c["Name"] for c in catalog["customer_landing"]["StorageDescriptor"]["Columns"]] == list(
-        LANDING_TABLES["customer"].column_names
-    )
+        assert registered[table.name]["Parameters"]["table_type"] == "ICEBERG"
+        stored = catalog.load_table((DATABASE, table.name))
+        assert stored.location() == f"{lake}/{table.zone}/{table.name}"
+        metadata = materializations[table.name].metadata
+        assert metadata["dagster/table_name"].value == f"lake.{DATABASE}.{table.name}"
+        assert metadata["dagster/uri"].value == stored.location()
+        assert metadata["iceberg_snapshot_id"].value == str(stored.current_snapshot().snapshot_id)
+        rows = table_rows(lake, table.name)
+        assert len(rows) == expected[table.name], table.name
+        assert {row["ingest_date"] for row in rows} == set(dates)
+    assert catalog.load_table((DATABASE, "customer_landing")).schema().column_names == [
+        *LANDING_TABLES["customer"].column_names,
+        "ingest_date",
+    ]
 
 
 def test_customer_tables_through_emr_serverless(starter_data, shipped, moto_client, moto_endpoint, tmp_path):
@@ -115,12 +123,11 @@ def test_customer_tables_through_emr_serverless(starter_data, shipped, moto_clie
         "arn:aws:iam::123456789012:role/stedi-emr",
         ENTRY_POINT,
         PIPES_BUCKET,
-        DATABASE,
         emr_serverless=LocalEmrServerless(emr, s3, moto_endpoint),
-        glue=glue,
         s3=s3,
     )
-    defs = build_definitions({**shared_resources(str(starter_data), str(tmp_path / "lake")), "zone_steps": steps})
+    lake, namespace = f"s3://{LAKE_BUCKET}/emr", "stedi_emr"  # apart from the Glue test's tables
+    defs = build_definitions({**shared_resources(str(starter_data), lake, namespace=namespace), "zone_steps": steps})
     tables = [LANDING_TABLES["customer"], QUARANTINE_TABLES["customer"], CUSTOMER_TRUSTED]
     result = run_all_zones(defs, ingest_dates(starter_data), [dg.AssetKey(t.name) for t in tables])
     assert result.success
@@ -133,8 +140,9 @@ def test_customer_tables_through_emr_serverless(starter_data, shipped, moto_clie
         "customer_trusted": expected["customer_trusted"],
     }
     assert_checks_came_back_and_passed(result, set(rows), defs)
-    registered = {t["Name"] for t in glue.get_tables(DatabaseName=DATABASE)["TableList"]}
-    assert {"customer_landing", "customer_trusted"} <= registered
+    stored = LakeCatalog(lake, namespace).pyiceberg().load_table((namespace, "customer_trusted"))
+    assert stored.location() == f"{lake}/trusted/customer_trusted"
+    assert len(stored.scan().to_arrow()) == expected["customer_trusted"]
 
 
 def test_the_entry_script_imports_no_dagster():

@@ -3,6 +3,8 @@
 import gzip
 import json
 import os
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -10,8 +12,11 @@ from pathlib import Path
 import pytest
 
 from stedi_assets.cli import main
+from stedi_assets.lake import jars
+from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.landing_files import list_landing_files
 from stedi_assets.sample import write_sample_landing
+from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES
 from stedi_assets.transforms.landing import records_landed
 from stedi_assets_tests.reference import read_source, reference_tables
 
@@ -68,7 +73,8 @@ def test_every_case_lands_or_is_quarantined_with_a_reason(messy_landing, tmp_pat
     lake = tmp_path / "lake"
     assert main(["materialize", "--landing", str(messy_landing), "--lake", str(lake)]) == 0
     capsys.readouterr()
-    quarantine = spark.read.parquet(str(lake / "quarantine" / "accelerometer_quarantine")).collect()
+    stored = Lake(str(lake))
+    quarantine = stored.read(spark, QUARANTINE_TABLES["accelerometer"]).collect()
     expected = reference_tables(messy_landing)
     assert Counter((row.source_file, row.line_number) for row in quarantine) == expected["accelerometer_quarantine"]
     assert all(row.reason and row.raw_text is not None for row in quarantine)
@@ -80,12 +86,12 @@ def test_every_case_lands_or_is_quarantined_with_a_reason(messy_landing, tmp_pat
     assert reasons[("pretty-array.json", 3)] == "not a JSON object (found: number)"
     assert reasons[("not-gzip.json.gz", 1)].startswith("unreadable gzip file: Not a gzipped file")
     assert reasons[("truncated.json.gz", 1)].startswith("unreadable gzip file: Compressed file ended")
-    landing_rows = spark.read.parquet(str(lake / "landing" / "accelerometer_landing"))
+    landing_rows = stored.read(spark, LANDING_TABLES["accelerometer"])
     assert landing_rows.count() == sum(expected["accelerometer_landing"].values())
     assert landing_rows.where("source_file = 'huge-line.json'").count() == 1
     assert landing_rows.where("source_file = 'array.json.gz'").count() == 2
-    state = json.loads((lake / "landing" / "accelerometer_landing" / "_state.json").read_text())
-    quarantine_state = json.loads((lake / "quarantine" / "accelerometer_quarantine" / "_state.json").read_text())
+    state = stored.state(LANDING_TABLES["accelerometer"])
+    quarantine_state = stored.state(QUARANTINE_TABLES["accelerometer"])
     for date, entry in state.items():
         assert entry["lines_landed"] == entry["rows"] + quarantine_state[date]["rows"], date
 
@@ -128,3 +134,20 @@ def test_unknown_option_value_is_refused_before_anything_runs(tmp_path, capsys):
     assert exit_info.value.code == 2
     assert "invalid choice: 'nearest'" in capsys.readouterr().err
     assert not (tmp_path / "lake").exists()
+
+
+def test_offline_with_no_cached_jars_is_one_clear_line(tmp_path):
+    """The JVM reaches no repository (its proxy is a closed port) and the jar cache is empty."""
+    landing = tmp_path / "landing" / "customer" / "landing"
+    landing.mkdir(parents=True)
+    (landing / "customer-1700000000000.json").write_text('{"email": "a@x.com"}\n')
+    offline = "-Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=9 -Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=9"
+    env = {**os.environ, jars.CACHE_ENV: str(tmp_path / "empty-cache"), "JAVA_TOOL_OPTIONS": offline}
+    command = ["materialize", "--landing", str(tmp_path / "landing"), "--lake", str(tmp_path / "lake")]
+    result = subprocess.run(
+        [sys.executable, "-m", "stedi_assets.cli", *command], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 2
+    (error,) = result.stderr.strip().splitlines()
+    assert error.startswith("stedi: Spark could not start") and "connect to the internet once" in error
+    assert "repo1.maven.org" in (tmp_path / "empty-cache" / "fetch.log").read_text()  # Ivy tried, and failed

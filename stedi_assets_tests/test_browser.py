@@ -21,6 +21,8 @@ import pytest
 from stedi_assets_tests.servers import REPO, dagster_server, tool
 from stedi_assets_tests.test_webserver import GROUPS
 
+pytestmark = pytest.mark.slow
+
 try:
     from playwright.sync_api import expect, sync_playwright
 except ImportError:

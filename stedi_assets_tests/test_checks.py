@@ -2,7 +2,7 @@
 
 from stedi_assets.checks.counts import quarantine_rate_check
 from stedi_assets.checks.schema import schema_check
-from stedi_assets.lake import LocalLake
+from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import ACCELEROMETER_TRUSTED, LANDING_TABLES, MACHINE_LEARNING_CURATED
 from stedi_assets.steps.publish import publish, schema_result
 from stedi_assets.steps.stale import reading_span
@@ -33,7 +33,7 @@ def test_rule_breaks_counted_while_writing_fail_the_schema_check(spark, tmp_path
     """In a step the value rules are counted in the write's pass, per rewritten partition."""
     table = LANDING_TABLES["step_trainer"]
     rows = [(1, "s", 2, "f.json", 1, "2024-01-01"), (1, "s", 2, "f.json", 0, "2024-01-02")]
-    lake = LocalLake(str(tmp_path))
+    lake = Lake(str(tmp_path))
     first = publish(lake, table, spark.createDataFrame(rows, table.spark_schema), ["2024-01-01", "2024-01-02"])
     assert schema_result(first).metadata["failures"] == ["line_number: greater_than_or_equal_to(1): 1 rows break it"]
     fixed = spark.createDataFrame([(1, "s", 2, "f.json", 3, "2024-01-02")], table.spark_schema)
@@ -43,7 +43,7 @@ def test_rule_breaks_counted_while_writing_fail_the_schema_check(spark, tmp_path
 
 def test_a_reading_written_again_in_another_partition_fails_readings_distinct(spark, tmp_path):
     """What an incremental run that recomputed too little would leave: a reading kept in two dates."""
-    lake = LocalLake(str(tmp_path))
+    lake = Lake(str(tmp_path))
     reading = ("bob@x.com", 30, 1.0, None, 0.0)
     first = publish(
         lake,

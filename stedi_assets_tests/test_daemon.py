@@ -1,20 +1,21 @@
 """End to end, as a user runs it: `dagster dev` (webserver + daemon) with the landing sensor on.
 
 Files dropped into the landing root become `all_zones` runs by themselves; the runs are watched
-through GraphQL and the result is read from the lake's Parquet files.
+through GraphQL and the result is read from the lake's Iceberg tables with pyiceberg.
 """
 
-import json
 import os
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
+from stedi_assets_tests.lake_contents import current_snapshots, landed_dates, table_rows, table_states
 from stedi_assets_tests.servers import caller_env, dagster_env, dagster_server, tool
+
+pytestmark = pytest.mark.slow
 
 SOURCES = ("customer", "accelerometer", "step_trainer")
 STARTUP_TIMEOUT_S = 180
@@ -37,17 +38,12 @@ def _land(complete: Path, landing: Path, date: str) -> None:
             os.rename(target / f".{file.name}.part", target / file.name)
 
 
-def _table_states(lake: Path) -> dict[str, dict]:
-    """Every table's rows and content digest per partition (and the files each landing date came from)."""
-    return {str(p.relative_to(lake)): json.loads(p.read_text()) for p in lake.glob("*/*/_state.json")}
-
-
 def _files(lake: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(lake)): (p.stat().st_size, p.stat().st_mtime_ns) for p in lake.rglob("*") if p.is_file()}
 
 
-def _rows(lake: Path, zone: str, table: str) -> int:
-    return sum(pq.read_metadata(f).num_rows for f in (lake / zone / table).glob("ingest_date=*/*.parquet"))
+def _rows(lake: Path, table: str) -> int:
+    return len(table_rows(lake, table))
 
 
 @pytest.fixture
@@ -71,7 +67,7 @@ def _wait_for_runs(query, tail, lake: Path, date: str, earlier: set[str]) -> lis
         failed = [r for r in runs if r["status"] in ("FAILURE", "CANCELED")]
         assert not failed, f"runs failed: {failed}\n{tail()}"
         new = [r for r in runs if r["runId"] not in earlier]
-        landed = (lake / "landing" / "accelerometer_landing" / f"ingest_date={date}").is_dir()
+        landed = date in landed_dates(lake, "accelerometer")
         if landed and any(r["status"] == "SUCCESS" for r in new) and not any(r["status"] in ACTIVE for r in runs):
             assert all(r["tags"].get("dagster/sensor_name") == "landing_sensor" for r in new), new
             return runs
@@ -91,7 +87,7 @@ def _materialized(query) -> dict[str, dict]:
     }
 
 
-TABLES = [(zone, f"{source}_{zone}") for zone in ("landing", "trusted") for source in SOURCES]
+TABLES = [f"{source}_{zone}" for zone in ("landing", "trusted") for source in SOURCES]
 
 
 def test_landed_files_flow_into_the_lake_by_themselves(dev):
@@ -102,21 +98,21 @@ def test_landed_files_flow_into_the_lake_by_themselves(dev):
 
     first_runs = {r["runId"] for r in _wait_for_runs(query, tail, lake, "2024-01-01", set())}
     assets = _materialized(query)
-    for _, table in TABLES:
+    for table in TABLES:
         assert {p for run, p in assets[table]["materialized"] if run in first_runs} == {"2024-01-01"}, table
-    before = {table: _rows(lake, zone, table) for zone, table in TABLES}
+    before = {table: _rows(lake, table) for table in TABLES}
     assert all(before.values()), before
 
     _land(tmp / "complete", tmp / "landing", "2024-01-02")
     runs = _wait_for_runs(query, tail, lake, "2024-01-02", first_runs)
     assert {r["runId"] for r in runs} - first_runs, "no new run after the second ingest date landed"
 
-    after = {table: _rows(lake, zone, table) for zone, table in TABLES}
+    after = {table: _rows(lake, table) for table in TABLES}
     for table in ("accelerometer_landing", "accelerometer_trusted"):
         assert after[table] > before[table], (table, before[table], after[table])
-    assert (lake / "landing" / "accelerometer_landing" / "ingest_date=2024-01-02").is_dir()
+    assert "2024-01-02" in landed_dates(lake, "accelerometer")
     assets = _materialized(query)
-    for _, table in TABLES:
+    for table in TABLES:
         assert assets[table]["partitions"] == ["2024-01-01", "2024-01-02"], (table, assets[table]["partitions"])
         new = {p for run, p in assets[table]["materialized"] if run not in first_runs}
         assert "2024-01-02" in new, (table, new)
@@ -131,10 +127,11 @@ def test_landed_files_flow_into_the_lake_by_themselves(dev):
         subprocess.run(command, env=cli_env, check=True, timeout=900, capture_output=True)
 
     stedi_materialize(tmp / "rebuild")  # one rebuild from all files
-    assert _table_states(lake) == _table_states(tmp / "rebuild")
-    assert len(_table_states(lake)) == 11
-    files_before = _files(lake)
+    assert table_states(lake) == table_states(tmp / "rebuild")
+    assert all(table_states(lake).values())
+    files_before, snapshots_before = _files(lake), current_snapshots(lake)
     stedi_materialize(lake)  # once more on the sensor's lake: nothing to change
     files_after = _files(lake)
     files_after.pop("_stedi_manifest.json")
     assert files_after == files_before, "the run after the sensor's changed files in the lake"
+    assert current_snapshots(lake) == snapshots_before

@@ -1,11 +1,16 @@
 """Every definition loads, and the graph has the shape the product promises."""
 
+import os
+import subprocess
+import sys
+
 import dagster as dg
 import pytest
 
 from stedi_assets.definitions import ZONE_TABLES, build_definitions, defs
 from stedi_assets.resources import local_resources, resources_from_environment
 from stedi_assets.resources.aws import glue_steps
+from stedi_assets_tests.conftest import REPO_ROOT
 
 GROUPS = {
     "landing": {
@@ -35,7 +40,7 @@ def test_every_table_is_partitioned_by_ingest_date_in_its_group():
         assert node.partitions_def.name == "ingest_date"
         assert node.description
         assert "dagster/column_schema" in node.metadata
-        assert node.kinds == {"spark", "parquet"}
+        assert node.kinds == {"spark", "iceberg"}
     assert groups == GROUPS
 
 
@@ -81,12 +86,37 @@ def test_jobs_per_zone_and_a_schedule_users_can_turn_on():
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
 
 
+AWS_VARIABLES = {
+    "STEDI_DEPLOYMENT": "aws",
+    "STEDI_LANDING_ROOT": "s3://stedi-landing/raw",
+    "STEDI_LAKE_ROOT": "s3://stedi-lake/lake",
+    "STEDI_PIPES_BUCKET": "stedi-pipes",
+    "STEDI_GLUE_JOB": "stedi-step",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def test_the_aws_deployment_loads_with_the_documented_variables(monkeypatch):
+    for name, value in AWS_VARIABLES.items():
+        monkeypatch.setenv(name, value)
+    resources = resources_from_environment()
+    assert resources["lake"].catalog.spark_config()["spark.sql.catalog.lake.catalog-impl"].endswith("GlueCatalog")
+    aws_defs = build_definitions(resources)
+    dg.Definitions.validate_loadable(aws_defs)
+    assert aws_defs.resolve_job_def("all_zones")
+
+
 @pytest.mark.parametrize(
-    ("lake_root", "message"), [("data/lake", "needs the lake on S3"), ("s3://stedi-lake/lake", "not built yet")]
+    ("variable", "value", "message"),
+    [
+        ("STEDI_LAKE_ROOT", "data/lake", "needs the lake on S3"),
+        ("STEDI_GLUE_JOB", "", "STEDI_GLUE_JOB is not set"),
+        ("STEDI_AWS_ENGINE", "lambda", "must be glue or emr-serverless"),
+    ],
 )
-def test_the_aws_deployment_says_why_it_cannot_start_yet(monkeypatch, lake_root, message):
-    monkeypatch.setenv("STEDI_DEPLOYMENT", "aws")
-    monkeypatch.setenv("STEDI_LAKE_ROOT", lake_root)
+def test_the_aws_deployment_says_what_is_missing(monkeypatch, variable, value, message):
+    for name, setting in {**AWS_VARIABLES, variable: value}.items():
+        monkeypatch.setenv(name, setting)
     with pytest.raises(ValueError, match=message):
         resources_from_environment()
 
@@ -94,8 +124,21 @@ def test_the_aws_deployment_says_why_it_cannot_start_yet(monkeypatch, lake_root,
 def test_expected_counts_need_the_local_deployment():
     resources = {
         **local_resources("landing", "lake"),
-        "zone_steps": glue_steps("job", "bucket", "stedi", glue=object(), s3=object()),
+        "zone_steps": glue_steps("job", "bucket", glue=object(), s3=object()),
     }
     del resources["pyspark"]
     with pytest.raises(ValueError, match="local deployment"):
         build_definitions(resources, "stedi-starter")
+
+
+def test_missing_starter_data_fails_under_ci_and_is_skipped_elsewhere(tmp_path):
+    """The contract tests need the public starter data: CI must not pass by skipping them."""
+    test = "stedi_assets_tests/test_reference.py::test_starter_data_counts[default]"
+    env = {**os.environ, "STEDI_STARTER_DATA": str(tmp_path / "missing")}
+    outcomes = {}
+    for ci in ("true", ""):
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test]
+        result = subprocess.run(command, env={**env, "CI": ci}, cwd=REPO_ROOT, capture_output=True, text=True)
+        outcomes[ci] = (result.returncode, result.stdout.strip().splitlines()[-1])
+    assert outcomes["true"][0] == 1 and "1 error" in outcomes["true"][1]
+    assert outcomes[""][0] == 0 and "1 skipped" in outcomes[""][1]

@@ -26,6 +26,7 @@ def stedi_materialize(landing, lake, env) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
 
 
+@pytest.mark.slow
 def test_a_cli_run_saves_the_archive_and_the_next_run_starts_from_it(tmp_path):
     landing, cache, logs = tmp_path / "landing", tmp_path / "classes", tmp_path / "logs"
     write_sample_landing(landing, customers=10, seed=2)
@@ -48,6 +49,7 @@ def test_a_cli_run_saves_the_archive_and_the_next_run_starts_from_it(tmp_path):
     assert from_archive > 1000, "the second run's JVM did not start from the saved archive"
 
 
+@pytest.mark.slow
 def test_a_run_that_cannot_save_the_archive_still_succeeds_and_says_why(tmp_path):
     landing, not_a_folder = tmp_path / "landing", tmp_path / "file"
     write_sample_landing(landing, customers=5, seed=2)

@@ -1,51 +1,156 @@
-"""Replacing partitions of a lake table, read back through Spark and from the folders."""
+"""Replacing partitions of an Iceberg lake table: what is stored, what is remembered, what is committed."""
 
-from pyspark.sql import functions as F
+import logging
 
-from stedi_assets.lake import LocalLake
-from stedi_assets.schemas.tables import LANDING_TABLES, PARTITION_COLUMN
+import pyarrow.parquet as pq
+import pytest
+
+from stedi_assets.lake import iceberg_tables
+from stedi_assets.lake.catalog import LakeCatalog
+from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.lake.partition_state import state_at, summary_properties
+from stedi_assets.schemas.tables import LANDING_TABLES
 
 TABLE = LANDING_TABLES["step_trainer"]
+DAY1, DAY2, DAY3 = "2024-01-01", "2024-01-02", "2024-01-03"
 
 
-def test_a_partition_left_with_no_rows_has_no_files(spark, tmp_path):
-    lake = LocalLake(str(tmp_path))
-    rows = [(1, "s", 2, "f.json", 1, "2024-01-01"), (3, "s", 4, "f.json", 2, "2024-01-02")]
-    lake.replace_partitions(spark.createDataFrame(rows, TABLE.spark_schema), TABLE, ["2024-01-01", "2024-01-02"])
+def frame(spark, *rows):
+    return spark.createDataFrame(list(rows), TABLE.spark_schema)
 
-    no_rows = spark.createDataFrame([], TABLE.spark_schema)
-    written = lake.replace_partitions(no_rows, TABLE, ["2024-01-02", "2024-01-03"])
 
-    assert written.rewritten == ["2024-01-02", "2024-01-03"]  # one emptied, one new and empty
-    assert {key: entry["rows"] for key, entry in lake.state(TABLE).items()} == {
-        "2024-01-01": 1,
-        "2024-01-02": 0,
-        "2024-01-03": 0,
+def reading(time: int, date: str, line: int = 1):
+    return (time, "s", 2, "f.json", line, date)
+
+
+def snapshots(lake: Lake) -> list:
+    return lake._python_catalog.load_table((lake.namespace, TABLE.name)).snapshots()
+
+
+def test_the_table_is_an_iceberg_v2_table_partitioned_by_ingest_date_in_the_lakes_sqlite_catalog(spark, tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1])
+    table = LakeCatalog(str(tmp_path)).pyiceberg().load_table(("stedi", TABLE.name))
+    assert table.metadata.format_version == 2
+    assert [field.name for field in table.spec().fields] == ["ingest_date"]
+    assert table.location().removeprefix("file:") == str(tmp_path / "landing" / TABLE.name)
+    assert (tmp_path / "catalog.db").is_file()
+
+
+def test_a_partition_left_with_no_rows_is_emptied_in_one_commit(spark, tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.replace_partitions(frame(spark, reading(1, DAY1), reading(3, DAY2)), TABLE, [DAY1, DAY2])
+
+    written = lake.replace_partitions(frame(spark), TABLE, [DAY2, DAY3])
+
+    assert written.rewritten == [DAY2, DAY3]  # one emptied, one new and empty
+    assert {key: entry["rows"] for key, entry in lake.state(TABLE).items()} == {DAY1: 1, DAY2: 0, DAY3: 0}
+    assert [tuple(row) for row in lake.read(spark, TABLE).collect()] == [reading(1, DAY1)]
+    assert len(snapshots(lake)) == 2
+    live_files = lake._python_catalog.load_table(("stedi", TABLE.name)).inspect.files()
+    assert live_files["partition"].to_pylist() == [{"ingest_date": DAY1}]
+
+
+def test_writing_the_same_rows_again_commits_nothing_and_new_inputs_alone_commit_only_state(spark, tmp_path):
+    lake = Lake(str(tmp_path))
+    rows = frame(spark, reading(1, DAY1), reading(2, DAY1, 2))
+    first = lake.replace_partitions(rows, TABLE, [DAY1], {DAY1: {"inputs": "a"}})
+    again = lake.replace_partitions(rows, TABLE, [DAY1], {DAY1: {"inputs": "a"}})
+    assert again.rewritten == [] and again.snapshot_id == first.snapshot_id
+    assert len(snapshots(lake)) == 1
+
+    same_rows_other_inputs = lake.replace_partitions(rows, TABLE, [DAY1], {DAY1: {"inputs": "b"}})
+    assert same_rows_other_inputs.rewritten == []
+    assert lake.state(TABLE)[DAY1]["inputs"] == "b"
+    latest = snapshots(lake)[-1]
+    assert latest.summary["added-data-files"] in (None, "0") and latest.summary["deleted-data-files"] in (None, "0")
+
+
+def test_the_state_is_committed_with_the_data_in_the_snapshot_summary(spark, tmp_path):
+    lake = Lake(str(tmp_path))
+    written = lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1], {DAY1: {"sources": "x"}})
+    (snapshot,) = snapshots(lake)
+    assert snapshot.snapshot_id == written.snapshot_id
+    properties = snapshot.summary.additional_properties
+    assert properties["stedi.state"] == summary_properties(written.state, None, [DAY1])["stedi.state"]
+    assert written.state[DAY1]["sources"] == "x" and written.state[DAY1]["rows"] == 1
+
+
+def test_a_commit_that_raced_another_on_other_partitions_keeps_both_partitions_state(spark, tmp_path, monkeypatch):
+    """Iceberg re-applies a commit on top of a concurrent one that changed other partitions: the state
+    read afterwards must hold both writers' partitions, not only the later writer's view."""
+    lake = Lake(str(tmp_path))
+    lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1], {DAY1: {"by": "first"}})
+    stale = lake._current(TABLE)
+    lake.replace_partitions(frame(spark, reading(2, DAY2)), TABLE, [DAY2], {DAY2: {"by": "second"}})
+
+    monkeypatch.setattr(Lake, "_current", lambda self, table: stale)  # a writer that read the state before
+    lake.replace_partitions(frame(spark, reading(3, DAY3)), TABLE, [DAY3], {DAY3: {"by": "third"}})
+    monkeypatch.undo()
+
+    latest = snapshots(lake)[-1]
+    assert latest.summary["stedi.base"] != str(latest.parent_snapshot_id)  # it was re-applied: the race happened
+    assert {key: entry["by"] for key, entry in lake.state(TABLE).items()} == {
+        DAY1: "first",
+        DAY2: "second",
+        DAY3: "third",
     }
-    folders = sorted(p.name for p in lake.table_path(TABLE).iterdir() if not p.name.startswith(("_", ".")))
-    assert folders == [f"{PARTITION_COLUMN}=2024-01-01"]
-    assert [tuple(row) for row in lake.read(spark, TABLE).collect()] == [rows[0]]
 
 
-def test_a_new_partition_written_in_one_pass_is_described_as_by_the_digest_pass(spark, tmp_path):
-    """A partition the table never had is written and measured in one pass (`_add_partition`). Its state must
-    be what the digest pass gives a rewrite of the same rows, or the next run would see a change where there
-    is none and rewrite it."""
-    rows = [(1, "s", None, "f.json", 1, "2024-01-01"), (3, "t", 2, "f.json", 2, "2024-01-01")]
-    measures = {"first": F.min("sensorReadingTime"), "breaks": F.count_if(F.col("distanceFromObject").isNull())}
-    frame, no_rows = spark.createDataFrame(rows, TABLE.spark_schema), spark.createDataFrame([], TABLE.spark_schema)
+def test_a_commit_that_raced_another_on_the_same_partition_is_computed_again(spark, tmp_path, monkeypatch, caplog):
+    lake = Lake(str(tmp_path))
+    lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1])
+    stale = lake._current(TABLE)
+    lake.replace_partitions(frame(spark, reading(2, DAY1)), TABLE, [DAY1], {DAY1: {"by": "other"}})
 
-    one_pass = LocalLake(str(tmp_path / "one_pass"))
-    added = one_pass.replace_partitions(frame, TABLE, ["2024-01-01"], {"2024-01-01": {"note": "x"}}, measures)
-    one_pass.replace_partitions(no_rows, TABLE, ["2024-01-02"], measures=measures)
+    reads = iter([stale])
+    current = Lake._current
+    monkeypatch.setattr(Lake, "_current", lambda self, table: next(reads, None) or current(self, table))
+    with caplog.at_level(logging.INFO, logger=iceberg_tables.__name__):
+        written = lake.replace_partitions(frame(spark, reading(3, DAY1)), TABLE, [DAY1], {DAY1: {"by": "me"}})
 
-    digest_pass = LocalLake(str(tmp_path / "digest_pass"))
-    digest_pass.replace_partitions(no_rows, TABLE, ["2024-01-01"])  # known, so rewritten after a digest pass
-    rewritten = digest_pass.replace_partitions(frame, TABLE, ["2024-01-01"], {"2024-01-01": {"note": "x"}}, measures)
-    digest_pass.replace_partitions(no_rows, TABLE, ["2024-01-01", "2024-01-02"], measures=measures)
+    assert "another writer committed first" in caplog.text  # the first commit failed Iceberg's validation
+    assert [tuple(row) for row in lake.read(spark, TABLE).collect()] == [reading(3, DAY1)]
+    assert lake.state(TABLE)[DAY1]["by"] == "me" and written.state[DAY1]["by"] == "me"
 
-    assert added.state["2024-01-01"]["rows"] == 2
-    assert added.measures == rewritten.measures == {"2024-01-01": {"first": 1, "breaks": 1}}
-    assert added.state == rewritten.state
-    assert one_pass.state(TABLE)["2024-01-02"] == digest_pass.state(TABLE)["2024-01-02"]
-    assert sorted(map(tuple, one_pass.read(spark, TABLE).collect()), key=str) == sorted(map(tuple, rows), key=str)
+
+def test_state_at_follows_rebased_commits_and_passes_through_maintenance_snapshots():
+    def commit(state, base, written):
+        return summary_properties(state, base, written)
+
+    snapshots_by_id = {
+        1: (None, commit({"a": {"n": 1}}, None, ["a"])),
+        2: (1, commit({"a": {"n": 1}, "b": {"n": 2}}, 1, ["b"])),
+        3: (2, commit({"a": {"n": 1}, "c": {"n": 3}}, 1, ["c"])),  # computed from 1, re-applied on 2
+        4: (3, {"operation-by": "rewrite_data_files"}),  # no state of its own
+    }
+    assert state_at(4, snapshots_by_id) == {"a": {"n": 1}, "b": {"n": 2}, "c": {"n": 3}}
+    assert state_at(2, snapshots_by_id) == {"a": {"n": 1}, "b": {"n": 2}}
+    # The parent of a re-applied commit expired: only what it wrote itself is known.
+    assert state_at(3, {3: snapshots_by_id[3]}) == {"c": {"n": 3}}
+    assert state_at(None, snapshots_by_id) == {}
+
+
+def test_personal_columns_have_no_bounds_in_the_manifests(spark, tmp_path):
+    """Manifests outlive rows until maintenance: they must not hold min/max emails or names."""
+    table = LANDING_TABLES["customer"]
+    lake = Lake(str(tmp_path))
+    row = {c.name: None for c in table.columns} | {
+        "email": "Ann@X.com",
+        "customerName": "Ann",
+        "source_file": "c.json",
+        "line_number": 1,
+        "ingest_date": DAY1,
+    }
+    lake.replace_partitions(spark.createDataFrame([row], table.spark_schema), table, [DAY1])
+    files = lake._python_catalog.load_table(("stedi", table.name)).inspect.files().to_pylist()
+    schema = lake._python_catalog.load_table(("stedi", table.name)).schema()
+    personal = {schema.find_field(name).field_id for name in ("email", "customerName")}
+    assert files and all(not personal & set(dict(f["lower_bounds"] or [])) for f in files)
+    assert pq.read_table(files[0]["file_path"].removeprefix("file:")).column("email").to_pylist() == ["Ann@X.com"]
+
+
+@pytest.mark.parametrize("name", ["ValidationException", "CommitFailedException"])
+def test_iceberg_conflicts_are_recognised(name):
+    assert iceberg_tables._is_conflict(RuntimeError(f"org.apache.iceberg.exceptions.{name}: Found conflicting files"))
+    assert not iceberg_tables._is_conflict(RuntimeError("java.io.FileNotFoundException"))

@@ -138,8 +138,7 @@ def test_accelerometer_landing_typing(tmp_path):
             '{"user": "ann@x.com", "x": 1.0}',  # 3 no ts
             '{"user": "ann@x.com", "timestamp": 1655564444104, "x": "1.0"}',  # 4 str
             '{"user": "ann@x.com", "timestamp": 1655564444105, "x": Infinity}',  # 5 inf
-            '{"user": "ann@x.com", "timestamp": 1655564444106, "x": 1, "y": 2, "z": 3, '
-            '"extra": [1, {"a": null}]}',  # 6
+            '{"user": "ann@x.com", "timestamp": 1655564444106, "x": 1, "y": 2, "z": 3, "extra": [1, {"a": null}]}',  # 6
             '{"User": "ann@x.com", "TIMESTAMP": 1.655564444107e12, "x": null}',  # 7
             '{"timestamp": 1655564444108, "x": 1, "y": 2, "z": 3}',  # 8 no user
         ],

@@ -9,11 +9,8 @@ import uuid
 import dagster as dg
 import pytest
 
-from stedi_assets.lake import STATE, LocalLake
 from stedi_assets.landing_files import LandingFile, LandingLayoutError, fingerprint, list_landing_files
-from stedi_assets.schemas.tables import LANDING_TABLES
-from stedi_assets.sensors.landing import landing_sensor
-from stedi_assets.settings import LandingRoot
+from stedi_assets_tests.test_sensors import process, tick
 
 pytest_plugins = ["stedi_assets_tests.aws"]
 
@@ -103,30 +100,7 @@ def test_the_etag_tells_same_size_rewrites_apart_and_local_fingerprints_are_unch
     assert fingerprint([first]) != fingerprint([second])
 
 
-def tick(instance, landing_root: str, lake, cursor=None):
-    """One evaluation of the sensor; applies its partition requests like the daemon does."""
-    context = dg.build_sensor_context(
-        instance=instance,
-        cursor=cursor,
-        resources={"landing_root": LandingRoot(root=landing_root), "lake": LocalLake(root=str(lake))},
-    )
-    result = landing_sensor.evaluate_tick(context)
-    for request in result.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-    return result
-
-
-def process(landing_root: str, lake, date: str):
-    """Record in the lake that `date` of accelerometer was parsed from the files now landed, as a run would."""
-    files = [f for f in list_landing_files(landing_root, "accelerometer") if f.ingest_date == date]
-    state_file = lake / "landing" / LANDING_TABLES["accelerometer"].name / STATE
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    state = json.loads(state_file.read_text()) if state_file.exists() else {}
-    state[date] = {"rows": len(files), "digest": "0", "sources": fingerprint(files)}
-    state_file.write_text(json.dumps(state))
-
-
-def test_the_landing_sensor_hands_on_new_and_rewritten_s3_files_once(s3, bucket, instance, tmp_path):
+def test_the_landing_sensor_hands_on_new_and_rewritten_s3_files_once(s3, bucket, instance, tmp_path, spark):
     root, lake = f"s3://{bucket}/landing", tmp_path / "lake"
 
     def land(date: str, name: str, body: str = READING):
@@ -145,7 +119,7 @@ def test_the_landing_sensor_hands_on_new_and_rewritten_s3_files_once(s3, bucket,
     second = tick(instance, root, lake, first.cursor)
     assert len(second.run_requests) == 1 and not second.dynamic_partitions_requests
     assert json.loads(second.cursor)["accelerometer/2024-01-01"] != json.loads(first.cursor)["accelerometer/2024-01-01"]
-    process(root, lake, "2024-01-01")
+    process(spark, root, lake, "accelerometer", "2024-01-01")
     done = tick(instance, root, lake, second.cursor)
     assert done.skip_message == "no new or changed landing files" and json.loads(done.cursor) == {}
 

@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from stedi_assets.lake import STATE, LocalLake
+from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.landing_files import fingerprint, list_landing_files
 from stedi_assets.schemas.tables import LANDING_TABLES
 from stedi_assets.sensors.landing import landing_sensor
@@ -29,22 +29,24 @@ def land(root, source: str, date: str, name: str, mtime_ns: int = 1_000_000_000)
     os.utime(path, ns=(mtime_ns, mtime_ns))
 
 
-def process(root, source: str, date: str):
+def process(spark, landing_root: str, lake, source: str, date: str):
     """Record in the lake that `date` of `source` was parsed from the files now landed, as a run would."""
-    files = [f for f in list_landing_files(str(root / "landing"), source) if f.ingest_date == date]
-    state_file = root / "lake" / "landing" / LANDING_TABLES[source].name / STATE
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    state = json.loads(state_file.read_text()) if state_file.exists() else {}
-    state[date] = {"rows": len(files), "digest": "0", "sources": fingerprint(files)}
-    state_file.write_text(json.dumps(state))
+    files = [f for f in list_landing_files(landing_root, source) if f.ingest_date == date]
+    table = LANDING_TABLES[source]
+    no_rows = spark.createDataFrame([], table.spark_schema)
+    Lake(str(lake)).replace_partitions(no_rows, table, [date], {date: {"sources": fingerprint(files)}})
 
 
-def tick(instance, root, cursor=None):
+def roots(tmp_path) -> tuple[str, str]:
+    return str(tmp_path / "landing"), str(tmp_path / "lake")
+
+
+def tick(instance, landing_root: str, lake, cursor=None):
     """One evaluation of the sensor; applies its partition requests like the daemon does."""
     context = dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
-        resources={"landing_root": LandingRoot(root=str(root / "landing")), "lake": LocalLake(root=str(root / "lake"))},
+        resources={"landing_root": LandingRoot(root=landing_root), "lake": Lake(str(lake))},
     )
     result = landing_sensor.evaluate_tick(context)
     for request in result.dynamic_partitions_requests or []:
@@ -61,7 +63,7 @@ def test_new_files_of_all_sources_register_their_dates_and_request_one_run(insta
     land(tmp_path, "accelerometer", "2024-01-02", "a-2.json")
     land(tmp_path, "accelerometer", "2024-01-01", "a-1.json")
     land(tmp_path, "customer", "2024-01-01", "c-1.json")
-    result = tick(instance, tmp_path)
+    result = tick(instance, *roots(tmp_path))
     assert instance.get_dynamic_partitions("ingest_date") == ["2024-01-01", "2024-01-02"]
     assert covered_range(result) == ("2024-01-01", "2024-01-02")
     assert landing_sensor.job_name == "all_zones"
@@ -72,37 +74,37 @@ def test_new_files_of_all_sources_register_their_dates_and_request_one_run(insta
     }
 
 
-def test_nothing_new_skips(instance, tmp_path):
+def test_nothing_new_skips(instance, tmp_path, spark):
     (tmp_path / "landing").mkdir()
-    assert tick(instance, tmp_path).skip_message == "no new or changed landing files"
+    assert tick(instance, *roots(tmp_path)).skip_message == "no new or changed landing files"
     land(tmp_path, "customer", "2024-01-01", "c-1.json")
-    first = tick(instance, tmp_path)
+    first = tick(instance, *roots(tmp_path))
     assert first.run_requests
     # While the requested run has not processed the files yet, they are not handed on again.
-    assert not tick(instance, tmp_path, first.cursor).run_requests
-    process(tmp_path, "customer", "2024-01-01")
-    done = tick(instance, tmp_path, first.cursor)
+    assert not tick(instance, *roots(tmp_path), first.cursor).run_requests
+    process(spark, *roots(tmp_path), "customer", "2024-01-01")
+    done = tick(instance, *roots(tmp_path), first.cursor)
     assert not done.run_requests and json.loads(done.cursor or "{}") == {}
 
 
 def test_the_cursor_survives_a_restart_and_only_new_files_are_handed_on(instance, tmp_path):
     land(tmp_path, "step_trainer", "2024-01-01", "s-1.json")
-    cursor = tick(instance, tmp_path).cursor
+    cursor = tick(instance, *roots(tmp_path)).cursor
     land(tmp_path, "step_trainer", "2024-01-02", "s-2.json")
-    result = tick(instance, tmp_path, cursor)  # a restarted daemon has only the stored cursor
+    result = tick(instance, *roots(tmp_path), cursor)  # a restarted daemon has only the stored cursor
     assert set(json.loads(result.cursor)) == {"step_trainer/2024-01-01", "step_trainer/2024-01-02"}
     assert result.run_requests and instance.get_dynamic_partitions("ingest_date") == ["2024-01-01", "2024-01-02"]
-    assert not tick(instance, tmp_path, result.cursor).run_requests
+    assert not tick(instance, *roots(tmp_path), result.cursor).run_requests
 
 
-def test_a_late_file_in_an_old_date_is_picked_up_even_with_an_old_modification_time(instance, tmp_path):
+def test_a_late_file_in_an_old_date_is_picked_up_even_with_an_old_modification_time(instance, tmp_path, spark):
     land(tmp_path, "accelerometer", "2024-01-01", "a-1.json", mtime_ns=5_000_000_000)
     land(tmp_path, "accelerometer", "2024-01-02", "a-2.json", mtime_ns=5_000_000_000)
-    cursor = tick(instance, tmp_path).cursor
+    cursor = tick(instance, *roots(tmp_path)).cursor
     for date in ("2024-01-01", "2024-01-02"):
-        process(tmp_path, "accelerometer", date)
+        process(spark, *roots(tmp_path), "accelerometer", date)
     land(tmp_path, "accelerometer", "2024-01-01", "a-late.json", mtime_ns=1_000_000_000)  # as `cp -p` would
-    result = tick(instance, tmp_path, cursor)
+    result = tick(instance, *roots(tmp_path), cursor)
     assert set(json.loads(result.cursor)) == {"accelerometer/2024-01-01"}
     assert not result.dynamic_partitions_requests
     assert covered_range(result) == ("2024-01-01", "2024-01-02")
@@ -111,6 +113,6 @@ def test_a_late_file_in_an_old_date_is_picked_up_even_with_an_old_modification_t
 def test_many_files_are_fingerprinted_in_one_tick(instance, tmp_path):
     for n in range(2000):
         land(tmp_path, "accelerometer", f"2024-01-{n % 28 + 1:02d}", f"a-{n}.json")
-    result = tick(instance, tmp_path)
+    result = tick(instance, *roots(tmp_path))
     assert len(json.loads(result.cursor)) == 28
     assert len(instance.get_dynamic_partitions("ingest_date")) == 28

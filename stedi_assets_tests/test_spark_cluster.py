@@ -14,8 +14,12 @@ import pyspark
 import pytest
 
 from stedi_assets.cli import main
+from stedi_assets.lake import jars
 from stedi_assets.sample import write_sample_landing
 from stedi_assets_tests.conftest import CONTRACT_COUNTS
+from stedi_assets_tests.lake_contents import table_states
+
+pytestmark = pytest.mark.slow
 
 SPARK_HOME = Path(pyspark.__file__).parent
 
@@ -127,6 +131,7 @@ def connect_server(tmp_path_factory):
         "spark.connect.grpc.binding.port": port,
         "spark.ui.enabled": "false",
         "spark.sql.session.timeZone": "UTC",
+        **jars.spark_config(aws=False),  # a server brings its own jars
     }
     command = [
         str(SPARK_HOME / "bin" / "spark-submit"),
@@ -163,8 +168,5 @@ def test_spark_connect_gives_the_same_tables_as_local_spark(connect_server, tmp_
     assert main(["materialize", "--landing", str(landing), "--lake", str(tmp_path / "local")]) == 0
     capsys.readouterr()
     materialize_on(remote_url, landing, tmp_path / "remote", env)
-    states = {
-        lake: {path.parent.name: path.read_text() for path in (tmp_path / lake).glob("*/*/_state.json")}
-        for lake in ("local", "remote")
-    }
-    assert len(states["local"]) == 11 and states["local"] == states["remote"]  # rows and content digests
+    states = {lake: table_states(tmp_path / lake) for lake in ("local", "remote")}
+    assert all(states["local"].values()) and states["local"] == states["remote"]  # rows and content digests

@@ -1,7 +1,7 @@
 """Which partitions an incremental run recomputes (`steps.stale`), on hand-written table states,
 and the content digest that says whether a recomputed partition changed."""
 
-from stedi_assets.lake import partition_digests
+from stedi_assets.lake.iceberg_tables import partition_digests
 from stedi_assets.steps.stale import INPUTS, landed_up_to, overlapping, stale_partitions
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from stedi_assets_tests.servers import dagster_server, tool
 
+pytestmark = pytest.mark.slow
+
 GROUPS = {
     "customer_landing": "landing",
     "accelerometer_landing": "landing",

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_pyspark import PySparkResource
 
-from stedi_assets.lake import LocalLake
+from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import TableSpec
 from stedi_assets.settings import StediOptions
 
@@ -33,7 +33,7 @@ def expected_count_check(table: TableSpec, profile_name: str) -> dg.AssetChecksD
         "options in force. A failure on data the profile describes means the pipeline changed meaning.",
     )
     def _check(
-        pyspark: PySparkResource, lake: dg.ResourceParam[LocalLake], options: dg.ResourceParam[StediOptions]
+        pyspark: PySparkResource, lake: dg.ResourceParam[Lake], options: dg.ResourceParam[StediOptions]
     ) -> dg.AssetCheckResult:
         expected = load_profile(profile_name)["counts"].get(options_column(options), {}).get(table.name)
         actual = lake.read(pyspark.spark_session, table).count()

@@ -21,7 +21,8 @@ from dagster_pipes import (
 from pyspark.sql import SparkSession
 
 from stedi_assets.checks.outcome import TableOutcome, typed_metadata
-from stedi_assets.lake import LocalLake
+from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.lake.jars import ICEBERG_EXTENSIONS
 from stedi_assets.options import SPARK_SEMANTICS
 from stedi_assets.settings import LandingRoot, StediOptions
 from stedi_assets.steps import StepInputs
@@ -39,8 +40,10 @@ def report(pipes: PipesContext, outcome: TableOutcome) -> None:
 
 
 def spark_session(step: str) -> SparkSession:
+    """The job's Spark, with the Iceberg the service provides (Glue: `--datalake-formats iceberg`; EMR: the
+    bundled runtime jar): nothing is downloaded at run time."""
     builder = SparkSession.builder.appName(f"stedi-{step}")
-    for key, value in SPARK_SEMANTICS.items():
+    for key, value in {**SPARK_SEMANTICS, **ICEBERG_EXTENSIONS}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
 
@@ -60,7 +63,7 @@ def main() -> None:
         extras = pipes.extras
         inputs = StepInputs(
             spark_session(extras["step"]),
-            LocalLake(extras["lake_root"]),
+            Lake(extras["lake_root"], extras["namespace"]),
             LandingRoot(extras["landing_root"]),
             StediOptions(**extras["options"]),
             extras["partition_keys"],

@@ -2,7 +2,8 @@
 
 import os
 
-from stedi_assets.lake import LocalLake
+from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
+from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.options import DEV_PSEUDONYM_KEY, ML_JOIN_MODES
 from stedi_assets.resources.local_steps import LocalSteps
 from stedi_assets.resources.spark import local_spark
@@ -15,6 +16,7 @@ def shared_resources(
     ml_join: str = "customer",
     consent_cutoff: bool = False,
     pseudonym_key: str = DEV_PSEUDONYM_KEY,
+    namespace: str = DEFAULT_NAMESPACE,
 ) -> dict:
     """What every deployment has: where the data is, and the options. Raises ValueError for an unknown
     option value or an unsupported root, before anything runs or is written."""
@@ -22,7 +24,7 @@ def shared_resources(
         raise ValueError(f"ml_join must be one of {', '.join(ML_JOIN_MODES)}, not {ml_join!r} (STEDI_ML_JOIN)")
     return {
         "landing_root": LandingRoot(root=landing_root),
-        "lake": LocalLake(root=lake_root),
+        "lake": Lake(lake_root, namespace),
         "options": StediOptions(ml_join=ml_join, consent_cutoff=consent_cutoff, pseudonym_key=pseudonym_key),
     }
 
@@ -33,15 +35,16 @@ def local_resources(
     ml_join: str = "customer",
     consent_cutoff: bool = False,
     pseudonym_key: str = DEV_PSEUDONYM_KEY,
+    namespace: str = DEFAULT_NAMESPACE,
     spark_master: str = "local[*]",
     landing_bytes: int | None = None,
 ) -> dict:
     """Steps run in the Dagster process, on local Spark (or the cluster at `spark_master`); `landing_bytes`
     tunes local Spark to the size of the landing data (see `spark_config`)."""
     return {
-        **shared_resources(landing_root, lake_root, ml_join, consent_cutoff, pseudonym_key),
+        **shared_resources(landing_root, lake_root, ml_join, consent_cutoff, pseudonym_key, namespace),
         "zone_steps": LocalSteps(),
-        "pyspark": local_spark(spark_master, landing_bytes),
+        "pyspark": local_spark(spark_master, landing_bytes, s3_lake=lake_root.startswith("s3://")),
     }
 
 
@@ -55,6 +58,7 @@ def resources_from_environment() -> dict:
         "ml_join": os.environ.get("STEDI_ML_JOIN", "customer"),
         "consent_cutoff": os.environ.get("STEDI_CONSENT_CUTOFF", "off").lower() in ("1", "on", "true", "yes"),
         "pseudonym_key": os.environ.get("STEDI_PSEUDONYM_KEY", DEV_PSEUDONYM_KEY),
+        "namespace": os.environ.get("STEDI_NAMESPACE", DEFAULT_NAMESPACE),
     }
     deployment = os.environ.get("STEDI_DEPLOYMENT", "local")
     if deployment == "local":

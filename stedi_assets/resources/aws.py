@@ -1,5 +1,6 @@
 """The AWS deployment: each step runs remotely, as `stedi_assets/remote/entry.py`, through dagster-aws
-Pipes on AWS Glue or EMR Serverless; the tables it wrote are then registered in the Glue Data Catalog.
+Pipes on AWS Glue or EMR Serverless. The job's Iceberg commits register the tables in the lake's catalog
+(the Glue Data Catalog for an `s3://` lake) themselves.
 
 The Dagster process starts no Spark. What the remote script reports (materialization metadata and check
 results) arrives through the pipes bucket, and blocking checks stop downstream assets as in a local run.
@@ -19,22 +20,15 @@ from dagster_aws.pipes import (
     PipesS3MessageReader,
 )
 
-from stedi_assets.catalog.glue import register_table_partitions
-from stedi_assets.schemas.ddl import ALL_TABLES
-
-TABLES = {table.name: table for table in ALL_TABLES}
-
 
 class PipesSteps:
     """Runs a step as one remote job run; the step, dates, roots and options travel as pipes extras."""
 
     required_resource_keys = {"lake", "landing_root", "options"}
 
-    def __init__(self, new_client: Callable[[], dg.PipesClient], start_job_run_params: dict, glue, database: str):
+    def __init__(self, new_client: Callable[[], dg.PipesClient], start_job_run_params: dict):
         self.new_client = new_client  # one client per run: a message reader counts the chunks it has read
         self.start_job_run_params = start_job_run_params
-        self.glue = glue
-        self.database = database
 
     def run(self, context: dg.AssetExecutionContext, step: str):
         resources = context.resources
@@ -42,6 +36,7 @@ class PipesSteps:
             "step": step,
             "partition_keys": context.partition_keys,
             "lake_root": resources.lake.root,
+            "namespace": resources.lake.namespace,
             "landing_root": resources.landing_root.root,
             "options": asdict(resources.options),
         }
@@ -49,14 +44,7 @@ class PipesSteps:
             context=context, start_job_run_params=copy.deepcopy(self.start_job_run_params), extras=extras
         )
         # No implicit materializations: a table the script did not report fails the step.
-        results = invocation.get_results(implicit_materializations=False)
-        yield from results
-        # After the results, so a catalog error fails the step with the lake's new state on record.
-        for result in results:
-            if isinstance(result, dg.MaterializeResult):
-                nonempty = [key for key, rows in result.metadata["rows_by_partition"].value.items() if rows]
-                table = TABLES[result.asset_key.to_user_string()]
-                register_table_partitions(self.glue, self.database, resources.lake.root, table, nonempty)
+        yield from invocation.get_results(implicit_materializations=False)
 
 
 def pipes_s3(bucket: str, s3) -> dict:
@@ -67,12 +55,10 @@ def pipes_s3(bucket: str, s3) -> dict:
     }
 
 
-def glue_steps(job_name: str, pipes_bucket: str, database: str, glue=None, s3=None) -> PipesSteps:
+def glue_steps(job_name: str, pipes_bucket: str, glue=None, s3=None) -> PipesSteps:
     """Steps as runs of one Glue job whose script is `stedi_assets/remote/entry.py`."""
     glue, s3 = glue or boto3.client("glue"), s3 or boto3.client("s3")
-    return PipesSteps(
-        lambda: PipesGlueClient(client=glue, **pipes_s3(pipes_bucket, s3)), {"JobName": job_name}, glue, database
-    )
+    return PipesSteps(lambda: PipesGlueClient(client=glue, **pipes_s3(pipes_bucket, s3)), {"JobName": job_name})
 
 
 def emr_serverless_steps(
@@ -80,14 +66,11 @@ def emr_serverless_steps(
     execution_role_arn: str,
     entry_point: str,
     pipes_bucket: str,
-    database: str,
     emr_serverless=None,
-    glue=None,
     s3=None,
 ) -> PipesSteps:
     """Steps as EMR Serverless job runs of the entry script at `entry_point` (an s3:// URI)."""
-    emr_serverless = emr_serverless or boto3.client("emr-serverless")
-    glue, s3 = glue or boto3.client("glue"), s3 or boto3.client("s3")
+    emr_serverless, s3 = emr_serverless or boto3.client("emr-serverless"), s3 or boto3.client("s3")
     params = {
         "applicationId": application_id,
         "executionRoleArn": execution_role_arn,
@@ -96,8 +79,6 @@ def emr_serverless_steps(
     return PipesSteps(
         lambda: PipesEMRServerlessClient(client=emr_serverless, **pipes_s3(pipes_bucket, s3)),
         params,
-        glue,
-        database,
     )
 
 
@@ -111,15 +92,14 @@ def _required(name: str) -> str:
 def steps_from_environment() -> PipesSteps:
     """STEDI_AWS_ENGINE=glue (default) or emr-serverless, and that engine's STEDI_* settings."""
     engine = os.environ.get("STEDI_AWS_ENGINE", "glue")
-    bucket, database = _required("STEDI_PIPES_BUCKET"), os.environ.get("STEDI_GLUE_DATABASE", "stedi")
+    bucket = _required("STEDI_PIPES_BUCKET")
     if engine == "glue":
-        return glue_steps(_required("STEDI_GLUE_JOB"), bucket, database)
+        return glue_steps(_required("STEDI_GLUE_JOB"), bucket)
     if engine == "emr-serverless":
         return emr_serverless_steps(
             _required("STEDI_EMR_APPLICATION_ID"),
             _required("STEDI_EMR_EXECUTION_ROLE_ARN"),
             _required("STEDI_EMR_ENTRY_POINT"),
             bucket,
-            database,
         )
     raise ValueError(f"STEDI_AWS_ENGINE must be glue or emr-serverless, not {engine!r}")

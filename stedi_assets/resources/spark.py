@@ -11,5 +11,5 @@ from dagster_pyspark import PySparkResource
 from stedi_assets.options import spark_config
 
 
-def local_spark(master: str = "local[*]", landing_bytes: int | None = None) -> PySparkResource:
-    return PySparkResource(spark_config=spark_config(master, landing_bytes))
+def local_spark(master: str = "local[*]", landing_bytes: int | None = None, s3_lake: bool = False) -> PySparkResource:
+    return PySparkResource(spark_config=spark_config(master, landing_bytes, s3_lake=s3_lake))

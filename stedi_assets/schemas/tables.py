@@ -152,7 +152,7 @@ MACHINE_LEARNING_CURATED = TableSpec(
         ColumnSpec(
             "accelerometer_customer_id",
             STRING,
-            "Pseudonym of the accelerometer's user; differs " "from customer_id only in ml_join=timestamp mode.",
+            "Pseudonym of the accelerometer's user; differs from customer_id only in ml_join=timestamp mode.",
             False,
             pattern=PSEUDONYM_PATTERN,
         ),
@@ -167,3 +167,4 @@ ZONE_TABLES = (
     CUSTOMER_CURATED,
     MACHINE_LEARNING_CURATED,
 )
+ALL_TABLES = (*ZONE_TABLES, *QUARANTINE_TABLES.values())

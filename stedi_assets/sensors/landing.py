@@ -22,14 +22,14 @@ import json
 import dagster as dg
 
 from stedi_assets.jobs import all_zones_job, partition_range_tags
-from stedi_assets.lake import LocalLake
+from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.landing_files import SOURCES, fingerprints_by_ingest_date
 from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.schemas.tables import LANDING_TABLES
 from stedi_assets.settings import LandingRoot
 
 
-def changed_landing(landing_root: LandingRoot, lake: LocalLake) -> dict[str, str]:
+def changed_landing(landing_root: LandingRoot, lake: Lake) -> dict[str, str]:
     """`source/date` -> fingerprint of the landed files, for every date the lake has not processed as is."""
     changed = {}
     for source in SOURCES:
@@ -48,7 +48,7 @@ def changed_landing(landing_root: LandingRoot, lake: LocalLake) -> dict[str, str
     description="Starts one run of all zones when landing files of any source are new or changed.",
 )
 def landing_sensor(
-    context: dg.SensorEvaluationContext, landing_root: dg.ResourceParam[LandingRoot], lake: dg.ResourceParam[LocalLake]
+    context: dg.SensorEvaluationContext, landing_root: dg.ResourceParam[LandingRoot], lake: dg.ResourceParam[Lake]
 ):
     requested = json.loads(context.cursor) if context.cursor else {}
     changed = changed_landing(landing_root, lake)

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
-from stedi_assets.lake import LocalLake
+from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.settings import LandingRoot, StediOptions
 
 
 @dataclass(frozen=True)
 class StepInputs:
     spark: SparkSession
-    lake: LocalLake
+    lake: Lake
     landing_root: LandingRoot
     options: StediOptions
     partition_keys: list[str]

@@ -5,10 +5,11 @@ modification time) are parsed again; the others are already in the lake.
 """
 
 import logging
+import tempfile
 
 from stedi_assets.checks.counts import count_check, quarantine_rate_check
 from stedi_assets.checks.outcome import CheckOutcome, TableOutcome
-from stedi_assets.landing_files import fingerprint, fingerprints_by_ingest_date
+from stedi_assets.landing_files import fingerprint, fingerprints_by_ingest_date, local_copies
 from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES, SOURCE_FIELDS
 from stedi_assets.steps import StepInputs
 from stedi_assets.steps.publish import Published, not_empty_result, publish, table_outcome
@@ -35,6 +36,11 @@ def lines_accounted_for(valid: Published, invalid: Published, lines_landed: dict
     )
 
 
+def spark_is_local(spark) -> bool:
+    """Local Spark reads landing files from S3 through local copies (`local_copies`): it has no S3 filesystem."""
+    return spark.conf.get("spark.master", "").startswith("local")
+
+
 def landing_step(source: str, inputs: StepInputs) -> list[TableOutcome]:
     landing, quarantine = LANDING_TABLES[source], QUARANTINE_TABLES[source]
     spark, lake, keys = inputs.spark, inputs.lake, inputs.partition_keys
@@ -48,12 +54,14 @@ def landing_step(source: str, inputs: StepInputs) -> list[TableOutcome]:
         if not landing_state.get(key, {}).get("sources") == quarantine_state.get(key, {}).get("sources") == sources[key]
     ]
     changed_files = [f for f in files if f.ingest_date in changed]
-    lines_landed = records_landed(spark, changed_files)
-    landed = {key: {"sources": sources[key], "lines_landed": lines_landed.get(key, 0)} for key in changed}
-    parsed = parse_landing(spark, changed_files, SOURCE_FIELDS[source]).persist()
-    valid = publish(lake, landing, landing_records(parsed, landing), keys, changed, landed)
-    invalid = publish(lake, quarantine, quarantine_records(parsed, quarantine), keys, changed, landed)
-    parsed.unpersist()
+    with tempfile.TemporaryDirectory(prefix="stedi-landing-") as copies:
+        readable = local_copies(changed_files, copies) if spark_is_local(spark) else changed_files
+        lines_landed = records_landed(spark, readable)
+        landed = {key: {"sources": sources[key], "lines_landed": lines_landed.get(key, 0)} for key in changed}
+        parsed = parse_landing(spark, readable, SOURCE_FIELDS[source]).persist()
+        valid = publish(lake, landing, landing_records(parsed, landing), keys, changed, landed)
+        invalid = publish(lake, quarantine, quarantine_records(parsed, quarantine), keys, changed, landed)
+        parsed.unpersist()
     landed_state = lake.state(landing)
     all_lines = {key: landed_state[key]["lines_landed"] for key in keys}
     log.info(f"{source}: parsed {len(changed_files)} files of {changed}; {len(keys) - len(changed)} dates unchanged")

@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 from stedi_assets.checks.counts import count_check
 from stedi_assets.checks.outcome import CheckOutcome, Location, Markdown, TableOutcome
 from stedi_assets.checks.schema import rule_breaks, schema_check
-from stedi_assets.lake import LocalLake
+from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
 from stedi_assets.transforms.trusted import customer_key
 
@@ -27,12 +27,14 @@ class Published:
     rows_by_partition: dict[str, int]
     table_rows: int
     rewritten: list[str]
-    path: str
+    identifier: str
+    location: str
+    snapshot_id: int | None
     rule_breaks: dict[str, int]
 
 
 def publish(
-    lake: LocalLake,
+    lake: Lake,
     table: TableSpec,
     rows: DataFrame,
     partition_keys: list[str],
@@ -54,7 +56,9 @@ def publish(
         {key: written.state.get(key, {"rows": 0})["rows"] for key in partition_keys},
         written.table_rows,
         written.rewritten,
-        str(lake.table_path(table)),
+        lake.identifier(table),
+        lake.location(table),
+        written.snapshot_id,
         {rule: sum(written.measures.get(key, {}).get(rule, 0) for key in written.rewritten) for rule in rules},
     )
 
@@ -89,13 +93,17 @@ def one_row_per_customer(published: Published) -> CheckOutcome:
 
 
 def table_outcome(published: Published, checks: list[CheckOutcome]) -> TableOutcome:
-    """Row counts (numeric `table_rows` is plotted over time), where the table is, and a masked preview."""
+    """Row counts (numeric `table_rows` is plotted over time), which Iceberg table and snapshot it is, where
+    its files are, and a masked preview."""
     metadata = {
         "table_rows": published.table_rows,
         "rows_by_partition": published.rows_by_partition,
         "rewritten_partitions": published.rewritten,
-        "path": Location(published.path),
+        "dagster/table_name": published.identifier,
+        "dagster/uri": Location(published.location),
     }
+    if published.snapshot_id is not None:
+        metadata["iceberg_snapshot_id"] = str(published.snapshot_id)  # 64 bits: as text, exactly
     if len(published.rows_by_partition) == 1:
         metadata["dagster/row_count"] = next(iter(published.rows_by_partition.values()))
     if published.rewritten:

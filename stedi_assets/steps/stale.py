@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from stedi_assets.lake import partition_digests
+from stedi_assets.lake.iceberg_tables import partition_digests
 from stedi_assets.schemas import tables
 from stedi_assets.transforms import curated, trusted
 

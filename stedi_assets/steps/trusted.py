@@ -4,7 +4,7 @@ from pyspark.sql import functions as F
 
 from stedi_assets.checks.counts import count_check
 from stedi_assets.checks.outcome import CheckOutcome, TableOutcome
-from stedi_assets.lake import LocalLake
+from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import (
     ACCELEROMETER_TRUSTED,
     CUSTOMER_CURATED,
@@ -20,7 +20,7 @@ from stedi_assets.steps.stale import digests_by_date, landed_up_to, reading_span
 from stedi_assets.transforms import trusted
 
 
-def readings_distinct(lake: LocalLake, published: Published, time_column: str) -> CheckOutcome:
+def readings_distinct(lake: Lake, published: Published, time_column: str) -> CheckOutcome:
     """Copies of a reading the run wrote, within what it wrote or in any other partition.
 
     Copies share their time, so only the stored rows within the written partitions' time span (kept in

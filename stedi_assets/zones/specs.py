@@ -36,7 +36,7 @@ def asset_spec(table: TableSpec, group: str, deps=()) -> dg.AssetSpec:
         description=table.description,
         deps=deps,
         owners=OWNERS,
-        kinds={"spark", "parquet"},
+        kinds={"spark", "iceberg"},
         metadata={
             "dagster/column_schema": column_schema(table),
             **({"dagster/column_lineage": lineage} if lineage else {}),

@@ -1,0 +1,261 @@
+"""The lake: Apache Iceberg tables (format 2), partitioned by ingest date, in one catalog namespace.
+
+A write replaces whole partitions in one Iceberg commit (`overwrite` by a filter on the partitions, so a
+partition that has become empty is emptied too). The state of every partition (rows, content digest,
+measures and what the caller keeps, such as input fingerprints) goes into the same commit's snapshot
+summary (`partition_state`). Partitions whose content digest is unchanged are not rewritten, and a write
+that changes nothing commits nothing, so re-running changes no file.
+
+Writers run in parallel and commit optimistically: a commit validates that nobody changed its partitions
+since the snapshot its state was read from. If somebody did, the write starts again from the new state.
+"""
+
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from functools import cached_property
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from stedi_assets.lake.catalog import DEFAULT_NAMESPACE, LakeCatalog
+from stedi_assets.lake.partition_state import state_at, summary_properties
+from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
+from stedi_assets.transforms import empty_frame
+
+log = logging.getLogger(__name__)
+
+COMMIT_ATTEMPTS = 5
+COMMIT_ID = "stedi.commit"  # finds a write's own snapshot among those committed since
+# Iceberg's own words for a commit that lost a race: the write is computed again from the new state.
+CONFLICTS = ("ValidationException", "CommitFailedException")
+
+TABLE_PROPERTIES = {
+    "format-version": "2",
+    # Old metadata files go with the commits that replace them, not only at maintenance.
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "20",
+    "write.distribution-mode": "none",
+    "write.spark.fanout.enabled": "true",
+}
+MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # no min/max of these in the manifests
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write did: the partitions it rewrote, the table's state after it, the caller's measures of
+    the rows it was given (per partition), and the table's snapshot after it (None: still empty)."""
+
+    rewritten: list[str]
+    state: dict[str, dict]
+    measures: dict[str, dict[str, int]]
+    snapshot_id: int | None
+
+    @property
+    def table_rows(self) -> int:
+        return sum(entry["rows"] for entry in self.state.values())
+
+
+def _digest_columns(rows: DataFrame, measures: dict[str, Column]) -> list[Column]:
+    """Aggregates of `rows`: their count, an order-independent digest of their content, and `measures`."""
+    columns = [c for c in rows.columns if c != PARTITION_COLUMN]
+    # xxhash64 skips nulls: the null flags keep (1, null) and (null, 1) apart.
+    row_hash = F.xxhash64(*columns, *(F.isnull(c) for c in columns))
+    return [
+        F.count(F.lit(1)).alias("rows"),
+        F.sum(row_hash.cast("decimal(38,0)")).alias("digest"),
+        *(measure.alias(f"_measure_{i}") for i, measure in enumerate(measures.values())),
+    ]
+
+
+def partition_digests(rows: DataFrame, measures: dict[str, Column]) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Row count and an order-independent digest of the content, per partition, and any other aggregate
+    `measures` of the rows (e.g. rule checks), all in one pass."""
+    aggregates = rows.groupBy(PARTITION_COLUMN).agg(*_digest_columns(rows, measures)).collect()
+    return (
+        {r[PARTITION_COLUMN]: {"rows": r["rows"], "digest": str(r["digest"])} for r in aggregates},
+        {r[PARTITION_COLUMN]: {name: r[f"_measure_{i}"] for i, name in enumerate(measures)} for r in aggregates},
+    )
+
+
+NO_ROWS = {"rows": 0, "digest": "0"}  # the content of a partition without rows
+
+
+def _content(entry: dict | None) -> tuple:
+    """What says whether a partition's files must be rewritten: its row count and content digest."""
+    return (entry or {}).get("rows"), (entry or {}).get("digest")
+
+
+def _properties(snapshot) -> dict[str, str]:
+    """A pyiceberg snapshot's summary properties (its operation aside)."""
+    return dict(snapshot.summary.additional_properties) if snapshot.summary else {}
+
+
+def _is_conflict(error: Exception) -> bool:
+    return any(name in str(error) for name in CONFLICTS)
+
+
+@dataclass(frozen=True)
+class Lake:
+    """The lake's tables under `root` (a local folder or `s3://bucket/prefix`), in `namespace`."""
+
+    root: str
+    namespace: str = DEFAULT_NAMESPACE
+
+    @cached_property
+    def catalog(self) -> LakeCatalog:
+        return LakeCatalog(self.root, self.namespace)
+
+    def location(self, table: TableSpec) -> str:
+        return self.catalog.location(table.zone, table.name)
+
+    def identifier(self, table: TableSpec) -> str:
+        return self.catalog.identifier(table.name)
+
+    def read(self, spark: SparkSession, table: TableSpec) -> DataFrame:
+        """The whole table (all partitions); empty with the right schema before the first write."""
+        self.attach(spark)
+        if not spark.catalog.tableExists(self.identifier(table)):
+            return empty_frame(spark, table.spark_schema)
+        return spark.table(self.identifier(table))
+
+    def state(self, table: TableSpec) -> dict[str, dict]:
+        """Every partition's state as of the table's current snapshot, read from the catalog without Spark."""
+        return self._current(table)[1]
+
+    def snapshot_id(self, table: TableSpec) -> int | None:
+        return self._current(table)[0]
+
+    def replace_partitions(
+        self,
+        rows: DataFrame,
+        table: TableSpec,
+        partition_keys: list[str],
+        extra_state: dict[str, dict] | None = None,
+        measures: dict[str, Column] | None = None,
+    ) -> Written:
+        """Make the given partitions hold exactly `rows` of those partitions (none: empty).
+
+        `extra_state` (per partition) is kept in the table state beside rows and digest, e.g. the
+        fingerprint of the landed files the partition was parsed from. `measures` (aggregate expressions,
+        e.g. a partition's first and last reading time) are computed in the same pass as the digests,
+        kept in the state and returned.
+        """
+        spark = rows.sparkSession
+        self.attach(spark)
+        rows = rows.where(F.col(PARTITION_COLUMN).isin(partition_keys)).persist()
+        try:
+            digests, measured = partition_digests(rows, measures or {})
+            new_entries = {
+                key: {
+                    **digests.get(key, NO_ROWS),
+                    "measures": measured.get(key, {}),
+                    **(extra_state or {}).get(key, {}),
+                }
+                for key in partition_keys
+            }
+            for attempt in range(1, COMMIT_ATTEMPTS + 1):
+                base, state = self._current(table)
+                new_state = {**state, **new_entries}
+                rewrite = [key for key in partition_keys if _content(state.get(key)) != _content(new_entries[key])]
+                if all(state.get(key) == new_entries[key] for key in partition_keys):
+                    return Written([], new_state, measured, base)
+                try:
+                    snapshot = self._commit(spark, rows, table, rewrite, new_state, base, partition_keys)
+                    return Written(rewrite, new_state, measured, snapshot)
+                except Exception as error:
+                    if not _is_conflict(error) or attempt == COMMIT_ATTEMPTS:
+                        raise
+                    log.info(f"{table.name}: another writer committed first; writing again ({attempt})")
+        finally:
+            rows.unpersist()
+
+    def attach(self, spark: SparkSession) -> None:
+        """Point the session's catalog `lake` at this lake. A session that served another lake (tests run
+        many lakes in one JVM) forgets that catalog first: Spark keeps a catalog once it has loaded it."""
+        if not self.catalog.on_s3:
+            os.makedirs(self.catalog.root, exist_ok=True)  # the JDBC catalog makes its SQLite file, not folders
+        config = self.catalog.spark_config()
+        current = {key: spark.conf.get(key, None) for key in config}
+        if current == config:
+            return
+        for key, value in config.items():
+            spark.conf.set(key, value)
+        if any(value is not None for value in current.values()):
+            spark._jsparkSession.sessionState().catalogManager().reset()
+
+    def _commit(
+        self,
+        spark: SparkSession,
+        rows: DataFrame,
+        table: TableSpec,
+        rewrite: list[str],
+        new_state: dict,
+        base: int | None,
+        written: list[str],
+    ) -> int:
+        """One Iceberg commit: the partitions `rewrite` replaced (a partition without rows has no files),
+        and the new state. It fails if another commit changed these partitions since `base`."""
+        self._create(spark, table)
+        commit_id = uuid.uuid4().hex
+        options = {
+            **{f"snapshot-property.{k}": v for k, v in summary_properties(new_state, base, written).items()},
+            f"snapshot-property.{COMMIT_ID}": commit_id,
+            "isolation-level": "serializable",
+        }
+        if base is not None:
+            options["validate-from-snapshot-id"] = str(base)
+        with_rows = [key for key in rewrite if new_state[key]["rows"]]
+        replaced = F.col(PARTITION_COLUMN).isin(rewrite) if rewrite else F.lit(False)
+        rows.where(F.col(PARTITION_COLUMN).isin(with_rows)).writeTo(self.identifier(table)).options(
+            **options
+        ).overwrite(replaced)
+        return self._snapshot_of_commit(table, commit_id)
+
+    def _create(self, spark: SparkSession, table: TableSpec) -> None:
+        """The namespace and the table, if they do not exist yet. Columns are nullable, as the rows written
+        are: the schema checks say which may not hold nulls."""
+        identifier = self.identifier(table)
+        if spark.catalog.tableExists(identifier):
+            return
+        columns = ", ".join(f"`{field.name}` {field.dataType.simpleString()}" for field in table.spark_schema)
+        masked = {f"write.metadata.metrics.column.{c}": "none" for c in table.column_names if c in MASKED_COLUMNS}
+        properties = ", ".join(f"'{key}' = '{value}'" for key, value in {**TABLE_PROPERTIES, **masked}.items())
+        spark.sql(f"CREATE NAMESPACE IF NOT EXISTS lake.`{self.namespace}`")
+        try:
+            spark.sql(
+                f"CREATE TABLE IF NOT EXISTS {identifier} ({columns}) USING iceberg "
+                f"PARTITIONED BY (`{PARTITION_COLUMN}`) LOCATION '{self.location(table)}' "
+                f"COMMENT '{table.description.replace(chr(39), '')}' TBLPROPERTIES ({properties})"
+            )
+        except Exception as error:  # another writer created it between the check and the create
+            if "AlreadyExists" not in str(error):
+                raise
+
+    @cached_property
+    def _python_catalog(self):
+        return self.catalog.pyiceberg()
+
+    def _iceberg_table(self, table: TableSpec):
+        """The table's metadata through pyiceberg, or None before the table exists."""
+        if not self.catalog.exists():
+            return None
+        from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+
+        try:
+            return self._python_catalog.load_table((self.namespace, table.name))
+        except (NoSuchTableError, NoSuchNamespaceError):
+            return None
+
+    def _current(self, table: TableSpec) -> tuple[int | None, dict[str, dict]]:
+        iceberg = self._iceberg_table(table)
+        snapshot = iceberg.current_snapshot() if iceberg else None
+        if snapshot is None:
+            return None, {}
+        snapshots = {s.snapshot_id: (s.parent_snapshot_id, _properties(s)) for s in iceberg.snapshots()}
+        return snapshot.snapshot_id, state_at(snapshot.snapshot_id, snapshots)
+
+    def _snapshot_of_commit(self, table: TableSpec, commit_id: str) -> int:
+        snapshots = self._iceberg_table(table).snapshots()
+        return next(s.snapshot_id for s in reversed(snapshots) if _properties(s).get(COMMIT_ID) == commit_id)

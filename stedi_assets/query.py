@@ -1,0 +1,71 @@
+"""SQL over the lake's current tables, in an in-memory DuckDB.
+
+pyiceberg reads each table's current snapshot (from the lake's own catalog: SQLite or Glue) into Arrow, and
+DuckDB sees it as a view of the table's name. DuckDB's iceberg extension is not used: it is downloaded at run
+time, and installing extensions is turned off here, so a query never fetches anything. Only the tables whose
+names the SQL mentions are scanned.
+"""
+
+import re
+from typing import NamedTuple
+
+from stedi_assets.lake.catalog import DEFAULT_NAMESPACE, SQLITE_FILE, LakeCatalog
+
+
+class LakeQueryError(Exception):
+    """A query that cannot run: no lake, no namespace, or SQL that DuckDB rejects. The message is one line."""
+
+
+class QueryResult(NamedTuple):
+    columns: list[str]
+    rows: list[tuple]  # the first `max_rows` rows, or all of them
+    total: int  # how many rows the query returned in all
+
+
+def mentioned_tables(sql: str, names: list[str]) -> list[str]:
+    """The table names that appear in `sql` as whole words, in any case (DuckDB's names are case-insensitive)."""
+    return [name for name in names if re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", sql, re.IGNORECASE)]
+
+
+def _one_line(error: Exception) -> str:
+    """DuckDB's message up to its first blank line (before the SQL quoted with a caret), on one line."""
+    head = str(error).strip().split("\n\n", 1)[0]
+    return " ".join(line.strip() for line in head.splitlines() if line.strip())
+
+
+def query_lake(
+    lake_root: str, sql: str, namespace: str = DEFAULT_NAMESPACE, max_rows: int | None = None
+) -> QueryResult:
+    """Run `sql` over the tables of `namespace` in the lake at `lake_root` (a folder or s3://bucket/prefix).
+
+    Each table is a DuckDB view named after it (`customer_landing`, `machine_learning_curated`, ...).
+    Statements run in a throwaway in-memory database: nothing is written to the lake.
+    """
+    import duckdb
+    from pyiceberg.exceptions import NoSuchNamespaceError
+
+    lake = LakeCatalog(lake_root, namespace)
+    if not lake.exists():
+        raise LakeQueryError(f"no lake at {lake.root}: it has no catalog ({SQLITE_FILE}) yet; run `stedi materialize`")
+    catalog = lake.pyiceberg()
+    try:
+        names = [identifier[-1] for identifier in catalog.list_tables(namespace)]
+    except NoSuchNamespaceError:
+        raise LakeQueryError(f"the lake at {lake.root} has no namespace {namespace!r}") from None
+
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
+    try:
+        for name in mentioned_tables(sql, names):
+            catalog.load_table((namespace, name)).scan().to_duckdb(name, connection=con)
+        try:
+            relation = con.sql(sql)
+            if relation is None:  # the last statement returns no rows (e.g. CREATE TABLE ...)
+                return QueryResult([], [], 0)
+            result = relation.to_arrow_table()
+        except duckdb.Error as error:
+            raise LakeQueryError(_one_line(error)) from None
+    finally:
+        con.close()
+    shown = result if max_rows is None else result.slice(0, max_rows)
+    rows = list(zip(*(column.to_pylist() for column in shown.columns))) if shown.num_columns else []
+    return QueryResult(list(result.column_names), rows, result.num_rows)

@@ -1,0 +1,34 @@
+"""The lake as the tests see it: read with pyiceberg, independently of the Spark code that wrote it."""
+
+from pathlib import Path
+
+from pyiceberg.exceptions import NoSuchTableError
+
+from stedi_assets.lake.catalog import DEFAULT_NAMESPACE, LakeCatalog
+from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.schemas.tables import ALL_TABLES, LANDING_TABLES
+
+
+def table_rows(lake: Path | str, name: str) -> list[dict]:
+    """Every row of the table's current snapshot; none before the table exists."""
+    try:
+        table = LakeCatalog(str(lake)).pyiceberg().load_table((DEFAULT_NAMESPACE, name))
+    except NoSuchTableError:
+        return []
+    return table.scan().to_arrow().to_pylist()
+
+
+def current_snapshots(lake: Path | str) -> dict[str, int | None]:
+    """Each table's current snapshot id: a run that commits nothing leaves them all as they were."""
+    stored = Lake(str(lake))
+    return {table.name: stored.snapshot_id(table) for table in ALL_TABLES}
+
+
+def table_states(lake: Path | str) -> dict[str, dict]:
+    """Each table's partition state (rows, content digest, and the landed files of each landing date)."""
+    stored = Lake(str(lake))
+    return {table.name: stored.state(table) for table in ALL_TABLES}
+
+
+def landed_dates(lake: Path | str, source: str) -> set[str]:
+    return {row["ingest_date"] for row in table_rows(lake, LANDING_TABLES[source].name)}
