@@ -25,8 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.landing import TABLES, landing_files, report_counts
-from stedi_assets.options import DEV_PSEUDONYM_KEY
+from benchmarks.landing import BENCHMARK_PSEUDONYM_KEY, TABLES, landing_files, report_counts
 
 CUSTOMER_COLUMNS = {
     "customerName": "VARCHAR",
@@ -160,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     cli = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     cli.add_argument("--landing", required=True, help="landing root: <root>/<source>/landing/...")
     cli.add_argument("--out", required=True, help="folder the eight Parquet tables are written under")
-    cli.add_argument("--pseudonym-key", default=DEV_PSEUDONYM_KEY)
+    cli.add_argument("--pseudonym-key", default=BENCHMARK_PSEUDONYM_KEY)
     cli.add_argument("--threads", type=int, help="DuckDB threads (default: every core it may use)")
     cli.add_argument("--no-counts", action="store_true", help="skip counting the tables at the end")
     cli.add_argument("--expect-starter", action="store_true", help="exit 1 unless the contract's starter counts")

@@ -27,9 +27,9 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from benchmarks.landing import TABLES, landing_files, report_counts
+from benchmarks.landing import BENCHMARK_PSEUDONYM_KEY, TABLES, landing_files, report_counts
 from stedi_assets.jvm_classes import java_options
-from stedi_assets.options import DEV_PSEUDONYM_KEY, LOCAL_SPARK_CONFIG, use_this_python_for_local_workers
+from stedi_assets.options import LOCAL_SPARK_CONFIG, use_this_python_for_local_workers
 
 SPARK_CONFIG = {
     **LOCAL_SPARK_CONFIG,  # the platform's local settings
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     cli = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     cli.add_argument("--landing", required=True, help="landing root: <root>/<source>/landing/...")
     cli.add_argument("--out", required=True, help="folder the eight Parquet tables are written under")
-    cli.add_argument("--pseudonym-key", default=DEV_PSEUDONYM_KEY)
+    cli.add_argument("--pseudonym-key", default=BENCHMARK_PSEUDONYM_KEY)
     cli.add_argument("--no-counts", action="store_true", help="skip counting the tables at the end")
     cli.add_argument("--expect-starter", action="store_true", help="exit 1 unless the contract's starter counts")
     args = cli.parse_args(argv)

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+# The pseudonym key of every benchmark run, the platform's and the baselines': not a secret, as the data is not.
+BENCHMARK_PSEUDONYM_KEY = "benchmark-key"
 SOURCES = ("customer", "accelerometer", "step_trainer")
 TABLES = (
     "customer_landing",

@@ -35,7 +35,14 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from benchmarks.breakdown import attribute, run_events
-from benchmarks.landing import SOURCES, STARTER_COUNTS, TABLES, count_lines, landing_files
+from benchmarks.landing import (
+    BENCHMARK_PSEUDONYM_KEY,
+    SOURCES,
+    STARTER_COUNTS,
+    TABLES,
+    count_lines,
+    landing_files,
+)
 from benchmarks.measure import run_measured
 from benchmarks.report import render
 from stedi_assets.jvm_classes import CACHE_ENV
@@ -189,7 +196,14 @@ class Runner:
             str(lake),
         ]
         result = self.measure(
-            name, command, folder, env={"DAGSTER_HOME": str(home), "STEDI_BENCH_PROFILE": str(profile)}
+            name,
+            command,
+            folder,
+            env={
+                "DAGSTER_HOME": str(home),
+                "STEDI_BENCH_PROFILE": str(profile),
+                "STEDI_PSEUDONYM_KEY": BENCHMARK_PSEUDONYM_KEY,
+            },
         )
         loaded = json.loads(profile.read_text()) if profile.is_file() else None
         try:

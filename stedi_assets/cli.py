@@ -15,7 +15,8 @@ from stedi_assets.atomic_files import write_text_atomically
 from stedi_assets.lake import jars
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.landing_files import SOURCES, LandingLayoutError, fingerprint, list_landing_files
-from stedi_assets.options import DEFAULT_RETAIN_DAYS, DEV_PSEUDONYM_KEY, ML_JOIN_MODES
+from stedi_assets.options import DEFAULT_RETAIN_DAYS, ML_JOIN_MODES
+from stedi_assets.pseudonym_key import local_pseudonym_key
 
 MANIFEST = "_stedi_manifest.json"
 
@@ -98,6 +99,11 @@ def unreachable_bucket(root: str) -> str | None:
 
 
 def materialize(args) -> int:
+    try:
+        args.pseudonym_key = local_pseudonym_key(args.pseudonym_key)
+    except (OSError, ValueError) as error:
+        print(f"stedi: no pseudonym key ({error})", file=sys.stderr)
+        return 2
     options = {
         "ml_join": args.ml_join,
         "consent_cutoff": args.consent_cutoff,
@@ -239,24 +245,30 @@ def row_limit(text: str) -> int:
     return limit
 
 
+def add_lake_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--lake", required=True, help="lake root: a folder (with its own catalog) or s3://bucket/prefix"
+    )
+    command.add_argument(
+        "--namespace",
+        default=os.environ.get("STEDI_NAMESPACE", DEFAULT_NAMESPACE),
+        help="catalog namespace (the Glue database on AWS) of the tables (default: $STEDI_NAMESPACE or stedi)",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog="stedi", description=__doc__)
     commands = cli.add_subparsers(dest="command", required=True)
     run = commands.add_parser("materialize", help="build every zone table that is missing or stale")
     run.add_argument("--landing", required=True, help="landing root: <root>/<source>/landing/...")
-    run.add_argument("--lake", required=True, help="lake root: a folder (with its own catalog) or s3://bucket/prefix")
-    run.add_argument(
-        "--namespace",
-        default=os.environ.get("STEDI_NAMESPACE", DEFAULT_NAMESPACE),
-        help="catalog namespace (the Glue database on AWS) of the tables (default: $STEDI_NAMESPACE or stedi)",
-    )
+    add_lake_arguments(run)
     run.add_argument("--ml-join", choices=ML_JOIN_MODES, default="customer")
     run.add_argument("--consent-cutoff", action="store_true", help="drop readings taken before consent")
     run.add_argument("--expect", metavar="PROFILE", help="check row counts against a profile (stedi-starter)")
     run.add_argument(
         "--pseudonym-key",
-        default=os.environ.get("STEDI_PSEUDONYM_KEY", DEV_PSEUDONYM_KEY),
-        help="key of the pseudonymous customer ids (default: $STEDI_PSEUDONYM_KEY)",
+        help="key of the pseudonymous customer ids (default: $STEDI_PSEUDONYM_KEY, $STEDI_PSEUDONYM_KEY_FILE, "
+        "else this installation's own, generated once)",
     )
     run.add_argument(
         "--spark-master",
@@ -267,14 +279,7 @@ def parser() -> argparse.ArgumentParser:
     upkeep = commands.add_parser(
         "maintain", help="expire old snapshots and delete unreferenced files (withdrawn consent included)"
     )
-    upkeep.add_argument(
-        "--lake", required=True, help="lake root: a folder (with its own catalog) or s3://bucket/prefix"
-    )
-    upkeep.add_argument(
-        "--namespace",
-        default=os.environ.get("STEDI_NAMESPACE", DEFAULT_NAMESPACE),
-        help="catalog namespace of the tables (default: $STEDI_NAMESPACE or stedi)",
-    )
+    add_lake_arguments(upkeep)
     upkeep.add_argument(
         "--retain-days",
         type=float,
@@ -290,12 +295,7 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("--seed", type=int, default=7)
     make.set_defaults(handler=sample)
     ask = commands.add_parser("query", help="run SQL (DuckDB) over the lake's current tables and print the result")
-    ask.add_argument("--lake", required=True, help="lake root: a folder (with its own catalog) or s3://bucket/prefix")
-    ask.add_argument(
-        "--namespace",
-        default=os.environ.get("STEDI_NAMESPACE", DEFAULT_NAMESPACE),
-        help="catalog namespace (the Glue database on AWS) of the tables (default: $STEDI_NAMESPACE or stedi)",
-    )
+    add_lake_arguments(ask)
     ask.add_argument("--limit", type=row_limit, default=50, help="print at most this many rows (default 50)")
     ask.add_argument("sql", help='e.g. "SELECT count(*) FROM customer_trusted"; tables are named as the assets')
     ask.set_defaults(handler=query)

@@ -38,4 +38,8 @@ def build_definitions(resources: dict, expected_counts_profile: str | None = Non
     )
 
 
-defs = build_definitions(resources_from_environment(), os.environ.get("STEDI_EXPECTED_COUNTS") or None)
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What `dagster dev` loads, configured by STEDI_* variables. Built when loaded, not on import: the CLI
+    imports `build_definitions` with its own values, whatever the shell's variables say."""
+    return build_definitions(resources_from_environment(), os.environ.get("STEDI_EXPECTED_COUNTS") or None)

@@ -8,7 +8,6 @@ from stedi_assets.lake import jars
 
 ML_JOIN_MODES = ("customer", "timestamp")
 DEFAULT_RETAIN_DAYS = 7  # how long old snapshots (and a withdrawn customer's rows in them) are kept
-DEV_PSEUDONYM_KEY = "local-development-only"
 
 # What any Spark needs to compute the tables as specified: dates in UTC, partition values kept as written,
 # no `_SUCCESS` files. The Glue/EMR entry script sets these too.
@@ -18,13 +17,16 @@ SPARK_SEMANTICS = {
     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
 }
 
-# Local Spark tuned for a laptop: small shuffles, no UI (the baselines use it too, for a fair comparison).
+APP_NAME = {"spark.app.name": "stedi-lakehouse"}
+
+# Local Spark tuned for a laptop: small shuffles, no UI (the baselines use it too, for a fair comparison). A
+# cluster gets the semantics and keeps its own defaults: its memory, its shuffles, its UI.
 LOCAL_SPARK_CONFIG = {
     **SPARK_SEMANTICS,
+    **APP_NAME,
     "spark.master": "local[*]",
     # Python workers run this interpreter, with its packages (Spark 3.5 would take `python3` from PATH).
     "spark.pyspark.python": sys.executable,
-    "spark.app.name": "stedi-lakehouse",
     "spark.driver.memory": "4g",
     "spark.sql.shuffle.partitions": "4",
     # Adaptive execution runs each shuffle stage as a job of its own: on 2 local cores that cost about 2 s of
@@ -47,10 +49,6 @@ def use_this_python_for_local_workers() -> None:
 # run of the starter data (10 MiB) took 9% less time, 100 MiB was a tie, 1 GiB 5% more (measured).
 INTERPRETED_BELOW_LANDING_BYTES = 32 * 2**20
 
-# Local only: a cluster's executors run their own Python (point them at one with `PYSPARK_PYTHON`), and
-# its shuffles are what adaptive execution is for.
-LOCAL_ONLY = ("spark.pyspark.python", "spark.sql.adaptive.enabled")
-
 
 def spark_config(
     master: str = "local[*]", landing_bytes: int | None = None, record_classes: bool = False, s3_lake: bool = False
@@ -69,7 +67,6 @@ def spark_config(
         if landing_bytes is not None and landing_bytes < INTERPRETED_BELOW_LANDING_BYTES:
             config["spark.sql.codegen.wholeStage"] = "false"
         return config
-    cluster = {k: v for k, v in LOCAL_SPARK_CONFIG.items() if k not in LOCAL_ONLY}
-    if master.startswith("sc://"):
-        return {**{k: v for k, v in cluster.items() if k.startswith("spark.sql.")}, "spark.remote": master}
-    return {**cluster, **jars.spark_config(s3_lake), "spark.master": master}
+    if master.startswith("sc://"):  # a session of a running server: only SQL settings can be set
+        return {**{k: v for k, v in SPARK_SEMANTICS.items() if k.startswith("spark.sql.")}, "spark.remote": master}
+    return {**SPARK_SEMANTICS, **APP_NAME, **jars.spark_config(s3_lake), "spark.master": master}

@@ -20,8 +20,9 @@ class LandingRoot:
 class StediOptions:
     """The contract's options, the key of the pseudonymous customer ids, and quarantine thresholds."""
 
-    pseudonym_key: str
     ml_join: str = "customer"  # or "timestamp"
     consent_cutoff: bool = False
     quarantine_warn_rate: float = 0.01  # share of landed lines quarantined that warns
     quarantine_error_rate: float = 0.10  # ... and that stops the downstream tables
+    pseudonym_key: str | None = None  # the key (runs on this machine, see `pseudonym_key.py`)...
+    pseudonym_key_secret: str | None = None  # ... or the AWS secret a Glue or EMR job reads it from

@@ -31,6 +31,7 @@ import decimal
 import functools
 import gzip
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -214,7 +215,7 @@ def customer_key(email: str) -> str:
 @functools.cache
 def pseudonym(key: str, pseudonym_key: str = "test-key") -> str:
     """Keyed hash of a customer key, used in machine_learning_curated."""
-    return hashlib.sha256((pseudonym_key + ":" + key).encode("utf-8")).hexdigest()
+    return hmac.new(pseudonym_key.encode("utf-8"), key.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 _FOLDER_RE = re.compile(r"ingest_date=(\d{4}-\d{2}-\d{2})")

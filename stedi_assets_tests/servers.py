@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from stedi_assets.jvm_classes import CACHE_ENV
+from stedi_assets.pseudonym_key import CONFIG_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -41,8 +42,8 @@ def free_port() -> int:
 def caller_env() -> dict[str, str]:
     """The test process's environment without STEDI_* settings from the caller's shell (e.g.
     STEDI_EXPECTED_COUNTS would add checks the CLI run doesn't execute), but with the test session's JVM class
-    cache (see conftest)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("STEDI_") or k == CACHE_ENV}
+    cache and config folder (see conftest)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("STEDI_") or k in (CACHE_ENV, CONFIG_ENV)}
 
 
 def dagster_env(home: Path, landing: Path, lake: Path) -> dict[str, str]:

@@ -22,6 +22,7 @@ from stedi_assets.schemas.tables import CUSTOMER_TRUSTED, LANDING_TABLES, QUARAN
 from stedi_assets_tests.aws_standins import LocalEmrServerless, LocalGlue
 from stedi_assets_tests.conftest import CONTRACT_COUNTS
 from stedi_assets_tests.lake_contents import table_rows
+from stedi_assets_tests.reference import customer_key, pseudonym
 
 pytest_plugins = ["stedi_assets_tests.aws"]
 
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.slow
 
 PIPES_BUCKET, SCRIPTS_BUCKET, LAKE_BUCKET, DATABASE = "stedi-pipes", "stedi-scripts", "stedi-lake", "stedi"
 ENTRY_POINT = f"s3://{SCRIPTS_BUCKET}/stedi/entry.py"
+KEY_SECRET, KEY = "stedi/pseudonym-key", "a key only the jobs read"
 
 
 @pytest.fixture
@@ -40,6 +42,9 @@ def shipped(moto_client, moto_env) -> tuple:
         s3.create_bucket(Bucket=bucket)
     script = resources.files("stedi_assets.remote") / "entry.py"
     s3.put_object(Bucket=SCRIPTS_BUCKET, Key="stedi/entry.py", Body=script.read_bytes())
+    secrets = moto_client("secretsmanager")
+    if not secrets.list_secrets(Filters=[{"Key": "name", "Values": [KEY_SECRET]}])["SecretList"]:
+        secrets.create_secret(Name=KEY_SECRET, SecretString=KEY)
     return s3, moto_client("glue")
 
 
@@ -77,7 +82,8 @@ def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
     )
     steps = glue_steps("stedi-steps", PIPES_BUCKET, glue=LocalGlue(glue, s3, moto_endpoint), s3=s3)
     lake = f"s3://{LAKE_BUCKET}/glue"
-    defs = build_definitions({**shared_resources(str(starter_data), lake), "zone_steps": steps})
+    resources = shared_resources(str(starter_data), lake, pseudonym_key_secret=KEY_SECRET)
+    defs = build_definitions({**resources, "zone_steps": steps})
     dates = ingest_dates(starter_data)
     result = run_all_zones(defs, dates)
     assert result.success
@@ -106,6 +112,10 @@ def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
         rows = table_rows(lake, table.name)
         assert len(rows) == expected[table.name], table.name
         assert {row["ingest_date"] for row in rows} == set(dates)
+    # The job read the pseudonym key from the secret: the ids are HMACs with it of curated customers' keys.
+    curated = {customer_key(row["email"]) for row in table_rows(lake, "customer_curated")}
+    ids = {row["customer_id"] for row in table_rows(lake, "machine_learning_curated")}
+    assert ids and ids <= {pseudonym(customer, KEY) for customer in curated}
     assert catalog.load_table((DATABASE, "customer_landing")).schema().column_names == [
         *LANDING_TABLES["customer"].column_names,
         "ingest_date",
@@ -127,7 +137,8 @@ def test_customer_tables_through_emr_serverless(starter_data, shipped, moto_clie
         s3=s3,
     )
     lake, namespace = f"s3://{LAKE_BUCKET}/emr", "stedi_emr"  # apart from the Glue test's tables
-    defs = build_definitions({**shared_resources(str(starter_data), lake, namespace=namespace), "zone_steps": steps})
+    resources = shared_resources(str(starter_data), lake, namespace=namespace, pseudonym_key_secret=KEY_SECRET)
+    defs = build_definitions({**resources, "zone_steps": steps})
     tables = [LANDING_TABLES["customer"], QUARANTINE_TABLES["customer"], CUSTOMER_TRUSTED]
     result = run_all_zones(defs, ingest_dates(starter_data), [dg.AssetKey(t.name) for t in tables])
     assert result.success

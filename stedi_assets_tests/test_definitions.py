@@ -7,7 +7,8 @@ import sys
 import dagster as dg
 import pytest
 
-from stedi_assets.definitions import ZONE_TABLES, build_definitions, defs
+from stedi_assets.definitions import ZONE_TABLES, build_definitions
+from stedi_assets.definitions import defs as load_definitions
 from stedi_assets.resources import local_resources, resources_from_environment
 from stedi_assets.resources.aws import glue_steps
 from stedi_assets_tests.conftest import REPO_ROOT
@@ -24,15 +25,16 @@ GROUPS = {
     "trusted": {"customer_trusted", "accelerometer_trusted", "step_trainer_trusted"},
     "curated": {"customer_curated", "machine_learning_curated"},
 }
+DEFS = load_definitions()  # as `dagster dev` loads them, from the (test session's) environment
 
 
 def test_definitions_load():
-    dg.Definitions.validate_loadable(defs)
-    assert defs.resolve_job_def("all_zones")
+    dg.Definitions.validate_loadable(DEFS)
+    assert DEFS.resolve_job_def("all_zones")
 
 
 def test_every_table_is_partitioned_by_ingest_date_in_its_group():
-    graph = defs.resolve_asset_graph()
+    graph = DEFS.resolve_asset_graph()
     groups: dict[str, set[str]] = {}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
@@ -45,7 +47,7 @@ def test_every_table_is_partitioned_by_ingest_date_in_its_group():
 
 
 def test_every_table_has_a_schema_check_and_zone_tables_count_checks():
-    checks = {(k.asset_key.to_user_string(), k.name) for k in defs.resolve_asset_graph().asset_check_keys}
+    checks = {(k.asset_key.to_user_string(), k.name) for k in DEFS.resolve_asset_graph().asset_check_keys}
     for asset in set().union(*GROUPS.values()):
         assert (asset, "schema_valid") in checks
     for table in ZONE_TABLES:
@@ -68,7 +70,7 @@ def test_a_profile_adds_an_expected_row_count_check_per_zone_table():
 
 
 def test_assets_say_who_owns_them_where_their_code_is_and_where_columns_come_from():
-    graph = defs.resolve_asset_graph()
+    graph = DEFS.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.owners == ["team:stedi-data-platform"]
@@ -80,9 +82,9 @@ def test_assets_say_who_owns_them_where_their_code_is_and_where_columns_come_fro
 
 def test_jobs_per_zone_and_a_schedule_users_can_turn_on():
     for zone, assets in GROUPS.items():
-        job = defs.resolve_job_def(f"{zone}_zone")
+        job = DEFS.resolve_job_def(f"{zone}_zone")
         assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == assets
-    schedule = defs.resolve_schedule_def("nightly_all_zones")
+    schedule = DEFS.resolve_schedule_def("nightly_all_zones")
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
 
 
@@ -92,6 +94,7 @@ AWS_VARIABLES = {
     "STEDI_LAKE_ROOT": "s3://stedi-lake/lake",
     "STEDI_PIPES_BUCKET": "stedi-pipes",
     "STEDI_GLUE_JOB": "stedi-step",
+    "STEDI_PSEUDONYM_KEY_SECRET": "stedi/pseudonym-key",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 
@@ -101,6 +104,9 @@ def test_the_aws_deployment_loads_with_the_documented_variables(monkeypatch):
         monkeypatch.setenv(name, value)
     resources = resources_from_environment()
     assert resources["lake"].catalog.spark_config()["spark.sql.catalog.lake.catalog-impl"].endswith("GlueCatalog")
+    # The jobs read the key from the secret: the key itself is not in the options sent through pipes.
+    assert resources["options"].pseudonym_key is None
+    assert resources["options"].pseudonym_key_secret == "stedi/pseudonym-key"
     aws_defs = build_definitions(resources)
     dg.Definitions.validate_loadable(aws_defs)
     assert aws_defs.resolve_job_def("all_zones")
@@ -112,6 +118,7 @@ def test_the_aws_deployment_loads_with_the_documented_variables(monkeypatch):
         ("STEDI_LAKE_ROOT", "data/lake", "needs the lake on S3"),
         ("STEDI_GLUE_JOB", "", "STEDI_GLUE_JOB is not set"),
         ("STEDI_AWS_ENGINE", "lambda", "must be glue or emr-serverless"),
+        ("STEDI_PSEUDONYM_KEY_SECRET", "", "no pseudonym key"),
     ],
 )
 def test_the_aws_deployment_says_what_is_missing(monkeypatch, variable, value, message):
@@ -142,3 +149,17 @@ def test_missing_starter_data_fails_under_ci_and_is_skipped_elsewhere(tmp_path):
         outcomes[ci] = (result.returncode, result.stdout.strip().splitlines()[-1])
     assert outcomes["true"][0] == 1 and "1 error" in outcomes["true"][1]
     assert outcomes[""][0] == 0 and "1 skipped" in outcomes[""][1]
+
+
+def test_the_cli_imports_no_definitions_built_from_the_shell(monkeypatch):
+    """Stray STEDI_* variables configure `dagster dev`, not `stedi materialize`: importing what the CLI runs
+    reads none of them (the CLI builds the definitions from its own flags)."""
+    stray = {"STEDI_ML_JOIN": "nearest", "STEDI_DEPLOYMENT": "mars", "STEDI_LAKE_ROOT": "s3://nowhere"}
+    script = "import stedi_assets.materialize, stedi_assets.definitions"
+    result = subprocess.run([sys.executable, "-c", script], env={**os.environ, **stray}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    # `dagster dev` loads the definitions from them, and says what is wrong in one line.
+    for name, value in stray.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match="STEDI_DEPLOYMENT must be local or aws, not 'mars'"):
+        load_definitions()

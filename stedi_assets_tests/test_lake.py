@@ -147,7 +147,9 @@ def test_personal_columns_have_no_bounds_in_the_manifests(spark, tmp_path):
     schema = lake._python_catalog.load_table(("stedi", table.name)).schema()
     personal = {schema.find_field(name).field_id for name in ("email", "customerName")}
     assert files and all(not personal & set(dict(f["lower_bounds"] or [])) for f in files)
-    assert pq.read_table(files[0]["file_path"].removeprefix("file:")).column("email").to_pylist() == ["Ann@X.com"]
+    assert pq.ParquetFile(files[0]["file_path"].removeprefix("file:")).read().column("email").to_pylist() == [
+        "Ann@X.com"
+    ]
 
 
 @pytest.mark.parametrize("name", ["ValidationException", "CommitFailedException"])

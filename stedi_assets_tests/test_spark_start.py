@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from stedi_assets.options import INTERPRETED_BELOW_LANDING_BYTES, spark_config
+from stedi_assets.options import INTERPRETED_BELOW_LANDING_BYTES, SPARK_SEMANTICS, spark_config
 
 # A fresh process: the test session's own Spark would otherwise be the one found.
 SCRIPT = """
@@ -53,6 +53,22 @@ def test_only_small_landing_data_runs_local_queries_without_generated_code():
         spark_config("sc://localhost:15002", small),
     ]
     assert not any("spark.sql.codegen.wholeStage" in config for config in spark_defaults)
+
+
+def test_a_cluster_keeps_its_own_resources_and_gets_the_tables_semantics():
+    """Laptop tuning (driver memory, 4 shuffle partitions, no UI, no adaptive execution) stays local."""
+    for master in ("spark://master:7077", "yarn"):
+        cluster = spark_config(master)
+        assert {key: cluster[key] for key in SPARK_SEMANTICS} == SPARK_SEMANTICS
+        laptop = {
+            "spark.driver.memory",
+            "spark.sql.shuffle.partitions",
+            "spark.ui.enabled",
+            "spark.sql.adaptive.enabled",
+        }
+        assert not laptop & set(cluster)
+        assert cluster["spark.master"] == master and "spark.jars.packages" in cluster
+    assert laptop <= set(spark_config("local[*]"))
 
 
 def test_spark_connect_is_not_started_ahead():

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from functools import cached_property
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -116,9 +117,12 @@ class Lake:
     def read(self, spark: SparkSession, table: TableSpec) -> DataFrame:
         """The whole table (all partitions); empty with the right schema before the first write."""
         self.attach(spark)
-        if not spark.catalog.tableExists(self.identifier(table)):
+        try:
+            return spark.table(self.identifier(table))  # one catalog lookup, where tableExists would add one
+        except AnalysisException as error:
+            if "TABLE_OR_VIEW_NOT_FOUND" not in str(error):
+                raise
             return empty_frame(spark, table.spark_schema)
-        return spark.table(self.identifier(table))
 
     def state(self, table: TableSpec) -> dict[str, dict]:
         """Every partition's state as of the table's current snapshot, read from the catalog without Spark."""
@@ -197,7 +201,8 @@ class Lake:
     ) -> int:
         """One Iceberg commit: the partitions `rewrite` replaced (a partition without rows has no files),
         and the new state. It fails if another commit changed these partitions since `base`."""
-        self._create(spark, table)
+        if base is None:  # a table with a snapshot exists
+            self._create(spark, table)
         commit_id = uuid.uuid4().hex
         options = {
             **{f"snapshot-property.{k}": v for k, v in summary_properties(new_state, base, written).items()},

@@ -8,6 +8,7 @@ extras, so one job definition serves every asset.
 """
 
 import logging
+from dataclasses import replace
 
 import boto3
 from dagster_pipes import (
@@ -24,6 +25,7 @@ from stedi_assets.checks.outcome import TableOutcome, typed_metadata
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.lake.jars import ICEBERG_EXTENSIONS
 from stedi_assets.options import SPARK_SEMANTICS
+from stedi_assets.pseudonym_key import secret_pseudonym_key
 from stedi_assets.settings import LandingRoot, StediOptions
 from stedi_assets.steps import StepInputs
 from stedi_assets.steps.registry import STEPS
@@ -37,6 +39,13 @@ def report(pipes: PipesContext, outcome: TableOutcome) -> None:
         pipes.report_asset_check(
             check.name, check.passed, check.severity, typed_metadata(check.metadata), asset_key=outcome.table
         )
+
+
+def with_key(options: StediOptions) -> StediOptions:
+    """The options with the pseudonym key, read here from the secret they name (it is not in the context)."""
+    if options.pseudonym_key_secret:
+        return replace(options, pseudonym_key=secret_pseudonym_key(options.pseudonym_key_secret))
+    return options
 
 
 def spark_session(step: str) -> SparkSession:
@@ -65,7 +74,7 @@ def main() -> None:
             spark_session(extras["step"]),
             Lake(extras["lake_root"], extras["namespace"]),
             LandingRoot(extras["landing_root"]),
-            StediOptions(**extras["options"]),
+            with_key(StediOptions(**extras["options"])),
             extras["partition_keys"],
         )
         for outcome in STEPS[extras["step"]](inputs):

@@ -4,7 +4,8 @@ import os
 
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.options import DEV_PSEUDONYM_KEY, ML_JOIN_MODES
+from stedi_assets.options import ML_JOIN_MODES
+from stedi_assets.pseudonym_key import SECRET_ENV, local_pseudonym_key
 from stedi_assets.resources.local_steps import LocalSteps
 from stedi_assets.resources.spark import local_spark
 from stedi_assets.settings import LandingRoot, StediOptions
@@ -15,18 +16,21 @@ def shared_resources(
     lake_root: str,
     ml_join: str = "customer",
     consent_cutoff: bool = False,
-    pseudonym_key: str = DEV_PSEUDONYM_KEY,
+    pseudonym_key: str | None = None,
     namespace: str = DEFAULT_NAMESPACE,
+    pseudonym_key_secret: str | None = None,
 ) -> dict:
-    """What every deployment has: where the data is, and the options. Raises ValueError for an unknown
-    option value or an unsupported root, before anything runs or is written."""
+    """What every deployment has: where the data is, and the options, with the pseudonym key or the AWS
+    secret holding it. Raises ValueError for an unknown option value, an unsupported root or no key, before
+    anything runs or is written."""
     if ml_join not in ML_JOIN_MODES:
         raise ValueError(f"ml_join must be one of {', '.join(ML_JOIN_MODES)}, not {ml_join!r} (STEDI_ML_JOIN)")
-    return {
-        "landing_root": LandingRoot(root=landing_root),
-        "lake": Lake(lake_root, namespace),
-        "options": StediOptions(ml_join=ml_join, consent_cutoff=consent_cutoff, pseudonym_key=pseudonym_key),
-    }
+    if not (pseudonym_key or pseudonym_key_secret):
+        raise ValueError(f"no pseudonym key: set {SECRET_ENV} (the AWS Secrets Manager secret holding it)")
+    options = StediOptions(
+        ml_join, consent_cutoff, pseudonym_key=pseudonym_key, pseudonym_key_secret=pseudonym_key_secret
+    )
+    return {"landing_root": LandingRoot(root=landing_root), "lake": Lake(lake_root, namespace), "options": options}
 
 
 def local_resources(
@@ -34,15 +38,17 @@ def local_resources(
     lake_root: str,
     ml_join: str = "customer",
     consent_cutoff: bool = False,
-    pseudonym_key: str = DEV_PSEUDONYM_KEY,
+    pseudonym_key: str | None = None,
     namespace: str = DEFAULT_NAMESPACE,
     spark_master: str = "local[*]",
     landing_bytes: int | None = None,
 ) -> dict:
     """Steps run in the Dagster process, on local Spark (or the cluster at `spark_master`); `landing_bytes`
-    tunes local Spark to the size of the landing data (see `spark_config`)."""
+    tunes local Spark to the size of the landing data (see `spark_config`). Without a `pseudonym_key`, the
+    one configured or this installation's is used (`local_pseudonym_key`)."""
+    key = local_pseudonym_key(pseudonym_key)
     return {
-        **shared_resources(landing_root, lake_root, ml_join, consent_cutoff, pseudonym_key, namespace),
+        **shared_resources(landing_root, lake_root, ml_join, consent_cutoff, key, namespace),
         "zone_steps": LocalSteps(),
         "pyspark": local_spark(spark_master, landing_bytes, s3_lake=lake_root.startswith("s3://")),
     }
@@ -57,7 +63,6 @@ def resources_from_environment() -> dict:
         "lake_root": os.environ.get("STEDI_LAKE_ROOT", "data/lake"),
         "ml_join": os.environ.get("STEDI_ML_JOIN", "customer"),
         "consent_cutoff": os.environ.get("STEDI_CONSENT_CUTOFF", "off").lower() in ("1", "on", "true", "yes"),
-        "pseudonym_key": os.environ.get("STEDI_PSEUDONYM_KEY", DEV_PSEUDONYM_KEY),
         "namespace": os.environ.get("STEDI_NAMESPACE", DEFAULT_NAMESPACE),
     }
     deployment = os.environ.get("STEDI_DEPLOYMENT", "local")
@@ -71,5 +76,6 @@ def resources_from_environment() -> dict:
                 "STEDI_DEPLOYMENT=aws needs the lake on S3 (STEDI_LAKE_ROOT=s3://...): Glue and EMR "
                 "workers share no folder with each other or with Dagster"
             )
-        return {**shared_resources(**shared), "zone_steps": steps_from_environment()}
+        secret = os.environ.get(SECRET_ENV)  # the job reads the key itself: it never travels in the pipes context
+        return {**shared_resources(**shared, pseudonym_key_secret=secret), "zone_steps": steps_from_environment()}
     raise ValueError(f"STEDI_DEPLOYMENT must be local or aws, not {deployment!r}")

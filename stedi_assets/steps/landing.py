@@ -66,8 +66,8 @@ def landing_step(source: str, inputs: StepInputs) -> list[TableOutcome]:
     all_lines = {key: landed_state[key]["lines_landed"] for key in keys}
     log.info(f"{source}: parsed {len(changed_files)} files of {changed}; {len(keys) - len(changed)} dates unchanged")
     quarantined = quarantine_rate_check(
-        sum(invalid.rows_by_partition.values()),
-        sum(all_lines.values()),
+        invalid.rows_by_partition,
+        {key: all_lines[key] for key in changed},
         inputs.options.quarantine_warn_rate,
         inputs.options.quarantine_error_rate,
     )

@@ -1,5 +1,7 @@
 """Curated zone: the tables data scientists use."""
 
+import hashlib
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -17,8 +19,15 @@ def customer_curated(customer_trusted: DataFrame, accelerometer_trusted: DataFra
 
 
 def pseudonym(key: Column, pseudonym_key: str) -> Column:
-    """Keyed SHA-256 of the customer key: stable per person, not reversible without the key."""
-    return F.sha2(F.concat(F.lit(pseudonym_key + ":"), key), 256)
+    """HMAC-SHA256 of the customer key (RFC 2104), as hex: stable per person, not reversible without the key.
+
+    Spark has no HMAC function, so it is built from SHA-256 as the RFC defines it:
+    H((K ^ opad) || H((K ^ ipad) || message)), K the key padded to SHA-256's 64-byte block."""
+    block = pseudonym_key.encode()
+    block = (hashlib.sha256(block).digest() if len(block) > 64 else block).ljust(64, b"\0")
+    inner_pad, outer_pad = (bytes(b ^ pad for b in block) for pad in (0x36, 0x5C))
+    inner = F.unhex(F.sha2(F.concat(F.lit(inner_pad), F.encode(key, "UTF-8")), 256))
+    return F.sha2(F.concat(F.lit(outer_pad), inner), 256)
 
 
 def device_owners(customer_curated: DataFrame) -> DataFrame:

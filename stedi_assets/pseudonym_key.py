@@ -1,0 +1,74 @@
+"""The key of machine_learning_curated's pseudonymous customer ids: never in the source, never in the lake.
+
+Anyone holding the key can re-identify a pseudonym by hashing guessed emails, so it is a secret kept apart
+from the curated tables. Where it comes from, the first found wins:
+
+1. `STEDI_PSEUDONYM_KEY` (or `stedi materialize --pseudonym-key`): the key itself;
+2. `STEDI_PSEUDONYM_KEY_FILE`: a file holding it;
+3. `STEDI_PSEUDONYM_KEY_SECRET`: an AWS Secrets Manager secret (name or ARN). The AWS deployment requires
+   it: the Glue or EMR job reads the secret itself, so the key never travels in the pipes context;
+4. locally, a random key generated once per installation in `$STEDI_CONFIG_HOME` (default
+   `~/.config/stedi`) as `pseudonym.key`, readable by its owner only. Pseudonyms are stable as long as it
+   is kept; the run that creates it says where it is.
+"""
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+KEY_ENV, FILE_ENV, SECRET_ENV, CONFIG_ENV = (
+    "STEDI_PSEUDONYM_KEY",
+    "STEDI_PSEUDONYM_KEY_FILE",
+    "STEDI_PSEUDONYM_KEY_SECRET",
+    "STEDI_CONFIG_HOME",
+)
+
+
+def installation_key_file() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or Path.home() / ".config" / "stedi") / "pseudonym.key"
+
+
+def _read(path: Path) -> str:
+    key = path.read_text().strip()
+    if not key:
+        raise ValueError(f"the pseudonym key file {path} is empty")
+    return key
+
+
+def _generated() -> str:
+    """The installation's key, made on first use: created exclusively, so two first runs agree on one key."""
+    path = installation_key_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read(path)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_hex(32) + "\n")
+    print(
+        f"stedi: generated this installation's pseudonym key in {path} (mode 0600). Keep it, and keep it away "
+        "from whoever gets the curated tables: with another key the same customers get other ids.",
+        file=sys.stderr,
+    )
+    return _read(path)
+
+
+def local_pseudonym_key(explicit: str | None = None) -> str:
+    """The key for a run on this machine: `explicit`, the environment's, a key file, or the installation's."""
+    if explicit:
+        return explicit
+    if key := os.environ.get(KEY_ENV):
+        return key
+    if file := os.environ.get(FILE_ENV):
+        return _read(Path(file))
+    if os.environ.get(SECRET_ENV):
+        return secret_pseudonym_key(os.environ[SECRET_ENV])
+    return _generated()
+
+
+def secret_pseudonym_key(secret_id: str) -> str:
+    """The key stored as an AWS Secrets Manager secret's string (the client honours `AWS_ENDPOINT_URL`)."""
+    import boto3  # only where a secret is used
+
+    return boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"].strip()
