@@ -2,25 +2,28 @@
 
 from pathlib import Path
 
-from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE, LakeCatalog
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import ALL_TABLES, LANDING_TABLES
 
 
-def table_rows(lake: Path | str, name: str) -> list[dict]:
-    """Every row of the table's current snapshot; none before the table exists."""
+def table_rows(lake: Path | str, name: str, namespace: str = DEFAULT_NAMESPACE) -> list[dict]:
+    """Every row of the table's current snapshot; none before the table (or the lake) exists."""
+    catalog = LakeCatalog(str(lake), namespace)
+    if not catalog.exists():
+        return []  # and pyiceberg would make the catalog's file
     try:
-        table = LakeCatalog(str(lake)).pyiceberg().load_table((DEFAULT_NAMESPACE, name))
-    except NoSuchTableError:
+        table = catalog.pyiceberg().load_table((namespace, name))
+    except (NoSuchTableError, NoSuchNamespaceError):
         return []
     return table.scan().to_arrow().to_pylist()
 
 
-def current_snapshots(lake: Path | str) -> dict[str, int | None]:
+def current_snapshots(lake: Path | str, namespace: str = DEFAULT_NAMESPACE) -> dict[str, int | None]:
     """Each table's current snapshot id: a run that commits nothing leaves them all as they were."""
-    stored = Lake(str(lake))
+    stored = Lake(str(lake), namespace)
     return {table.name: stored.snapshot_id(table) for table in ALL_TABLES}
 
 

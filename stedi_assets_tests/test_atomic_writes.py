@@ -24,7 +24,7 @@ from stedi_assets_tests.lake_contents import current_snapshots, table_rows
 
 pytestmark = pytest.mark.slow
 
-KILL_POINTS = (0.15, 0.35, 0.55, 0.75, 0.95)
+KILL_POINTS = (0.25, 0.5, 0.75, 0.95)
 
 
 def start_materialize(landing, lake) -> subprocess.Popen:
@@ -47,7 +47,8 @@ def contents(lake) -> dict[str, Counter]:
 
 @pytest.fixture(scope="module")
 def landings(tmp_path_factory):
-    """Landing folders with two ingest dates and with all three, and the lake's tables for each."""
+    """Landing folders with two ingest dates and with all three; a lake of the first two; and the tables of
+    one rebuild from all three (what an uninterrupted incremental run gives: invariant 2)."""
     work = tmp_path_factory.mktemp("atomic")
     complete = work / "complete"
     write_sample_landing(complete, customers=30, seed=5)
@@ -57,26 +58,8 @@ def landings(tmp_path_factory):
             shutil.copytree(date_dir, two_dates / source_dir.name / "landing" / date_dir.name)
     lake = work / "lake"
     run_materialize(two_dates, lake)
-    before = contents(lake)
-    duration = run_materialize(complete, lake)  # the run the kills interrupt, uninterrupted
-    return two_dates, complete, before, contents(lake), duration
-
-
-def test_killed_runs_leave_each_table_before_or_after(landings, tmp_path):
-    two_dates, complete, before, after, duration = landings
-    assert before != after
-    lake = tmp_path / "lake"
-    run_materialize(two_dates, lake)
-    assert contents(lake) == before
-    for point in KILL_POINTS:
-        run = start_materialize(complete, lake)
-        time.sleep(point * duration)
-        os.killpg(run.pid, signal.SIGKILL)
-        run.wait()
-        for name, rows in contents(lake).items():
-            assert rows in (before[name], after[name]), f"{name} is half-written after a kill at {point:.0%}"
-    run_materialize(complete, lake)
-    assert contents(lake) == after
+    duration = run_materialize(complete, work / "rebuild")
+    return lake, complete, contents(lake), contents(work / "rebuild"), duration
 
 
 def referenced_files(lake, name: str) -> set[str]:
@@ -84,32 +67,43 @@ def referenced_files(lake, name: str) -> set[str]:
     return {path.removeprefix("file:") for path in table.inspect.files()["file_path"].to_pylist()}
 
 
-def test_a_kill_between_writing_data_files_and_the_catalog_commit_leaves_the_table_as_before(landings, tmp_path):
-    """The run is killed the moment a new data file of a table appears, before Iceberg commits it: the file
-    is on disk but in no snapshot (so the kill landed in that window), and the table reads as before. The next
-    run completes the work; maintenance deletes the orphan."""
-    two_dates, complete, before, after, _ = landings
-    lake = tmp_path / "lake"
-    run_materialize(two_dates, lake)
-    table = "accelerometer_landing"
+def kill_when_a_data_file_appears(landing, lake, table: str) -> set[str]:
+    """SIGKILL a run the moment a new data file of `table` appears; the new files."""
     data = lake / "landing" / table / "data"
     known = {str(path) for path in data.rglob("*.parquet")}
-    run = start_materialize(complete, lake)
+    run = start_materialize(landing, lake)
     deadline = time.monotonic() + 600
     while not (new := {str(path) for path in data.rglob("*.parquet")} - known):
         assert run.poll() is None and time.monotonic() < deadline, "the run wrote no data file"
         time.sleep(0.005)
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
+    return new
 
-    assert new and not new & referenced_files(lake, table), "the kill landed after the commit"
-    killed = contents(lake)
-    assert killed[table] == before[table]
-    assert all(rows in (before[name], after[name]) for name, rows in killed.items())
+
+def test_killed_runs_leave_each_table_before_or_after(landings):
+    lake, complete, before, after, duration = landings
+    assert before != after
+
+    # Killed the moment a data file appears, before Iceberg commits it: the file is on disk but in no
+    # snapshot (so the kill landed between the data files and the catalog commit), and the table is as before.
+    table = "accelerometer_landing"
+    orphans = kill_when_a_data_file_appears(complete, lake, table)
+    assert orphans and not orphans & referenced_files(lake, table), "the kill landed after the commit"
+    assert contents(lake)[table] == before[table]
+
+    for point in (None, *KILL_POINTS):
+        if point is not None:
+            run = start_materialize(complete, lake)
+            time.sleep(point * duration)
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+        for name, rows in contents(lake).items():
+            assert rows in (before[name], after[name]), f"{name} is half-written after a kill at {point or 'commit'}"
     run_materialize(complete, lake)
     assert contents(lake) == after
     assert main(["maintain", "--lake", str(lake), "--retain-days", "0"]) == 0
-    assert not {path for path in new if os.path.exists(path)}, "the orphan files are deleted"
+    assert not {path for path in orphans if os.path.exists(path)}, "maintenance deletes the orphan files"
 
 
 def test_two_runs_at_once_on_an_empty_lake_leave_it_correct_and_a_third_commits_nothing(landings, tmp_path):

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import stat
+import uuid
 
 import pytest
 from pyspark.sql import functions as F
@@ -57,8 +58,9 @@ def test_a_configured_key_wins(no_key_configured, tmp_path, moto_env, moto_clien
     installation(no_key_configured, tmp_path / "config")
     key_file = tmp_path / "key"
     key_file.write_text("from-a-file\n")
-    moto_client("secretsmanager").create_secret(Name="stedi/pseudonym-key", SecretString="from-a-secret")
-    no_key_configured.setenv(pseudonym_key.SECRET_ENV, "stedi/pseudonym-key")
+    secret = f"stedi/pseudonym-key-{uuid.uuid4().hex}"  # the moto server is the test session's: a name of its own
+    moto_client("secretsmanager").create_secret(Name=secret, SecretString="from-a-secret")
+    no_key_configured.setenv(pseudonym_key.SECRET_ENV, secret)
     assert pseudonym_key.local_pseudonym_key() == "from-a-secret"
     no_key_configured.setenv(pseudonym_key.FILE_ENV, str(key_file))
     assert pseudonym_key.local_pseudonym_key() == "from-a-file"

