@@ -14,7 +14,7 @@ from typing import NamedTuple
 from stedi_assets.atomic_files import write_text_atomically
 from stedi_assets.lake import jars
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
-from stedi_assets.landing_files import SOURCES, LandingLayoutError, fingerprint, list_landing_files
+from stedi_assets.landing_files import SOURCES, LandingLayoutError, bucket_and_key, fingerprint, list_landing_files
 from stedi_assets.options import DEFAULT_RETAIN_DAYS, ML_JOIN_MODES
 from stedi_assets.pseudonym_key import local_pseudonym_key
 
@@ -92,7 +92,7 @@ def unreachable_bucket(root: str) -> str | None:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        boto3.client("s3").head_bucket(Bucket=root.removeprefix("s3://").split("/", 1)[0])
+        boto3.client("s3").head_bucket(Bucket=bucket_and_key(root)[0])
     except (BotoCoreError, ClientError) as error:
         return str(error)
     return None
@@ -165,11 +165,9 @@ def maintain(args) -> int:
     """Expire snapshots older than the retention window and delete the files nothing references."""
     from stedi_assets.lake.catalog import LakeCatalog
 
-    if not LakeCatalog(args.lake, args.namespace).exists():
-        print(
-            f"stedi: no lake at {args.lake} (its catalog {LakeCatalog(args.lake).sqlite_path} is missing)",
-            file=sys.stderr,
-        )
+    catalog = LakeCatalog(args.lake, args.namespace)
+    if not catalog.exists():
+        print(f"stedi: no lake at {args.lake} (its catalog {catalog.sqlite_path} is missing)", file=sys.stderr)
         return 2
     from pyspark.sql import SparkSession
 

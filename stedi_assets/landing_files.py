@@ -49,6 +49,12 @@ def ingest_date_of(path: str, modified_epoch_seconds: float) -> str:
     return _utc_date(modified_epoch_seconds)
 
 
+def bucket_and_key(url: str) -> tuple[str, str]:
+    """`s3://bucket/some/key` -> ("bucket", "some/key"); the key is empty for a bare bucket."""
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
 def _is_landing_name(name: str) -> bool:
     """Only `.json` and `.json.gz` files count; names starting with `_` or `.` are in-flight uploads
     or tool files (Spark's own convention) and are left alone."""
@@ -83,7 +89,7 @@ def _list_s3_landing_files(landing_root: str, source: str) -> list[LandingFile]:
     import boto3  # here, not at the top: local roots, and the no-op `stedi materialize`, skip its import time
     from botocore.exceptions import BotoCoreError, ClientError
 
-    bucket, _, prefix = landing_root.removeprefix("s3://").partition("/")
+    bucket, prefix = bucket_and_key(landing_root)
     source_prefix = "/".join(part for part in (prefix.strip("/"), source, "landing") if part) + "/"
     pages = boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=source_prefix)
     files = []
@@ -140,7 +146,7 @@ def local_copies(files: list[LandingFile], folder: str) -> list[LandingFile]:
         if not file.path.startswith("s3://"):
             copies.append(file)
             continue
-        bucket, key = file.path.removeprefix("s3://").split("/", 1)
+        bucket, key = bucket_and_key(file.path)
         copy = Path(folder) / file.source / str(number) / f"ingest_date={file.ingest_date}" / key.rsplit("/", 1)[-1]
         copy.parent.mkdir(parents=True)
         s3.download_file(bucket, key, str(copy))
