@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.landing import BENCHMARK_PSEUDONYM_KEY, TABLES, landing_files, report_counts
+from benchmarks.layout import BENCHMARK_PSEUDONYM_KEY, TABLES, landing_files, report_counts
 
 CUSTOMER_COLUMNS = {
     "customerName": "VARCHAR",

@@ -27,9 +27,9 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from benchmarks.landing import BENCHMARK_PSEUDONYM_KEY, TABLES, landing_files, report_counts
+from benchmarks.layout import BENCHMARK_PSEUDONYM_KEY, TABLES, landing_files, report_counts
 from stedi_assets.jvm_classes import java_options
-from stedi_assets.options import LOCAL_SPARK_CONFIG, use_this_python_for_local_workers
+from stedi_assets.spark_config import LOCAL_SPARK_CONFIG, use_this_python_for_local_workers
 
 SPARK_CONFIG = {
     **LOCAL_SPARK_CONFIG,  # the platform's local settings

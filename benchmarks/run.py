@@ -35,7 +35,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from benchmarks.breakdown import attribute, run_events
-from benchmarks.landing import (
+from benchmarks.layout import (
     BENCHMARK_PSEUDONYM_KEY,
     SOURCES,
     STARTER_COUNTS,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from stedi_assets.atomic_files import write_text_atomically
+from stedi_assets.code_versions import CODE_VERSIONS
 from stedi_assets.lake import jars
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.landing_files import SOURCES, LandingLayoutError, bucket_and_key, fingerprint, list_landing_files
@@ -110,6 +111,7 @@ def materialize(args) -> int:
         "expect": args.expect,
         "namespace": args.namespace,
         "pseudonym_key": hashlib.sha256(args.pseudonym_key.encode()).hexdigest(),
+        "code_versions": CODE_VERSIONS,  # an upgrade that changes what a table computes is not up to date
     }
     try:
         landed = what_landed(args.landing, options)
@@ -173,8 +175,8 @@ def maintain(args) -> int:
 
     from stedi_assets.lake.iceberg_tables import Lake
     from stedi_assets.lake.maintenance import maintain as maintain_lake
-    from stedi_assets.options import spark_config
     from stedi_assets.schemas.tables import ALL_TABLES
+    from stedi_assets.spark_config import spark_config
 
     spark = SparkSession.builder.config(map=spark_config(s3_lake=args.lake.startswith("s3://"))).getOrCreate()
     deleted = maintain_lake(spark, Lake(args.lake, args.namespace), list(ALL_TABLES), args.retain_days)

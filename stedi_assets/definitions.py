@@ -8,11 +8,11 @@ from stedi_assets.checks.expected_counts import expected_count_check
 from stedi_assets.jobs import all_zones_job, maintain_lake, nightly_all_zones, nightly_maintenance, zone_jobs
 from stedi_assets.resources import resources_from_environment
 from stedi_assets.schemas.tables import ZONE_TABLES
-from stedi_assets.sensors.landing import landing_sensor
-from stedi_assets.zones.curated import curated_zone
-from stedi_assets.zones.landing import landing_zone
-from stedi_assets.zones.specs import STEPS_RESOURCE
-from stedi_assets.zones.trusted import trusted_zone
+from stedi_assets.sensors.new_landing_files import landing_sensor
+from stedi_assets.zones.asset_specs import STEPS_RESOURCE
+from stedi_assets.zones.curated_assets import curated_zone
+from stedi_assets.zones.landing_assets import landing_zone
+from stedi_assets.zones.trusted_assets import trusted_zone
 
 
 def build_definitions(resources: dict, expected_counts_profile: str | None = None) -> dg.Definitions:

@@ -82,6 +82,17 @@ def list_landing_files(landing_root: str, source: str) -> list[LandingFile]:
     return files
 
 
+@dataclass(frozen=True)
+class LandingRoot:
+    """The folder (or `s3://` prefix) holding `<source>/landing/...`; files there are only ever read."""
+
+    root: str
+
+    def files(self, source: str, partition_keys: list[str] | None = None) -> list[LandingFile]:
+        files = list_landing_files(self.root, source)
+        return [f for f in files if partition_keys is None or f.ingest_date in partition_keys]
+
+
 def _list_s3_landing_files(landing_root: str, source: str) -> list[LandingFile]:
     """The same layout under `s3://bucket/prefix`, from object listings alone (nothing is read).
 

@@ -1,72 +1,18 @@
-"""Options and defaults, importable without Spark or Dagster (so the CLI and the baselines start fast)."""
+"""The contract's options and the platform's defaults, as plain values (no Spark, no Dagster)."""
 
-import os
-import sys
-
-from stedi_assets.jvm_classes import java_options
-from stedi_assets.lake import jars
+from dataclasses import dataclass
 
 ML_JOIN_MODES = ("customer", "timestamp")
 DEFAULT_RETAIN_DAYS = 7  # how long old snapshots (and a withdrawn customer's rows in them) are kept
 
-# What any Spark needs to compute the tables as specified: dates in UTC, partition values kept as written,
-# no `_SUCCESS` files. The Glue/EMR entry script sets these too.
-SPARK_SEMANTICS = {
-    "spark.sql.session.timeZone": "UTC",
-    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
-    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
-}
 
-APP_NAME = {"spark.app.name": "stedi-lakehouse"}
+@dataclass(frozen=True)
+class StediOptions:
+    """The contract's options, the key of the pseudonymous customer ids, and quarantine thresholds."""
 
-# Local Spark tuned for a laptop: small shuffles, no UI (the baselines use it too, for a fair comparison). A
-# cluster gets the semantics and keeps its own defaults: its memory, its shuffles, its UI.
-LOCAL_SPARK_CONFIG = {
-    **SPARK_SEMANTICS,
-    **APP_NAME,
-    "spark.master": "local[*]",
-    # Python workers run this interpreter, with its packages (Spark 3.5 would take `python3` from PATH).
-    "spark.pyspark.python": sys.executable,
-    "spark.driver.memory": "4g",
-    "spark.sql.shuffle.partitions": "4",
-    # Adaptive execution runs each shuffle stage as a job of its own: on 2 local cores that cost about 2 s of
-    # a 30 s run of the starter data, and gained nothing at 10× or 100× (measured). Clusters keep it on.
-    "spark.sql.adaptive.enabled": "false",
-    "spark.ui.enabled": "false",
-    "spark.ui.showConsoleProgress": "false",
-    "spark.log.level": "WARN",
-}
-
-
-def use_this_python_for_local_workers() -> None:
-    """Local Spark starts `$PYSPARK_PYTHON` for its Python workers, else `python3` from PATH: not this
-    virtualenv's when `.venv/bin/stedi` runs without the virtualenv activated."""
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-
-
-# Whole-stage code generation compiles Java for each distinct query plan. A run asks about fifty small queries
-# (digests, writes, read-backs, checks), so on small inputs compiling costs more than it saves: without it a
-# run of the starter data (10 MiB) took 9% less time, 100 MiB was a tie, 1 GiB 5% more (measured).
-INTERPRETED_BELOW_LANDING_BYTES = 32 * 2**20
-
-
-def spark_config(
-    master: str = "local[*]", landing_bytes: int | None = None, record_classes: bool = False, s3_lake: bool = False
-) -> dict[str, str]:
-    """The session config for a master: `local[*]`, a cluster master URL, or Spark Connect `sc://host:port`.
-
-    `landing_bytes`, when known, is the size of the landing data the run reads: a small one runs local queries
-    without generated code. A local JVM starts from the class archive of an earlier run, or, with
-    `record_classes` and no archive yet, can save one (`jvm_classes`). The lake's jars come from the cache
-    (`lake.jars`); a Spark Connect server has its own."""
-    if master.startswith("local"):
-        use_this_python_for_local_workers()
-        config = {**LOCAL_SPARK_CONFIG, **jars.spark_config(s3_lake), "spark.master": master}
-        if options := java_options(record_classes):
-            config["spark.driver.extraJavaOptions"] = options
-        if landing_bytes is not None and landing_bytes < INTERPRETED_BELOW_LANDING_BYTES:
-            config["spark.sql.codegen.wholeStage"] = "false"
-        return config
-    if master.startswith("sc://"):  # a session of a running server: only SQL settings can be set
-        return {**{k: v for k, v in SPARK_SEMANTICS.items() if k.startswith("spark.sql.")}, "spark.remote": master}
-    return {**SPARK_SEMANTICS, **APP_NAME, **jars.spark_config(s3_lake), "spark.master": master}
+    ml_join: str = "customer"  # or "timestamp"
+    consent_cutoff: bool = False
+    quarantine_warn_rate: float = 0.01  # share of landed lines quarantined that warns
+    quarantine_error_rate: float = 0.10  # ... and that stops the downstream tables
+    pseudonym_key: str | None = None  # the key (runs on this machine, see `pseudonym_key.py`)...
+    pseudonym_key_secret: str | None = None  # ... or the AWS secret a Glue or EMR job reads it from

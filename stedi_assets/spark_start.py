@@ -11,7 +11,7 @@ import functools
 import logging
 import threading
 
-from stedi_assets.options import spark_config
+from stedi_assets.spark_config import spark_config
 
 log = logging.getLogger(__name__)
 

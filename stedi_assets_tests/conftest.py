@@ -9,8 +9,8 @@ from pyspark.sql import SparkSession
 
 from stedi_assets.jvm_classes import CACHE_ENV
 from stedi_assets.lake import jars
-from stedi_assets.options import LOCAL_SPARK_CONFIG, use_this_python_for_local_workers
 from stedi_assets.pseudonym_key import CONFIG_ENV
+from stedi_assets.spark_config import LOCAL_SPARK_CONFIG, use_this_python_for_local_workers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

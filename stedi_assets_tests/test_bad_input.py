@@ -71,6 +71,7 @@ def test_the_independent_count_agrees_with_the_reference_file_by_file(messy_land
     assert (counted["pretty-array.json"], counted["not-gzip.json.gz"], counted["truncated.json.gz"]) == (4, 1, 1)
 
 
+@pytest.mark.slow
 def test_every_case_lands_or_is_quarantined_with_a_reason(messy_landing, tmp_path, spark, capsys):
     lake = tmp_path / "lake"
     assert main(["materialize", "--landing", str(messy_landing), "--lake", str(lake)]) == 0

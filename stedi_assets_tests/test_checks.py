@@ -1,12 +1,11 @@
 """The checks can fail: each is shown a table that breaks its rule."""
 
-from stedi_assets.checks.counts import quarantine_rate_check
+from stedi_assets.checks.count_checks import quarantine_rate, readings_distinct
 from stedi_assets.checks.schema import schema_check
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import ACCELEROMETER_TRUSTED, LANDING_TABLES, MACHINE_LEARNING_CURATED
 from stedi_assets.steps.publish import publish, schema_result
 from stedi_assets.steps.stale import reading_span
-from stedi_assets.steps.trusted import readings_distinct
 
 
 def test_schema_check_passes_good_rows_and_names_each_broken_rule(spark):
@@ -78,10 +77,10 @@ def test_schema_check_refuses_personal_or_extra_columns(spark):
 
 def test_quarantine_rate_warns_then_errors_per_ingest_date():
     month_of_clean_data = {f"2024-01-{day:02d}": 100_000 for day in range(1, 31)}
-    ok = quarantine_rate_check({"2024-01-01": 10}, month_of_clean_data, 0.01, 0.10)
-    warn = quarantine_rate_check({"2024-01-02": 5_000}, month_of_clean_data, 0.01, 0.10)
+    ok = quarantine_rate({"2024-01-01": 10}, month_of_clean_data, 0.01, 0.10)
+    warn = quarantine_rate({"2024-01-02": 5_000}, month_of_clean_data, 0.01, 0.10)
     garbage = {**month_of_clean_data, "2024-01-31": 40}
-    error = quarantine_rate_check({"2024-01-02": 5_000, "2024-01-31": 40}, garbage, 0.01, 0.10)
+    error = quarantine_rate({"2024-01-02": 5_000, "2024-01-31": 40}, garbage, 0.01, 0.10)
     assert ok.passed
     assert not warn.passed and warn.severity == "WARN" and warn.metadata["dates_over_warn_rate"] == ["2024-01-02"]
     # 40 bad lines of 3,000,040 is 0.001% of the history, but all of their delivery.

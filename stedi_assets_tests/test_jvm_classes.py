@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from stedi_assets import jvm_classes
-from stedi_assets.options import spark_config
 from stedi_assets.sample import write_sample_landing
+from stedi_assets.spark_config import spark_config
 from stedi_assets_tests.servers import caller_env
 
 # The JVM logs where each class it loads comes from: "shared objects file (top)" is the archive a run saved

@@ -73,6 +73,7 @@ def test_starter_data_gives_the_contract_tables(column, starter_data, tmp_path, 
         assert lake_table(lake, table) == expected[table], table
 
 
+@pytest.mark.slow
 def test_sample_data_matches_the_reference_and_reruns_change_nothing(tmp_path, spark, capsys):
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     write_sample_landing(landing, customers=40, seed=3)
@@ -117,6 +118,7 @@ def test_a_manifest_that_is_json_but_not_a_manifest_is_ignored_with_a_message(tm
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.slow
 def test_a_failing_error_check_makes_the_command_fail(tmp_path, capsys):
     landing = tmp_path / "landing"
     write_sample_landing(landing, customers=20, seed=1)

@@ -1,6 +1,7 @@
 """Which partitions an incremental run recomputes (`steps.stale`), on hand-written table states,
 and the content digest that says whether a recomputed partition changed."""
 
+from stedi_assets.code_versions import CODE_VERSIONS
 from stedi_assets.lake.iceberg_tables import partition_digests
 from stedi_assets.steps.stale import INPUTS, landed_up_to, overlapping, stale_partitions
 
@@ -29,14 +30,17 @@ def test_a_landing_change_reaches_its_date_and_every_later_one():
     assert [key for key in keys if old[key] != new[key]] == ["2024-01-02", "2024-01-03"]
 
 
-def test_only_partitions_whose_inputs_changed_are_stale():
+def test_only_partitions_whose_inputs_or_code_version_changed_are_stale(monkeypatch):
     keys = ["2024-01-01", "2024-01-02"]
-    first = stale_partitions({}, keys, {key: ("landed", key) for key in keys})
+    table = "accelerometer_trusted"
+    first = stale_partitions(table, {}, keys, {key: ("landed", key) for key in keys})
     assert first.keys == keys  # nothing stored yet: everything is computed
     stored = {key: {"rows": 1, INPUTS: first.inputs[key]} for key in keys}
-    assert stale_partitions(stored, keys, {key: ("landed", key) for key in keys}).keys == []
+    assert stale_partitions(table, stored, keys, {key: ("landed", key) for key in keys}).keys == []
     changed = {"2024-01-01": ("landed", "2024-01-01"), "2024-01-02": ("consent changed", "2024-01-02")}
-    assert stale_partitions(stored, keys, changed).keys == ["2024-01-02"]
+    assert stale_partitions(table, stored, keys, changed).keys == ["2024-01-02"]
+    monkeypatch.setitem(CODE_VERSIONS, table, CODE_VERSIONS[table] + "-bumped")
+    assert stale_partitions(table, stored, keys, {key: ("landed", key) for key in keys}).keys == keys
 
 
 def test_the_content_digest_tells_apart_rows_whose_nulls_are_in_different_columns(spark):

@@ -8,8 +8,8 @@ import dagster as dg
 from dagster_pyspark import PySparkResource
 
 from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.options import StediOptions
 from stedi_assets.schemas.tables import TableSpec
-from stedi_assets.settings import StediOptions
 
 
 def load_profile(name: str) -> dict:

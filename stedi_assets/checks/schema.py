@@ -12,8 +12,8 @@ import pandera.pyspark as pa
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from stedi_assets.checks.outcome import CheckOutcome
 from stedi_assets.schemas.tables import PARTITION_COLUMN, STRING, ColumnSpec, TableSpec
+from stedi_assets.steps.outcome import CheckOutcome
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 SCHEMA_CHECK = "schema_valid"

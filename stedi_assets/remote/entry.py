@@ -21,13 +21,14 @@ from dagster_pipes import (
 )
 from pyspark.sql import SparkSession
 
-from stedi_assets.checks.outcome import TableOutcome, typed_metadata
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.lake.jars import ICEBERG_EXTENSIONS
-from stedi_assets.options import SPARK_SEMANTICS
+from stedi_assets.landing_files import LandingRoot
+from stedi_assets.options import StediOptions
 from stedi_assets.pseudonym_key import secret_pseudonym_key
-from stedi_assets.settings import LandingRoot, StediOptions
+from stedi_assets.spark_config import SPARK_SEMANTICS
 from stedi_assets.steps import StepInputs
+from stedi_assets.steps.outcome import TableOutcome, typed_metadata
 from stedi_assets.steps.registry import STEPS
 
 

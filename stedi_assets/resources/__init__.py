@@ -4,11 +4,11 @@ import os
 
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.options import ML_JOIN_MODES
+from stedi_assets.landing_files import LandingRoot
+from stedi_assets.options import ML_JOIN_MODES, StediOptions
 from stedi_assets.pseudonym_key import SECRET_ENV, local_pseudonym_key
 from stedi_assets.resources.local_steps import LocalSteps
 from stedi_assets.resources.spark import local_spark
-from stedi_assets.settings import LandingRoot, StediOptions
 
 
 def shared_resources(

@@ -4,7 +4,7 @@ import dagster as dg
 
 from stedi_assets.steps import StepInputs
 from stedi_assets.steps.registry import STEPS
-from stedi_assets.zones.specs import dagster_results
+from stedi_assets.zones.asset_specs import dagster_results
 
 
 class LocalSteps:

@@ -8,7 +8,7 @@ cluster as well as from the Dagster process.
 
 from dagster_pyspark import PySparkResource
 
-from stedi_assets.options import spark_config
+from stedi_assets.spark_config import spark_config
 
 
 def local_spark(master: str = "local[*]", landing_bytes: int | None = None, s3_lake: bool = False) -> PySparkResource:

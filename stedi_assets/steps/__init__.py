@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pyspark.sql import SparkSession
 
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.settings import LandingRoot, StediOptions
+from stedi_assets.landing_files import LandingRoot
+from stedi_assets.options import StediOptions
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,10 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from stedi_assets.checks.counts import count_check
-from stedi_assets.checks.outcome import CheckOutcome, Location, Markdown, TableOutcome
 from stedi_assets.checks.schema import rule_breaks, schema_check
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
-from stedi_assets.transforms.trusted import customer_key
+from stedi_assets.steps.outcome import CheckOutcome, Location, Markdown, TableOutcome
 
 PREVIEW_ROWS = 5
 MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # a quarantined line may hold anything
@@ -77,27 +75,14 @@ def schema_result(published: Published) -> CheckOutcome:
     return schema_check(published.rows, published.rewritten, published.table, published.rule_breaks)
 
 
-def not_empty_result(published: Published) -> CheckOutcome:
-    """A WARN: a table may rightly be empty for a while (no customer has consented yet)."""
-    return count_check("not_empty", published.table_rows > 0, "WARN", table_rows=published.table_rows)
-
-
-def one_row_per_customer(published: Published) -> CheckOutcome:
-    customers = published.stored.select(customer_key(F.col("email"))).distinct().count()
-    return count_check(
-        "one_row_per_customer",
-        customers == published.table_rows,
-        customers=customers,
-        table_rows=published.table_rows,
-    )
-
-
-def table_outcome(published: Published, checks: list[CheckOutcome]) -> TableOutcome:
-    """Row counts (numeric `table_rows` is plotted over time), which Iceberg table and snapshot it is, where
-    its files are, and a masked preview."""
+def table_outcome(published: Published, recomputed: list[str], checks: list[CheckOutcome]) -> TableOutcome:
+    """Row counts (numeric `table_rows` is plotted over time), the partitions the step computed (`recomputed`)
+    and those whose content changed, which Iceberg table and snapshot it is, where its files are, and a
+    masked preview."""
     metadata = {
         "table_rows": published.table_rows,
         "rows_by_partition": published.rows_by_partition,
+        "recomputed_partitions": recomputed,
         "rewritten_partitions": published.rewritten,
         "dagster/table_name": published.identifier,
         "dagster/uri": Location(published.location),

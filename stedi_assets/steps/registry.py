@@ -3,9 +3,13 @@
 from functools import partial
 
 from stedi_assets.schemas.tables import SOURCE_FIELDS
-from stedi_assets.steps.curated import customer_curated_step, machine_learning_curated_step
-from stedi_assets.steps.landing import landing_step
-from stedi_assets.steps.trusted import accelerometer_trusted_step, customer_trusted_step, step_trainer_trusted_step
+from stedi_assets.steps.curated_steps import customer_curated_step, machine_learning_curated_step
+from stedi_assets.steps.landing_steps import landing_step
+from stedi_assets.steps.trusted_steps import (
+    accelerometer_trusted_step,
+    customer_trusted_step,
+    step_trainer_trusted_step,
+)
 
 STEPS = {
     **{f"{source}_landing_zone": partial(landing_step, source) for source in SOURCE_FIELDS},

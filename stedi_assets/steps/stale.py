@@ -11,21 +11,18 @@ partition at ingest date P is computed from:
 
 Consent is fingerprinted per date from a scan of two columns joined with the small customer
 table, far cheaper than recomputing the readings themselves. The code of the transforms is part of
-every fingerprint.
+every fingerprint, as its table's code version (`code_versions.py`).
 """
 
-import functools
 import hashlib
-import inspect
 import json
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from stedi_assets.code_versions import CODE_VERSIONS
 from stedi_assets.lake.iceberg_tables import partition_digests
-from stedi_assets.schemas import tables
-from stedi_assets.transforms import curated, trusted
 
 INPUTS = "inputs"  # the state entry holding a partition's input fingerprint
 
@@ -88,14 +85,8 @@ class Stale:
         return set(self.keys) >= set(keys)
 
 
-@functools.cache
-def transforms_code() -> str:
-    """A fingerprint of the code of the trusted and curated transforms and of the table schemas: a release
-    that changes what they compute recomputes every partition on its first run."""
-    return fingerprint(*(inspect.getsource(module) for module in (trusted, curated, tables)))
-
-
-def stale_partitions(stored_state: dict[str, dict], keys: list[str], inputs: dict[str, tuple]) -> Stale:
-    """The partitions among `keys` whose inputs (per key, the parts to fingerprint) or code changed."""
-    fingerprints = {key: fingerprint(*inputs[key], transforms_code()) for key in keys}
+def stale_partitions(table: str, stored_state: dict[str, dict], keys: list[str], inputs: dict[str, tuple]) -> Stale:
+    """The partitions of `table` among `keys` whose inputs (per key, the parts to fingerprint) or whose table's
+    code version changed."""
+    fingerprints = {key: fingerprint(*inputs[key], CODE_VERSIONS[table]) for key in keys}
     return Stale([key for key in keys if stored_state.get(key, {}).get(INPUTS) != fingerprints[key]], fingerprints)

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from stedi_assets.checks.count_checks import cross_customer_pairs, no_personal_columns, one_row_per_customer
 from stedi_assets.schemas.tables import (
     ACCELEROMETER_TRUSTED,
     CUSTOMER_CURATED,
@@ -9,7 +10,7 @@ from stedi_assets.schemas.tables import (
     MACHINE_LEARNING_CURATED,
     STEP_TRAINER_TRUSTED,
 )
-from stedi_assets.zones.specs import all_partitions_of, table_asset
+from stedi_assets.zones.asset_specs import all_partitions_of, table_asset
 
 
 def curated_zone(resource_keys: set[str]) -> list[dg.AssetsDefinition]:
@@ -18,13 +19,13 @@ def curated_zone(resource_keys: set[str]) -> list[dg.AssetsDefinition]:
             CUSTOMER_CURATED,
             [dg.AssetDep(CUSTOMER_TRUSTED.name), *all_partitions_of(ACCELEROMETER_TRUSTED)],
             resource_keys,
-            "one_row_per_customer",
+            one_row_per_customer,
         ),
         table_asset(
             MACHINE_LEARNING_CURATED,
             [dg.AssetDep(STEP_TRAINER_TRUSTED.name), *all_partitions_of(ACCELEROMETER_TRUSTED, CUSTOMER_CURATED)],
             resource_keys,
-            "no_personal_columns",
-            "cross_customer_pairs",
+            no_personal_columns,
+            cross_customer_pairs,
         ),
     ]

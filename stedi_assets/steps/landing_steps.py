@@ -1,18 +1,20 @@
 """Landing steps: each source's valid records and its quarantine, from one parse of the files.
 
 Only ingest dates whose landed files changed (new, or a different size or
-modification time) are parsed again; the others are already in the lake.
+modification time), or that were parsed by another version of the landing
+code (`code_versions.py`), are parsed again; the others are already in the lake.
 """
 
 import logging
 import tempfile
 
-from stedi_assets.checks.counts import count_check, quarantine_rate_check
-from stedi_assets.checks.outcome import CheckOutcome, TableOutcome
+from stedi_assets.checks.count_checks import lines_accounted_for, not_empty, quarantine_rate
+from stedi_assets.code_versions import CODE_VERSIONS
 from stedi_assets.landing_files import fingerprint, fingerprints_by_ingest_date, local_copies
 from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES, SOURCE_FIELDS
 from stedi_assets.steps import StepInputs
-from stedi_assets.steps.publish import Published, not_empty_result, publish, table_outcome
+from stedi_assets.steps.outcome import TableOutcome
+from stedi_assets.steps.publish import publish, table_outcome
 from stedi_assets.transforms.landing import (
     landing_records,
     parse_landing,
@@ -21,19 +23,6 @@ from stedi_assets.transforms.landing import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def lines_accounted_for(valid: Published, invalid: Published, lines_landed: dict[str, int]) -> CheckOutcome:
-    unaccounted = {
-        key: lines_landed[key] - valid.rows_by_partition[key] - invalid.rows_by_partition[key]
-        for key in valid.rows_by_partition
-    }
-    return count_check(
-        "lines_accounted_for",
-        not any(unaccounted.values()),
-        lines_landed=lines_landed,
-        unaccounted_lines=unaccounted,
-    )
 
 
 def spark_is_local(spark) -> bool:
@@ -48,30 +37,41 @@ def landing_step(source: str, inputs: StepInputs) -> list[TableOutcome]:
     landed_files = fingerprints_by_ingest_date(files)
     sources = {key: landed_files.get(key, fingerprint([])) for key in keys}
     landing_state, quarantine_state = lake.state(landing), lake.state(quarantine)
+
+    def parsed(table, key) -> dict:
+        """What a partition's state says it was parsed from, and by which code."""
+        return {"sources": sources[key], "code_version": CODE_VERSIONS[table.name]}
+
     changed = [
         key
         for key in keys
-        if not landing_state.get(key, {}).get("sources") == quarantine_state.get(key, {}).get("sources") == sources[key]
+        if any(
+            any(state.get(key, {}).get(entry) != value for entry, value in parsed(table, key).items())
+            for table, state in ((landing, landing_state), (quarantine, quarantine_state))
+        )
     ]
     changed_files = [f for f in files if f.ingest_date in changed]
     with tempfile.TemporaryDirectory(prefix="stedi-landing-") as copies:
         readable = local_copies(changed_files, copies) if spark_is_local(spark) else changed_files
         lines_landed = records_landed(spark, readable)
-        landed = {key: {"sources": sources[key], "lines_landed": lines_landed.get(key, 0)} for key in changed}
-        parsed = parse_landing(spark, readable, SOURCE_FIELDS[source]).persist()
-        valid = publish(lake, landing, landing_records(parsed, landing), keys, changed, landed)
-        invalid = publish(lake, quarantine, quarantine_records(parsed, quarantine), keys, changed, landed)
-        parsed.unpersist()
+        landed = {
+            table: {key: {**parsed(table, key), "lines_landed": lines_landed.get(key, 0)} for key in changed}
+            for table in (landing, quarantine)
+        }
+        records = parse_landing(spark, readable, SOURCE_FIELDS[source]).persist()
+        valid = publish(lake, landing, landing_records(records, landing), keys, changed, landed[landing])
+        invalid = publish(lake, quarantine, quarantine_records(records, quarantine), keys, changed, landed[quarantine])
+        records.unpersist()
     landed_state = lake.state(landing)
     all_lines = {key: landed_state[key]["lines_landed"] for key in keys}
     log.info(f"{source}: parsed {len(changed_files)} files of {changed}; {len(keys) - len(changed)} dates unchanged")
-    quarantined = quarantine_rate_check(
+    quarantined = quarantine_rate(
         invalid.rows_by_partition,
         {key: all_lines[key] for key in changed},
         inputs.options.quarantine_warn_rate,
         inputs.options.quarantine_error_rate,
     )
     return [
-        table_outcome(valid, [not_empty_result(valid), lines_accounted_for(valid, invalid, all_lines), quarantined]),
-        table_outcome(invalid, []),
+        table_outcome(valid, changed, [not_empty(valid), lines_accounted_for(valid, invalid, all_lines), quarantined]),
+        table_outcome(invalid, changed, []),
     ]

@@ -3,12 +3,13 @@ outcomes become Dagster results."""
 
 import dagster as dg
 
-from stedi_assets.checks.counts import COUNT_CHECKS
-from stedi_assets.checks.outcome import TableOutcome, typed_metadata
+from stedi_assets.checks.count_checks import CountCheck, not_empty
 from stedi_assets.checks.schema import SCHEMA_CHECK, SCHEMA_CHECK_DESCRIPTION
+from stedi_assets.code_versions import CODE_VERSIONS
 from stedi_assets.partitions import ingest_date_partitions, single_run
 from stedi_assets.schemas.lineage import column_lineage
 from stedi_assets.schemas.tables import TableSpec
+from stedi_assets.steps.outcome import TableOutcome, typed_metadata
 
 OWNERS = ["team:stedi-data-platform"]
 STEPS_RESOURCE = "zone_steps"
@@ -37,6 +38,7 @@ def asset_spec(table: TableSpec, group: str, deps=()) -> dg.AssetSpec:
         deps=deps,
         owners=OWNERS,
         kinds={"spark", "iceberg"},
+        code_version=CODE_VERSIONS[table.name],
         metadata={
             "dagster/column_schema": column_schema(table),
             **({"dagster/column_lineage": lineage} if lineage else {}),
@@ -46,14 +48,14 @@ def asset_spec(table: TableSpec, group: str, deps=()) -> dg.AssetSpec:
     )
 
 
-def check_specs(table: TableSpec, *count_checks: str) -> list[dg.AssetCheckSpec]:
-    """The schema check and the named count checks; all blocking, so a failed ERROR stops downstream."""
+def check_specs(table: TableSpec, *count_checks: CountCheck) -> list[dg.AssetCheckSpec]:
+    """The schema check and the given count checks; all blocking, so a failed ERROR stops downstream."""
     key = dg.AssetKey(table.name)
     return [
         dg.AssetCheckSpec(name, asset=key, blocking=True, description=description)
         for name, description in [
             (SCHEMA_CHECK, SCHEMA_CHECK_DESCRIPTION),
-            *((name, COUNT_CHECKS[name]) for name in count_checks),
+            *((check.name, check.description) for check in count_checks),
         ]
     ]
 
@@ -80,10 +82,10 @@ def step_asset(step: str, specs: list[dg.AssetSpec], checks: list[dg.AssetCheckS
     return _step
 
 
-def table_asset(table: TableSpec, deps: list[dg.AssetDep], resource_keys: set[str], *count_checks: str):
+def table_asset(table: TableSpec, deps: list[dg.AssetDep], resource_keys: set[str], *count_checks: CountCheck):
     """The asset of a step that writes one table: it is named after the table, in the table's zone group."""
     spec = asset_spec(table, table.zone, deps)
-    return step_asset(table.name, [spec], check_specs(table, "not_empty", *count_checks), resource_keys)
+    return step_asset(table.name, [spec], check_specs(table, not_empty, *count_checks), resource_keys)
 
 
 METADATA_VALUES = {

@@ -23,10 +23,9 @@ import dagster as dg
 
 from stedi_assets.jobs import all_zones_job, partition_range_tags
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.landing_files import SOURCES, fingerprints_by_ingest_date
+from stedi_assets.landing_files import SOURCES, LandingRoot, fingerprints_by_ingest_date
 from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.schemas.tables import LANDING_TABLES
-from stedi_assets.settings import LandingRoot
 
 
 def changed_landing(landing_root: LandingRoot, lake: Lake) -> dict[str, str]:

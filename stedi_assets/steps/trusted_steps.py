@@ -1,52 +1,26 @@
 """Trusted steps: only the data of customers who consent to research."""
 
-from pyspark.sql import functions as F
-
-from stedi_assets.checks.counts import count_check
-from stedi_assets.checks.outcome import CheckOutcome, TableOutcome
-from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.checks.count_checks import not_empty, one_row_per_customer, readings_distinct
 from stedi_assets.schemas.tables import (
     ACCELEROMETER_TRUSTED,
     CUSTOMER_CURATED,
     CUSTOMER_TRUSTED,
     LANDING_TABLES,
-    PARTITION_COLUMN,
     STEP_TRAINER_TRUSTED,
     TableSpec,
 )
 from stedi_assets.steps import StepInputs
-from stedi_assets.steps.publish import Published, not_empty_result, one_row_per_customer, publish, table_outcome
-from stedi_assets.steps.stale import digests_by_date, landed_up_to, reading_span, span_of, stale_partitions
+from stedi_assets.steps.outcome import TableOutcome
+from stedi_assets.steps.publish import publish, table_outcome
+from stedi_assets.steps.stale import digests_by_date, landed_up_to, reading_span, stale_partitions
 from stedi_assets.transforms import trusted
-
-
-def readings_distinct(lake: Lake, published: Published, time_column: str) -> CheckOutcome:
-    """Copies of a reading the run wrote, within what it wrote or in any other partition.
-
-    Copies share their time, so only the stored rows within the written partitions' time span (kept in
-    their state) are grouped, and the Parquet reader skips the rest.
-    """
-    state = lake.state(published.table)
-    spans = [span for key in published.rewritten if (span := span_of(state[key]))]
-    copies = 0
-    if spans:
-        first, last = min(first for first, _ in spans), max(last for _, last in spans)
-        nearby = published.stored.where(F.col(time_column).between(first, last))
-        readings = nearby.groupBy(*published.table.column_names).agg(
-            F.count(F.lit(1)).alias("stored"),
-            F.max(F.col(PARTITION_COLUMN).isin(published.rewritten).cast("int")).alias("written"),
-        )
-        copies = readings.where((F.col("stored") > 1) & (F.col("written") == 1)).count()
-    return count_check(
-        "readings_distinct", copies == 0, readings_stored_twice=copies, partitions_checked=len(published.rewritten)
-    )
 
 
 def customer_trusted_step(inputs: StepInputs) -> list[TableOutcome]:
     lake = inputs.lake
     customer_landing = lake.read(inputs.spark, LANDING_TABLES["customer"])
     published = publish(lake, CUSTOMER_TRUSTED, trusted.customer_trusted(customer_landing), inputs.partition_keys)
-    return [table_outcome(published, [not_empty_result(published), one_row_per_customer(published)])]
+    return [table_outcome(published, inputs.partition_keys, [not_empty(published), one_row_per_customer(published)])]
 
 
 def trusted_readings_step(
@@ -64,12 +38,12 @@ def trusted_readings_step(
         consent_by_date = digests_by_date(consent(landing_rows, customer_rows))
         landed = landed_up_to(lake.state(landing), keys)
         stale = stale_partitions(
-            lake.state(table), keys, {key: (landed[key], consent_by_date.get(key), cutoff) for key in keys}
+            table.name, lake.state(table), keys, {key: (landed[key], consent_by_date.get(key), cutoff) for key in keys}
         )
         rows = transform(landing_rows, customer_rows, cutoff, None if stale.of_all(keys) else stale.keys)
         published = publish(lake, table, rows, keys, stale.keys, stale.extra_state, reading_span(time_column))
-        checks = [not_empty_result(published), readings_distinct(lake, published, time_column)]
-        return [table_outcome(published, checks)]
+        checks = [not_empty(published), readings_distinct(lake, published, time_column)]
+        return [table_outcome(published, stale.keys, checks)]
 
     return _step
 

@@ -32,7 +32,7 @@ _TYPES = [(Markdown, "md"), (Location, "path"), (bool, "bool"), (int, "int"), (f
 
 def typed_metadata(values: dict) -> dict[str, dict]:
     """Metadata values in dagster-pipes' typed form, `{"raw_value": ..., "type": ...}`: what the remote
-    script reports, and what a local run turns into Dagster's metadata values (`zones/specs.py`)."""
+    script reports, and what a local run turns into Dagster's metadata values (`zones/asset_specs.py`)."""
     return {name: _typed(name, value) for name, value in values.items()}
 
 

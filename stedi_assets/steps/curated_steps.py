@@ -2,19 +2,23 @@
 
 from pyspark.sql import functions as F
 
-from stedi_assets.checks.counts import count_check
-from stedi_assets.checks.outcome import CheckOutcome, TableOutcome
+from stedi_assets.checks.count_checks import (
+    cross_customer_pairs,
+    no_personal_columns,
+    not_empty,
+    one_row_per_customer,
+)
 from stedi_assets.schemas.tables import (
     ACCELEROMETER_TRUSTED,
     CUSTOMER_CURATED,
     CUSTOMER_TRUSTED,
     MACHINE_LEARNING_CURATED,
     PARTITION_COLUMN,
-    PERSONAL_COLUMNS,
     STEP_TRAINER_TRUSTED,
 )
 from stedi_assets.steps import StepInputs
-from stedi_assets.steps.publish import Published, not_empty_result, one_row_per_customer, publish, table_outcome
+from stedi_assets.steps.outcome import TableOutcome
+from stedi_assets.steps.publish import publish, table_outcome
 from stedi_assets.steps.stale import digests_by_date, overlapping, stale_partitions
 from stedi_assets.transforms import curated
 
@@ -23,18 +27,7 @@ def customer_curated_step(inputs: StepInputs) -> list[TableOutcome]:
     spark, lake = inputs.spark, inputs.lake
     rows = curated.customer_curated(lake.read(spark, CUSTOMER_TRUSTED), lake.read(spark, ACCELEROMETER_TRUSTED))
     published = publish(lake, CUSTOMER_CURATED, rows, inputs.partition_keys)
-    return [table_outcome(published, [not_empty_result(published), one_row_per_customer(published)])]
-
-
-def cross_customer_pairs(published: Published, ml_join: str) -> CheckOutcome:
-    pairs = published.stored.where(F.col("customer_id") != F.col("accelerometer_customer_id")).count()
-    severity = "ERROR" if ml_join == "customer" else "WARN"
-    return count_check("cross_customer_pairs", pairs == 0, severity, cross_customer_pairs=pairs, ml_join=ml_join)
-
-
-def no_personal_columns(published: Published) -> CheckOutcome:
-    personal = sorted(PERSONAL_COLUMNS.intersection(published.rows.columns))
-    return count_check("no_personal_columns", not personal, personal_columns=personal)
+    return [table_outcome(published, inputs.partition_keys, [not_empty(published), one_row_per_customer(published)])]
 
 
 def machine_learning_curated_step(inputs: StepInputs) -> list[TableOutcome]:
@@ -46,6 +39,7 @@ def machine_learning_curated_step(inputs: StepInputs) -> list[TableOutcome]:
     owners_by_date = digests_by_date(curated.step_owners(steps, customers))
     pairable = {key: overlapping(step_state.get(key, {}), reading_state) for key in keys}
     stale = stale_partitions(
+        MACHINE_LEARNING_CURATED.name,
         lake.state(MACHINE_LEARNING_CURATED),
         keys,
         {
@@ -69,8 +63,8 @@ def machine_learning_curated_step(inputs: StepInputs) -> list[TableOutcome]:
     )
     published = publish(lake, MACHINE_LEARNING_CURATED, rows, keys, stale.keys, stale.extra_state)
     checks = [
-        not_empty_result(published),
+        not_empty(published),
         no_personal_columns(published),
         cross_customer_pairs(published, options.ml_join),
     ]
-    return [table_outcome(published, checks)]
+    return [table_outcome(published, stale.keys, checks)]
