@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 
 import dagster as dg
 import pytest
@@ -10,6 +11,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.landing_files import LandingRoot, fingerprint, list_landing_files
 from stedi_assets.schemas.tables import LANDING_TABLES
+from stedi_assets.sensors import new_landing_files
 from stedi_assets.sensors.new_landing_files import landing_sensor
 
 READING = '{"user": "a@x.com", "timestamp": 1, "x": 0.0, "y": 0.0, "z": 0.0}\n'
@@ -83,6 +85,39 @@ def test_nothing_new_skips(instance, tmp_path, spark):
     process(spark, *roots(tmp_path), "customer", "2024-01-01")
     done = tick(instance, *roots(tmp_path), first.cursor)
     assert not done.run_requests and json.loads(done.cursor or "{}") == {}
+
+
+def fail_a_run(instance, run_key: str) -> None:
+    """A real failed run in the instance, with the run key the sensor asked for (as a failed `all_zones` run
+    and its failed retries have)."""
+
+    @dg.op
+    def breaks():
+        raise RuntimeError("the lake is unreachable")
+
+    @dg.job
+    def all_zones_stand_in():
+        breaks()
+
+    result = all_zones_stand_in.execute_in_process(
+        instance=instance, tags={"dagster/run_key": run_key}, raise_on_error=False
+    )
+    assert not result.success
+
+
+def test_a_failed_run_is_asked_for_again_after_a_while_and_not_in_a_loop(instance, tmp_path, monkeypatch):
+    land(tmp_path, "customer", "2024-01-01", "c-1.json")
+    first = tick(instance, *roots(tmp_path))
+    (request,) = first.run_requests
+    assert not tick(instance, *roots(tmp_path), first.cursor).run_requests  # the run is queued: nothing new
+    fail_a_run(instance, request.run_key)
+    assert not tick(instance, *roots(tmp_path), first.cursor).run_requests  # it just failed: not at once
+    later = time.time() + new_landing_files.RETRY_FAILED_AFTER + 1
+    monkeypatch.setattr(new_landing_files.time, "time", lambda: later)
+    again = tick(instance, *roots(tmp_path), first.cursor)
+    (retry,) = again.run_requests
+    assert retry.run_key != request.run_key and covered_range(again) == covered_range(first)
+    assert not tick(instance, *roots(tmp_path), again.cursor).run_requests  # its run has not failed yet
 
 
 def test_the_cursor_survives_a_restart_and_only_new_files_are_handed_on(instance, tmp_path):

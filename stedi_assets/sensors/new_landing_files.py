@@ -5,10 +5,15 @@ ingest date, the fingerprint of the files it was parsed from (names, sizes,
 modification times). Each tick the sensor fingerprints the landing files of
 every source and date, and the dates whose fingerprint differs from the lake's
 are new work. Its cursor remembers the fingerprints it already requested a run
-for, so a date is handed on once per change, across restarts, while that run
-is queued or running. Nothing depends on modification times moving forward, so
-files copied with their original times (`cp -p`, `rsync -t`, a move from a
-staging folder) are not missed.
+for, and that run's key, so a date is handed on once per change, across
+restarts, while that run is queued or running. Nothing depends on modification
+times moving forward, so files copied with their original times (`cp -p`,
+`rsync -t`, a move from a staging folder) are not missed.
+
+A failed run is retried by Dagster's run retries (`dagster.yaml`). When the
+last retry has failed too, the sensor asks again once `RETRY_FAILED_AFTER`
+has passed, so the files do not wait for the next delivery (and a delivery
+that always fails is not retried in a loop).
 
 One sensor watches all three sources, so a delivery touching all of them
 starts one run, not three. A run covers every ingest date: landing re-parses
@@ -18,8 +23,10 @@ only the partitions whose inputs changed (see `steps.stale`).
 
 import hashlib
 import json
+import time
 
 import dagster as dg
+from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from stedi_assets.jobs import all_zones_job, partition_range_tags
 from stedi_assets.lake.iceberg_tables import Lake
@@ -40,6 +47,25 @@ def changed_landing(landing_root: LandingRoot, lake: Lake) -> dict[str, str]:
     return changed
 
 
+RETRY_FAILED_AFTER = 15 * 60  # seconds after a run and its retries failed before the sensor asks again
+RUN_KEY_TAG = "dagster/run_key"  # set on the runs a sensor requests, and kept on their retries
+FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+
+
+def failed_for_good(instance: dg.DagsterInstance, run_key: str, now: float) -> bool:
+    """The run of `run_key` and its retries all failed, none is pending, and the last ended a while ago."""
+    records = instance.get_run_records(dg.RunsFilter(tags={RUN_KEY_TAG: run_key}))
+    if not records or any(r.dagster_run.status not in FINISHED for r in records):
+        return False
+    last = max(records, key=lambda r: r.create_timestamp)
+    return (
+        not any(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records)
+        and last.dagster_run.tags.get(WILL_RETRY_TAG) != "true"
+        and last.end_time is not None
+        and now - last.end_time >= RETRY_FAILED_AFTER
+    )
+
+
 @dg.sensor(
     job=all_zones_job,
     minimum_interval_seconds=15,
@@ -49,16 +75,31 @@ def changed_landing(landing_root: LandingRoot, lake: Lake) -> dict[str, str]:
 def landing_sensor(
     context: dg.SensorEvaluationContext, landing_root: dg.ResourceParam[LandingRoot], lake: dg.ResourceParam[Lake]
 ):
-    requested = json.loads(context.cursor) if context.cursor else {}
+    # The cursor: per `source/date`, the fingerprint a run was requested for and that run's key (a cursor of an
+    # older release holds the fingerprint alone).
+    cursor_entries = json.loads(context.cursor) if context.cursor else {}
+    requested = {key: entry if isinstance(entry, list) else [entry, None] for key, entry in cursor_entries.items()}
     changed = changed_landing(landing_root, lake)
-    new_work = {key: landed for key, landed in changed.items() if requested.get(key) != landed}
+    now = time.time()
+    failed = {
+        key: run_key
+        for key, (_, run_key) in requested.items()
+        if run_key and failed_for_good(context.instance, run_key, now)
+    }
+    new_work = {
+        key: landed for key, landed in changed.items() if key in failed or requested.get(key, [None])[0] != landed
+    }
+    # A new key even when the work is the same as a failed run's: Dagster skips a request whose key it has run.
+    run_key = hashlib.sha256(json.dumps([new_work, sorted(set(failed.values()))], sort_keys=True).encode()).hexdigest()[
+        :16
+    ]
     # Only what is still unprocessed is worth remembering: the cursor stays small.
-    cursor = json.dumps({key: landed for key, landed in {**requested, **new_work}.items() if key in changed})
+    remembered = {**requested, **{key: [landed, run_key] for key, landed in new_work.items()}}
+    cursor = json.dumps({key: entry for key, entry in remembered.items() if key in changed})
     if not new_work:
         return dg.SensorResult(skip_reason="no new or changed landing files", cursor=cursor)
     known = context.instance.get_dynamic_partitions(ingest_date_partitions.name)
     new_dates = sorted({key.split("/")[1] for key in new_work} - set(known))
-    run_key = hashlib.sha256(json.dumps(new_work, sort_keys=True).encode()).hexdigest()[:16]
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=run_key, tags=partition_range_tags([*known, *new_dates]))],
         dynamic_partitions_requests=[ingest_date_partitions.build_add_request(new_dates)] if new_dates else [],
