@@ -1,5 +1,6 @@
 """The lake as the tests see it: read with pyiceberg, independently of the Spark code that wrote it."""
 
+from collections import Counter
 from pathlib import Path
 
 from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
@@ -7,6 +8,19 @@ from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE, LakeCatalog
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import ALL_TABLES, LANDING_TABLES
+from stedi_assets_tests.reference import CONTRACT_FIELDS, ML_FIELDS
+
+# The contract's fields of each zone table, in the order the reference implementation gives its rows.
+TABLE_FIELDS = {
+    "customer_landing": CONTRACT_FIELDS["customer"],
+    "accelerometer_landing": CONTRACT_FIELDS["accelerometer"],
+    "step_trainer_landing": CONTRACT_FIELDS["step_trainer"],
+    "customer_trusted": CONTRACT_FIELDS["customer"],
+    "accelerometer_trusted": CONTRACT_FIELDS["accelerometer"],
+    "step_trainer_trusted": CONTRACT_FIELDS["step_trainer"],
+    "customer_curated": CONTRACT_FIELDS["customer"],
+    "machine_learning_curated": ML_FIELDS,
+}
 
 
 def table_rows(lake: Path | str, name: str, namespace: str = DEFAULT_NAMESPACE) -> list[dict]:
@@ -35,3 +49,8 @@ def table_states(lake: Path | str) -> dict[str, dict]:
 
 def landed_dates(lake: Path | str, source: str) -> set[str]:
     return {row["ingest_date"] for row in table_rows(lake, LANDING_TABLES[source].name)}
+
+
+def lake_table(lake: Path, table: str) -> Counter:
+    """A zone table's rows as the reference implementation gives them: its contract fields, no lineage."""
+    return Counter(tuple(row[field] for field in TABLE_FIELDS[table]) for row in table_rows(lake, table))

@@ -13,28 +13,14 @@ import pytest
 from stedi_assets.cli import last_run, main
 from stedi_assets.sample import write_sample_landing
 from stedi_assets_tests.conftest import CONTRACT_COUNTS
-from stedi_assets_tests.lake_contents import current_snapshots, landed_dates, table_rows
-from stedi_assets_tests.reference import CONTRACT_FIELDS, ML_FIELDS, reference_tables
+from stedi_assets_tests.lake_contents import TABLE_FIELDS, current_snapshots, lake_table, landed_dates, table_rows
+from stedi_assets_tests.reference import CONTRACT_FIELDS, reference_tables
 
-TABLE_FIELDS = {
-    "customer_landing": CONTRACT_FIELDS["customer"],
-    "accelerometer_landing": CONTRACT_FIELDS["accelerometer"],
-    "step_trainer_landing": CONTRACT_FIELDS["step_trainer"],
-    "customer_trusted": CONTRACT_FIELDS["customer"],
-    "accelerometer_trusted": CONTRACT_FIELDS["accelerometer"],
-    "step_trainer_trusted": CONTRACT_FIELDS["step_trainer"],
-    "customer_curated": CONTRACT_FIELDS["customer"],
-    "machine_learning_curated": ML_FIELDS,
-}
 OPTION_FLAGS = {
     "default": [],
     "ml_join=timestamp": ["--ml-join", "timestamp"],
     "consent_cutoff=on": ["--consent-cutoff"],
 }
-
-
-def lake_table(lake: Path, table: str) -> Counter:
-    return Counter(tuple(row[field] for field in TABLE_FIELDS[table]) for row in table_rows(lake, table))
 
 
 def quarantined_lines(lake: Path, source: str) -> Counter:
