@@ -22,7 +22,7 @@ def script_environment(endpoint: str) -> dict[str, str]:
     """What the service's runtime gives a script: credentials, a region, and Spark (here local, small) with
     Iceberg on its classpath, as Glue's `--datalake-formats iceberg` and EMR's bundled jar give it (here from
     the test session's jar cache)."""
-    iceberg = f"--packages {','.join(jars.packages(aws=True))} --conf spark.jars.ivy={jars.cache_dir()}"
+    iceberg = " ".join(f"--conf {key}={value}" for key, value in jars.spark_config(aws=True).items())
     return {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),

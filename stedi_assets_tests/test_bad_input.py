@@ -146,7 +146,8 @@ def test_offline_with_no_cached_jars_is_one_clear_line(tmp_path):
     (landing / "customer-1700000000000.json").write_text('{"email": "a@x.com"}\n')
     offline = "-Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=9 -Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=9"
     env = {**os.environ, jars.CACHE_ENV: str(tmp_path / "empty-cache"), "JAVA_TOOL_OPTIONS": offline}
-    command = ["materialize", "--landing", str(tmp_path / "landing"), "--lake", str(tmp_path / "lake")]
+    lake = str(tmp_path / "lake")
+    command = ["materialize", "--landing", str(tmp_path / "landing"), "--lake", lake, "--pseudonym-key", "k"]
     result = subprocess.run(
         [sys.executable, "-m", "stedi_assets.cli", *command], env=env, capture_output=True, text=True, timeout=300
     )

@@ -172,10 +172,7 @@ def test_an_upgrade_recomputes_exactly_the_tables_whose_code_changed(tmp_path):
     before = current_snapshots(lake)
     stedi(copy, env, *run)
     assert current_snapshots(lake) == before
-    always_whole = {"customer_trusted", "customer_curated"}  # one row per customer: computed whole on every run
-    assert {table: keys for table, keys in recomputed(home).items() if table not in always_whole} == {
-        table: [] for table in CODE_VERSIONS if table not in always_whole
-    }
+    assert recomputed(home) == {table: [] for table in CODE_VERSIONS}
 
     # A fix of step_trainer_trusted (here: it keeps even distances only) with its version bumped recomputes it
     # and machine_learning_curated, whose input changed, and nothing upstream.

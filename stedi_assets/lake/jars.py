@@ -1,7 +1,7 @@
 """The Java jars Spark needs for the lake, pinned in one place and fetched once from Maven Central.
 
 Spark's own dependency resolution (`spark.jars.packages`, Apache Ivy) downloads them on the first local
-session into a cache folder; later sessions start from the cache, offline too. Glue and EMR jobs never
+session into a cache folder; later sessions take the cached files, offline too. Glue and EMR jobs never
 download: they run the service's bundled Iceberg, or jars shipped with the job (docs/aws.md).
 """
 
@@ -52,8 +52,15 @@ ICEBERG_EXTENSIONS = {"spark.sql.extensions": "org.apache.iceberg.spark.extensio
 
 
 def spark_config(aws: bool) -> dict[str, str]:
-    """What a Spark JVM started here needs for the lake: the jars, from the cache, and Iceberg's SQL."""
-    return {"spark.jars.packages": ",".join(packages(aws)), "spark.jars.ivy": str(cache_dir()), **ICEBERG_EXTENSIONS}
+    """What a Spark JVM started here needs for the lake: the jars, and Iceberg's SQL.
+
+    Once the jars are cached, the JVM takes them as files (`spark.jars`): Ivy's resolution would only find
+    them again, at every start. Until then Spark's own resolution fetches them into the cache."""
+    if missing(aws):
+        jars = {"spark.jars.packages": ",".join(packages(aws)), "spark.jars.ivy": str(cache_dir())}
+    else:
+        jars = {"spark.jars": ",".join(str(jar) for jar in cached_jars(aws))}
+    return {**jars, **ICEBERG_EXTENSIONS}
 
 
 def unavailable_message(aws: bool) -> str:

@@ -19,15 +19,23 @@ from stedi_assets.schemas.tables import (
 from stedi_assets.steps import StepInputs
 from stedi_assets.steps.outcome import TableOutcome
 from stedi_assets.steps.publish import publish, table_outcome
-from stedi_assets.steps.stale import digests_by_date, overlapping, stale_partitions
+from stedi_assets.steps.stale import digests_by_date, overlapping, stale_partitions, stale_whole_table
 from stedi_assets.transforms import curated
 
 
 def customer_curated_step(inputs: StepInputs) -> list[TableOutcome]:
-    spark, lake = inputs.spark, inputs.lake
+    """Computed whole, and only when customer_trusted or accelerometer_trusted (or the code) changed."""
+    spark, lake, keys = inputs.spark, inputs.lake, inputs.partition_keys
+    stale = stale_whole_table(
+        CUSTOMER_CURATED.name,
+        lake.state(CUSTOMER_CURATED),
+        keys,
+        lake.state(CUSTOMER_TRUSTED),
+        lake.state(ACCELEROMETER_TRUSTED),
+    )
     rows = curated.customer_curated(lake.read(spark, CUSTOMER_TRUSTED), lake.read(spark, ACCELEROMETER_TRUSTED))
-    published = publish(lake, CUSTOMER_CURATED, rows, inputs.partition_keys)
-    return [table_outcome(published, inputs.partition_keys, [not_empty(published), one_row_per_customer(published)])]
+    published = publish(lake, CUSTOMER_CURATED, rows, keys, stale.keys, stale.extra_state)
+    return [table_outcome(published, stale.keys, [not_empty(published), one_row_per_customer(published)])]
 
 
 def machine_learning_curated_step(inputs: StepInputs) -> list[TableOutcome]:

@@ -7,7 +7,8 @@ partition at ingest date P is computed from:
 - a trusted readings table: the landing partitions up to P (a reading belongs to the first date it
   landed in) and the consent of each customer or device with readings landed on P;
 - machine_learning_curated: step_trainer_trusted at P, the owners of its devices, and the
-  accelerometer_trusted partitions whose readings overlap P's step readings in time.
+  accelerometer_trusted partitions whose readings overlap P's step readings in time;
+- customer_trusted and customer_curated, computed whole: every partition of their inputs.
 
 Consent is fingerprinted per date from a scan of two columns joined with the small customer
 table, far cheaper than recomputing the readings themselves. The code of the transforms is part of
@@ -90,3 +91,11 @@ def stale_partitions(table: str, stored_state: dict[str, dict], keys: list[str],
     code version changed."""
     fingerprints = {key: fingerprint(*inputs[key], CODE_VERSIONS[table]) for key in keys}
     return Stale([key for key in keys if stored_state.get(key, {}).get(INPUTS) != fingerprints[key]], fingerprints)
+
+
+def stale_whole_table(table: str, stored_state: dict[str, dict], keys: list[str], *input_states: dict) -> Stale:
+    """For a table computed whole (one row per customer, any ingest date can move a row): every partition,
+    when any partition of an input (`input_states`: the inputs' states) or the code version changed; else
+    none."""
+    digests = [{key: entry.get("digest") for key, entry in sorted(state.items())} for state in input_states]
+    return stale_partitions(table, stored_state, keys, {key: tuple(digests) for key in keys})

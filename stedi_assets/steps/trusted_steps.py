@@ -12,15 +12,23 @@ from stedi_assets.schemas.tables import (
 from stedi_assets.steps import StepInputs
 from stedi_assets.steps.outcome import TableOutcome
 from stedi_assets.steps.publish import publish, table_outcome
-from stedi_assets.steps.stale import digests_by_date, landed_up_to, reading_span, stale_partitions
+from stedi_assets.steps.stale import (
+    digests_by_date,
+    landed_up_to,
+    reading_span,
+    stale_partitions,
+    stale_whole_table,
+)
 from stedi_assets.transforms import trusted
 
 
 def customer_trusted_step(inputs: StepInputs) -> list[TableOutcome]:
-    lake = inputs.lake
-    customer_landing = lake.read(inputs.spark, LANDING_TABLES["customer"])
-    published = publish(lake, CUSTOMER_TRUSTED, trusted.customer_trusted(customer_landing), inputs.partition_keys)
-    return [table_outcome(published, inputs.partition_keys, [not_empty(published), one_row_per_customer(published)])]
+    """Computed whole, and only when customer_landing (or the code) changed."""
+    lake, keys, landing = inputs.lake, inputs.partition_keys, LANDING_TABLES["customer"]
+    stale = stale_whole_table(CUSTOMER_TRUSTED.name, lake.state(CUSTOMER_TRUSTED), keys, lake.state(landing))
+    rows = trusted.customer_trusted(lake.read(inputs.spark, landing))
+    published = publish(lake, CUSTOMER_TRUSTED, rows, keys, stale.keys, stale.extra_state)
+    return [table_outcome(published, stale.keys, [not_empty(published), one_row_per_customer(published)])]
 
 
 def trusted_readings_step(
