@@ -29,6 +29,7 @@ setup(
     extras_require={
         "test": [
             "pytest==9.2.0",
+            "pytest-xdist==3.8.0",
             "hypothesis==6.170.17",
             "requests>=2.31",
             "playwright==1.65.2",
