@@ -15,6 +15,7 @@ from the curated tables. Where it comes from, the first found wins:
 import os
 import secrets
 import sys
+import tempfile
 from pathlib import Path
 
 KEY_ENV, FILE_ENV, SECRET_ENV, CONFIG_ENV = (
@@ -37,15 +38,22 @@ def _read(path: Path) -> str:
 
 
 def _generated() -> str:
-    """The installation's key, made on first use: created exclusively, so two first runs agree on one key."""
+    """The installation's key, made on first use. It is written whole under a temporary name, then linked to
+    its name, which fails if another first run linked one first: both runs then use that one, never a
+    half-written file."""
     path = installation_key_file()
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        return _read(path)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".pseudonym-key-")  # mode 0600
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32) + "\n")
+        os.link(temporary, path)
     except FileExistsError:
         return _read(path)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(secrets.token_hex(32) + "\n")
+    finally:
+        os.unlink(temporary)
     print(
         f"stedi: generated this installation's pseudonym key in {path} (mode 0600). Keep it, and keep it away "
         "from whoever gets the curated tables: with another key the same customers get other ids.",

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import stat
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from pyspark.sql import functions as F
@@ -52,6 +53,18 @@ def test_an_installation_generates_its_key_once_readable_by_its_owner_only(no_ke
     installation(no_key_configured, tmp_path / "two")
     assert pseudonym_key.local_pseudonym_key() != first
     assert len(bytes.fromhex(first)) == 32
+
+
+def test_first_runs_at_once_agree_on_one_whole_key(no_key_configured, tmp_path):
+    """Runs starting together on a fresh installation (the two-writers test's CLI runs do) never read a key
+    file another one is still writing."""
+    for attempt in range(20):
+        installation(no_key_configured, tmp_path / str(attempt))
+        with ThreadPoolExecutor(8) as pool:
+            keys = set(pool.map(lambda _: pseudonym_key.local_pseudonym_key(), range(8)))
+        (key,) = keys
+        assert len(bytes.fromhex(key)) == 32
+        assert [path.name for path in (tmp_path / str(attempt)).iterdir()] == ["pseudonym.key"]
 
 
 def test_a_configured_key_wins(no_key_configured, tmp_path, moto_env, moto_client):
