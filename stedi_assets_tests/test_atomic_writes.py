@@ -137,9 +137,8 @@ def test_two_different_runs_at_once_on_an_empty_lake_leave_it_correct_and_a_thir
     (lake / MANIFEST).unlink()  # so the third run computes every table again instead of trusting the manifest
     run_materialize(complete, lake)
     assert contents(lake) == after
-    # The third run rewrites no data file. It may still commit a state-only snapshot: racing writers can leave
-    # a landing partition's state out of step with its files (seen once in CI, on customer_landing; the next
-    # run re-parses that date and commits its state). Runs taking turns (issue 18) will remove the race.
+    # The third run rewrites no data file. A landing table may commit its state alone: a partition the two-dates
+    # run wrote last records that run's files, which are copies in another folder (seen in CI on customer_landing).
     for name, snapshot in current_snapshots(lake).items():
         if snapshot != committed[name]:
             assert data_files_changed(lake, name, committed[name]) == 0, name
