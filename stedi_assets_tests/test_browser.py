@@ -53,8 +53,11 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1600, "height": 1000}
 LAUNCH_TIMEOUT_MS = 60_000
 PAGE_TIMEOUT_MS = 60_000  # first page loads wait for the code location's asset graph
-UI_TIMEOUT_MS = 30_000  # any one element to appear
+UI_TIMEOUT_MS = 30_000  # any one element to appear (on 2 busy cores the catalog has taken over 5 s)
 ZOOM_STEPS = 6  # at most this many zoom-outs to fit the whole graph
+
+# Playwright's `expect` has its own 5-second default, apart from the browser context's timeouts.
+expect.set_options(timeout=UI_TIMEOUT_MS)
 
 ML_CHECKS = ["cross_customer_pairs", "no_personal_columns", "not_empty", "schema_valid"]
 SCREENSHOT_DIR = REPO / "docs" / "screenshots"
