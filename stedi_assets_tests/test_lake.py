@@ -1,12 +1,12 @@
 """Replacing partitions of an Iceberg lake table: what is stored, what is remembered, what is committed."""
 
 import json
-import logging
 
 import pyarrow.parquet as pq
+import pytest
 
-from stedi_assets.lake import iceberg_tables
 from stedi_assets.lake.catalog import LakeCatalog
+from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.lake.partition_state import state_at, summary_properties
 from stedi_assets.schemas.tables import LANDING_TABLES
@@ -81,10 +81,10 @@ def test_a_commit_that_raced_another_on_other_partitions_keeps_both_partitions_s
     read afterwards must hold both writers' partitions, not only the later writer's view."""
     lake = Lake(str(tmp_path))
     lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1], {DAY1: {"by": "first"}})
-    stale = lake._current(TABLE)
+    stale = lake.pin(TABLE)
     lake.replace_partitions(frame(spark, reading(2, DAY2)), TABLE, [DAY2], {DAY2: {"by": "second"}})
 
-    monkeypatch.setattr(Lake, "_current", lambda self, table: stale)  # a writer that read the state before
+    monkeypatch.setattr(Lake, "pin", lambda self, table: stale)  # a writer that read the state before
     lake.replace_partitions(frame(spark, reading(3, DAY3)), TABLE, [DAY3], {DAY3: {"by": "third"}})
     monkeypatch.undo()
 
@@ -97,21 +97,37 @@ def test_a_commit_that_raced_another_on_other_partitions_keeps_both_partitions_s
     }
 
 
-def test_a_commit_that_raced_another_on_the_same_partition_is_computed_again(spark, tmp_path, monkeypatch, caplog):
+def test_a_write_computed_before_another_writer_changed_its_partition_fails_and_changes_nothing(spark, tmp_path):
+    """The step pinned the table, then another writer replaced the partition: committing rows computed from
+    older inputs could undo the newer ones, so Iceberg's validation fails the write (the step is retried)."""
     lake = Lake(str(tmp_path))
     lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1])
-    stale = lake._current(TABLE)
+    pinned = lake.pin(TABLE)
     lake.replace_partitions(frame(spark, reading(2, DAY1)), TABLE, [DAY1], {DAY1: {"by": "other"}})
+    before = snapshots(lake)
 
-    reads = iter([stale])
-    current = Lake._current
-    monkeypatch.setattr(Lake, "_current", lambda self, table: next(reads, None) or current(self, table))
-    with caplog.at_level(logging.INFO, logger=iceberg_tables.__name__):
-        written = lake.replace_partitions(frame(spark, reading(3, DAY1)), TABLE, [DAY1], {DAY1: {"by": "me"}})
+    with pytest.raises(ConcurrentWrite, match=f"another writer changed \\['{DAY1}'\\] first") as raised:
+        lake.replace_partitions(frame(spark, reading(3, DAY1)), TABLE, [DAY1], {DAY1: {"by": "me"}}, pinned=pinned)
 
-    assert "another writer committed first" in caplog.text  # the first commit failed Iceberg's validation
-    assert [tuple(row) for row in lake.read(spark, TABLE).collect()] == [reading(3, DAY1)]
-    assert lake.state(TABLE)[DAY1]["by"] == "me" and written.state[DAY1]["by"] == "me"
+    assert "ValidationException" in str(raised.value.__cause__)  # Iceberg's own check failed the commit
+    assert snapshots(lake) == before
+    assert [tuple(row) for row in lake.read(spark, TABLE).collect()] == [reading(2, DAY1)]
+    assert lake.state(TABLE)[DAY1]["by"] == "other"
+    # Computed again from the table as it is now, the write lands.
+    written = lake.replace_partitions(
+        frame(spark, reading(3, DAY1)), TABLE, [DAY1], {DAY1: {"by": "me"}}, pinned=lake.pin(TABLE)
+    )
+    assert written.rewritten == [DAY1] and lake.state(TABLE)[DAY1]["by"] == "me"
+
+
+def test_a_write_pinned_before_the_table_existed_fails_if_another_writer_created_its_partition(spark, tmp_path):
+    lake = Lake(str(tmp_path))
+    pinned = lake.pin(TABLE)
+    lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1], {DAY1: {"by": "other"}})
+
+    with pytest.raises(ConcurrentWrite, match="created the table"):
+        lake.replace_partitions(frame(spark, reading(2, DAY1)), TABLE, [DAY1], pinned=pinned)
+    assert lake.state(TABLE)[DAY1]["by"] == "other"
 
 
 def test_state_at_follows_rebased_commits_and_passes_through_maintenance_snapshots():

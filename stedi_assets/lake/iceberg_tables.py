@@ -6,11 +6,12 @@ measures and what the caller keeps, such as input fingerprints) goes into the sa
 summary (`partition_state`). Partitions whose content digest is unchanged are not rewritten, and a write
 that changes nothing commits nothing, so re-running changes no file.
 
-Writers run in parallel and commit optimistically: a commit validates that nobody changed its partitions
-since the snapshot its state was read from. If somebody did, the write starts again from the new state.
+Writers run in parallel and commit optimistically. A step pins each table it writes (`pin`) before it reads
+anything, and its commit validates that nobody changed the partitions it replaces since that snapshot. If
+somebody did, the rows may come from older inputs than the other writer's: the write raises
+`ConcurrentWrite` and the step is computed again. Commits on other partitions both land.
 """
 
-import logging
 import os
 import uuid
 from dataclasses import dataclass
@@ -21,15 +22,13 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE, LakeCatalog
+from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.partition_state import state_at, summary_properties
 from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
 from stedi_assets.transforms import empty_frame
 
-log = logging.getLogger(__name__)
-
-COMMIT_ATTEMPTS = 5
 COMMIT_ID = "stedi.commit"  # finds a write's own snapshot among those committed since
-# Iceberg's own words for a commit that lost a race: the write is computed again from the new state.
+# Iceberg's own words for a commit that lost a race.
 CONFLICTS = ("ValidationException", "CommitFailedException")
 
 TABLE_PROPERTIES = {
@@ -41,6 +40,15 @@ TABLE_PROPERTIES = {
     "write.spark.fanout.enabled": "true",
 }
 MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # no min/max of these in the manifests
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A table as a step found it before reading anything: its snapshot (None: no data yet) and the state
+    of every partition at that snapshot."""
+
+    snapshot_id: int | None
+    state: dict[str, dict]
 
 
 @dataclass(frozen=True)
@@ -124,12 +132,21 @@ class Lake:
                 raise
             return empty_frame(spark, table.spark_schema)
 
+    def pin(self, table: TableSpec) -> Pinned:
+        """The table's current snapshot and its partitions' state, from one read of the catalog, without Spark."""
+        iceberg = self._iceberg_table(table)
+        snapshot = iceberg.current_snapshot() if iceberg else None
+        if snapshot is None:
+            return Pinned(None, {})
+        snapshots = {s.snapshot_id: (s.parent_snapshot_id, _properties(s)) for s in iceberg.snapshots()}
+        return Pinned(snapshot.snapshot_id, state_at(snapshot.snapshot_id, snapshots))
+
     def state(self, table: TableSpec) -> dict[str, dict]:
-        """Every partition's state as of the table's current snapshot, read from the catalog without Spark."""
-        return self._current(table)[1]
+        """Every partition's state as of the table's current snapshot."""
+        return self.pin(table).state
 
     def snapshot_id(self, table: TableSpec) -> int | None:
-        return self._current(table)[0]
+        return self.pin(table).snapshot_id
 
     def replace_partitions(
         self,
@@ -138,13 +155,16 @@ class Lake:
         partition_keys: list[str],
         extra_state: dict[str, dict] | None = None,
         measures: dict[str, Column] | None = None,
+        pinned: Pinned | None = None,
     ) -> Written:
         """Make the given partitions hold exactly `rows` of those partitions (none: empty).
 
         `extra_state` (per partition) is kept in the table state beside rows and digest, e.g. the
         fingerprint of the landed files the partition was parsed from. `measures` (aggregate expressions,
         e.g. a partition's first and last reading time) are computed in the same pass as the digests,
-        kept in the state and returned.
+        kept in the state and returned. `pinned`: the table as the caller found it before computing `rows`
+        (default: as this call finds it). If another writer changed a partition to replace since then, the
+        write raises `ConcurrentWrite` and changes nothing.
         """
         spark = rows.sparkSession
         self.attach(spark)
@@ -159,19 +179,23 @@ class Lake:
                 }
                 for key in partition_keys
             }
-            for attempt in range(1, COMMIT_ATTEMPTS + 1):
-                base, state = self._current(table)
-                new_state = {**state, **new_entries}
-                rewrite = [key for key in partition_keys if _content(state.get(key)) != _content(new_entries[key])]
-                if all(state.get(key) == new_entries[key] for key in partition_keys):
-                    return Written([], new_state, measured, base)
-                try:
-                    snapshot = self._commit(spark, rows, table, rewrite, new_state, base, partition_keys)
-                    return Written(rewrite, new_state, measured, snapshot)
-                except Exception as error:
-                    if not _is_conflict(error) or attempt == COMMIT_ATTEMPTS:
-                        raise
-                    log.info(f"{table.name}: another writer committed first; writing again ({attempt})")
+            current = self.pin(table)
+            pinned = pinned or current
+            new_state = {**current.state, **new_entries}
+            rewrite = [key for key in partition_keys if _content(current.state.get(key)) != _content(new_entries[key])]
+            if all(current.state.get(key) == new_entries[key] for key in partition_keys):
+                return Written([], new_state, measured, current.snapshot_id)
+            if pinned.snapshot_id is None and (created := [key for key in rewrite if key in current.state]):
+                raise ConcurrentWrite(f"{table.name}: another writer created the table with {created} first")
+            try:
+                snapshot = self._commit(
+                    spark, rows, table, rewrite, new_state, current.snapshot_id, pinned, partition_keys
+                )
+            except Exception as error:
+                if _is_conflict(error):
+                    raise ConcurrentWrite(f"{table.name}: another writer changed {rewrite} first") from error
+                raise
+            return Written(rewrite, new_state, measured, snapshot)
         finally:
             rows.unpersist()
 
@@ -197,10 +221,12 @@ class Lake:
         rewrite: list[str],
         new_state: dict,
         base: int | None,
+        pinned: Pinned,
         written: list[str],
     ) -> int:
         """One Iceberg commit: the partitions `rewrite` replaced (a partition without rows has no files),
-        and the new state. It fails if another commit changed these partitions since `base`."""
+        and the new state computed from `base`. It fails if another commit changed these partitions since the
+        snapshot the caller pinned."""
         if base is None:  # a table with a snapshot exists
             self._create(spark, table)
         commit_id = uuid.uuid4().hex
@@ -209,8 +235,8 @@ class Lake:
             f"snapshot-property.{COMMIT_ID}": commit_id,
             "isolation-level": "serializable",
         }
-        if base is not None:
-            options["validate-from-snapshot-id"] = str(base)
+        if pinned.snapshot_id is not None:
+            options["validate-from-snapshot-id"] = str(pinned.snapshot_id)
         with_rows = [key for key in rewrite if new_state[key]["rows"]]
         replaced = F.col(PARTITION_COLUMN).isin(rewrite) if rewrite else F.lit(False)
         rows.where(F.col(PARTITION_COLUMN).isin(with_rows)).writeTo(self.identifier(table)).options(
@@ -252,14 +278,6 @@ class Lake:
             return self._python_catalog.load_table((self.namespace, table.name))
         except (NoSuchTableError, NoSuchNamespaceError):
             return None
-
-    def _current(self, table: TableSpec) -> tuple[int | None, dict[str, dict]]:
-        iceberg = self._iceberg_table(table)
-        snapshot = iceberg.current_snapshot() if iceberg else None
-        if snapshot is None:
-            return None, {}
-        snapshots = {s.snapshot_id: (s.parent_snapshot_id, _properties(s)) for s in iceberg.snapshots()}
-        return snapshot.snapshot_id, state_at(snapshot.snapshot_id, snapshots)
 
     def _snapshot_of_commit(self, table: TableSpec, commit_id: str) -> int:
         snapshots = self._iceberg_table(table).snapshots()

@@ -6,7 +6,7 @@ fingerprint of the inputs it was computed from). Each commit carries the table's
 (`stedi.written`), so the state is read from one snapshot and changes atomically with the data.
 
 Iceberg re-applies a commit on top of a concurrent one that touched other partitions (a conflict in
-the same partitions fails it instead: see `Lake.replace_partitions`). Such a commit's parent is not
+the same partitions fails it with `ConcurrentWrite`: see `Lake.replace_partitions`). Such a commit's parent is not
 its base, and its state is then its parent's state with only its own partitions replaced.
 """
 

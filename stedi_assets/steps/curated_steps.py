@@ -26,15 +26,16 @@ from stedi_assets.transforms import curated
 def customer_curated_step(inputs: StepInputs) -> list[TableOutcome]:
     """Computed whole, and only when customer_trusted or accelerometer_trusted (or the code) changed."""
     spark, lake, keys = inputs.spark, inputs.lake, inputs.partition_keys
+    pinned = lake.pin(CUSTOMER_CURATED)
     stale = stale_whole_table(
         CUSTOMER_CURATED.name,
-        lake.state(CUSTOMER_CURATED),
+        pinned.state,
         keys,
         lake.state(CUSTOMER_TRUSTED),
         lake.state(ACCELEROMETER_TRUSTED),
     )
     rows = curated.customer_curated(lake.read(spark, CUSTOMER_TRUSTED), lake.read(spark, ACCELEROMETER_TRUSTED))
-    published = publish(lake, CUSTOMER_CURATED, rows, keys, stale.keys, stale.extra_state)
+    published = publish(lake, CUSTOMER_CURATED, rows, keys, stale.keys, stale.extra_state, pinned=pinned)
     return [table_outcome(published, stale.keys, [not_empty(published), one_row_per_customer(published)])]
 
 
@@ -42,13 +43,14 @@ def machine_learning_curated_step(inputs: StepInputs) -> list[TableOutcome]:
     """Recomputes only the partitions whose inputs changed (see `steps.stale`), from only the
     accelerometer partitions their step readings can pair with."""
     spark, lake, options, keys = inputs.spark, inputs.lake, inputs.options, inputs.partition_keys
+    pinned = lake.pin(MACHINE_LEARNING_CURATED)
     steps, customers = lake.read(spark, STEP_TRAINER_TRUSTED), lake.read(spark, CUSTOMER_CURATED)
     step_state, reading_state = lake.state(STEP_TRAINER_TRUSTED), lake.state(ACCELEROMETER_TRUSTED)
     owners_by_date = digests_by_date(curated.step_owners(steps, customers))
     pairable = {key: overlapping(step_state.get(key, {}), reading_state) for key in keys}
     stale = stale_partitions(
         MACHINE_LEARNING_CURATED.name,
-        lake.state(MACHINE_LEARNING_CURATED),
+        pinned.state,
         keys,
         {
             key: (
@@ -69,7 +71,7 @@ def machine_learning_curated_step(inputs: StepInputs) -> list[TableOutcome]:
         options.ml_join,
         options.pseudonym_key,
     )
-    published = publish(lake, MACHINE_LEARNING_CURATED, rows, keys, stale.keys, stale.extra_state)
+    published = publish(lake, MACHINE_LEARNING_CURATED, rows, keys, stale.keys, stale.extra_state, pinned=pinned)
     checks = [
         not_empty(published),
         no_personal_columns(published),

@@ -33,10 +33,10 @@ def spark_is_local(spark) -> bool:
 def landing_step(source: str, inputs: StepInputs) -> list[TableOutcome]:
     landing, quarantine = LANDING_TABLES[source], QUARANTINE_TABLES[source]
     spark, lake, keys = inputs.spark, inputs.lake, inputs.partition_keys
+    pinned = {table: lake.pin(table) for table in (landing, quarantine)}  # before anything is read
     files = inputs.landing_root.files(source, keys)
     landed_files = fingerprints_by_ingest_date(files)
     sources = {key: landed_files.get(key, fingerprint([])) for key in keys}
-    landing_state, quarantine_state = lake.state(landing), lake.state(quarantine)
 
     def parsed(table, key) -> dict:
         """What a partition's state says it was parsed from, and by which code."""
@@ -46,8 +46,8 @@ def landing_step(source: str, inputs: StepInputs) -> list[TableOutcome]:
         key
         for key in keys
         if any(
-            any(state.get(key, {}).get(entry) != value for entry, value in parsed(table, key).items())
-            for table, state in ((landing, landing_state), (quarantine, quarantine_state))
+            any(pinned[table].state.get(key, {}).get(entry) != value for entry, value in parsed(table, key).items())
+            for table in (landing, quarantine)
         )
     ]
     changed_files = [f for f in files if f.ingest_date in changed]
@@ -59,8 +59,18 @@ def landing_step(source: str, inputs: StepInputs) -> list[TableOutcome]:
             for table in (landing, quarantine)
         }
         records = parse_landing(spark, readable, SOURCE_FIELDS[source]).persist()
-        valid = publish(lake, landing, landing_records(records, landing), keys, changed, landed[landing])
-        invalid = publish(lake, quarantine, quarantine_records(records, quarantine), keys, changed, landed[quarantine])
+        valid = publish(
+            lake, landing, landing_records(records, landing), keys, changed, landed[landing], pinned=pinned[landing]
+        )
+        invalid = publish(
+            lake,
+            quarantine,
+            quarantine_records(records, quarantine),
+            keys,
+            changed,
+            landed[quarantine],
+            pinned=pinned[quarantine],
+        )
         records.unpersist()
     landed_state = lake.state(landing)
     all_lines = {key: landed_state[key]["lines_landed"] for key in keys}

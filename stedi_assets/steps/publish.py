@@ -6,7 +6,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from stedi_assets.checks.schema import rule_breaks, schema_check
-from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.lake.iceberg_tables import Lake, Pinned
 from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
 from stedi_assets.steps.outcome import CheckOutcome, Location, Markdown, TableOutcome
 
@@ -39,12 +39,14 @@ def publish(
     write_keys: list[str] | None = None,
     extra_state: dict[str, dict] | None = None,
     measures: dict[str, Column] | None = None,
+    pinned: Pinned | None = None,
 ) -> Published:
     """Write `rows` into `write_keys` (default: all the run's partitions) and describe the run's partitions;
-    `measures` are kept in each written partition's state."""
+    `measures` are kept in each written partition's state. `pinned`: the table as the step found it before
+    reading its inputs (`Lake.pin`)."""
     write_keys = partition_keys if write_keys is None else write_keys
     rules = rule_breaks(table)  # counted in the write's digest pass, not in a pass of their own
-    written = lake.replace_partitions(rows, table, write_keys, extra_state, {**rules, **(measures or {})})
+    written = lake.replace_partitions(rows, table, write_keys, extra_state, {**rules, **(measures or {})}, pinned)
     stored = lake.read(rows.sparkSession, table)
     rewritten_rows = stored.where(F.col(PARTITION_COLUMN).isin(written.rewritten))
     return Published(

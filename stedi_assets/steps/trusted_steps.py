@@ -25,9 +25,10 @@ from stedi_assets.transforms import trusted
 def customer_trusted_step(inputs: StepInputs) -> list[TableOutcome]:
     """Computed whole, and only when customer_landing (or the code) changed."""
     lake, keys, landing = inputs.lake, inputs.partition_keys, LANDING_TABLES["customer"]
-    stale = stale_whole_table(CUSTOMER_TRUSTED.name, lake.state(CUSTOMER_TRUSTED), keys, lake.state(landing))
+    pinned = lake.pin(CUSTOMER_TRUSTED)
+    stale = stale_whole_table(CUSTOMER_TRUSTED.name, pinned.state, keys, lake.state(landing))
     rows = trusted.customer_trusted(lake.read(inputs.spark, landing))
-    published = publish(lake, CUSTOMER_TRUSTED, rows, keys, stale.keys, stale.extra_state)
+    published = publish(lake, CUSTOMER_TRUSTED, rows, keys, stale.keys, stale.extra_state, pinned=pinned)
     return [table_outcome(published, stale.keys, [not_empty(published), one_row_per_customer(published)])]
 
 
@@ -42,14 +43,17 @@ def trusted_readings_step(
 
     def _step(inputs: StepInputs) -> list[TableOutcome]:
         spark, lake, keys, cutoff = inputs.spark, inputs.lake, inputs.partition_keys, inputs.options.consent_cutoff
+        pinned = lake.pin(table)
         landing_rows, customer_rows = lake.read(spark, landing), lake.read(spark, customers)
         consent_by_date = digests_by_date(consent(landing_rows, customer_rows))
         landed = landed_up_to(lake.state(landing), keys)
         stale = stale_partitions(
-            table.name, lake.state(table), keys, {key: (landed[key], consent_by_date.get(key), cutoff) for key in keys}
+            table.name, pinned.state, keys, {key: (landed[key], consent_by_date.get(key), cutoff) for key in keys}
         )
         rows = transform(landing_rows, customer_rows, cutoff, None if stale.of_all(keys) else stale.keys)
-        published = publish(lake, table, rows, keys, stale.keys, stale.extra_state, reading_span(time_column))
+        published = publish(
+            lake, table, rows, keys, stale.keys, stale.extra_state, reading_span(time_column), pinned=pinned
+        )
         checks = [not_empty(published), readings_distinct(lake, published, time_column)]
         return [table_outcome(published, stale.keys, checks)]
 

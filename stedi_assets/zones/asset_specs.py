@@ -6,6 +6,7 @@ import dagster as dg
 from stedi_assets.checks.count_checks import CountCheck, not_empty
 from stedi_assets.checks.schema import SCHEMA_CHECK, SCHEMA_CHECK_DESCRIPTION
 from stedi_assets.code_versions import CODE_VERSIONS
+from stedi_assets.lake.conflicts import RETRIES, RETRY_AFTER_SECONDS, lost_a_race
 from stedi_assets.partitions import ingest_date_partitions, single_run
 from stedi_assets.schemas.lineage import column_lineage
 from stedi_assets.schemas.tables import TableSpec
@@ -77,7 +78,12 @@ def step_asset(step: str, specs: list[dg.AssetSpec], checks: list[dg.AssetCheckS
         required_resource_keys={STEPS_RESOURCE, *resource_keys},
     )
     def _step(context: dg.AssetExecutionContext):
-        yield from getattr(context.resources, STEPS_RESOURCE).run(context, step)
+        try:
+            yield from getattr(context.resources, STEPS_RESOURCE).run(context, step)
+        except Exception as error:
+            if lost_a_race(error):  # computed again from the tables as they are now, by Dagster's step retry
+                raise dg.RetryRequested(max_retries=RETRIES, seconds_to_wait=RETRY_AFTER_SECONDS) from error
+            raise
 
     return _step
 
