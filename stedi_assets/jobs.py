@@ -34,7 +34,7 @@ zone_jobs = [
 
 
 def partition_range_tags(ordered_keys: list[str]) -> dict[str, str]:
-    """Tags that make one run cover every ingest date (first to last, in registration order)."""
+    """Tags that make one run cover these ingest dates (first to last, in registration order)."""
     return {ASSET_PARTITION_RANGE_START_TAG: ordered_keys[0], ASSET_PARTITION_RANGE_END_TAG: ordered_keys[-1]}
 
 

@@ -10,7 +10,8 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.landing_files import LandingRoot, fingerprint, list_landing_files
-from stedi_assets.schemas.tables import LANDING_TABLES
+from stedi_assets.run_targets import parsed_from
+from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES
 from stedi_assets.sensors import new_landing_files
 from stedi_assets.sensors.new_landing_files import landing_sensor
 
@@ -33,9 +34,9 @@ def land(root, source: str, date: str, name: str, mtime_ns: int = 1_000_000_000)
 def process(spark, landing_root: str, lake, source: str, date: str):
     """Record in the lake that `date` of `source` was parsed from the files now landed, as a run would."""
     files = [f for f in list_landing_files(landing_root, source) if f.ingest_date == date]
-    table = LANDING_TABLES[source]
-    no_rows = spark.createDataFrame([], table.spark_schema)
-    Lake(str(lake)).replace_partitions(no_rows, table, [date], {date: {"sources": fingerprint(files)}})
+    for table in (LANDING_TABLES[source], QUARANTINE_TABLES[source]):
+        no_rows = spark.createDataFrame([], table.spark_schema)
+        Lake(str(lake)).replace_partitions(no_rows, table, [date], {date: parsed_from(table, fingerprint(files))})
 
 
 def roots(tmp_path) -> tuple[str, str]:
@@ -140,7 +141,7 @@ def test_a_late_file_in_an_old_date_is_picked_up_even_with_an_old_modification_t
     result = tick(instance, *roots(tmp_path), cursor)
     assert set(json.loads(result.cursor)) == {"accelerometer/2024-01-01"}
     assert not result.dynamic_partitions_requests
-    assert covered_range(result) == ("2024-01-01", "2024-01-02")
+    assert covered_range(result) == ("2024-01-01", "2024-01-01")  # the run targets the changed date alone
 
 
 def test_many_files_are_fingerprinted_in_one_tick(instance, tmp_path):

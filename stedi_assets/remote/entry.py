@@ -77,6 +77,7 @@ def main() -> None:
             LandingRoot(extras["landing_root"]),
             with_key(StediOptions(**extras["options"])),
             extras["partition_keys"],
+            extras["registered_partition_keys"],
         )
         for outcome in STEPS[extras["step"]](inputs):
             report(pipes, outcome)

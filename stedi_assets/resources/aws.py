@@ -20,6 +20,8 @@ from dagster_aws.pipes import (
     PipesS3MessageReader,
 )
 
+from stedi_assets.partitions import ingest_date_partitions
+
 
 class PipesSteps:
     """Runs a step as one remote job run; the step, dates, roots and options travel as pipes extras."""
@@ -35,6 +37,7 @@ class PipesSteps:
         extras = {
             "step": step,
             "partition_keys": context.partition_keys,
+            "registered_partition_keys": context.instance.get_dynamic_partitions(ingest_date_partitions.name),
             "lake_root": resources.lake.root,
             "namespace": resources.lake.namespace,
             "landing_root": resources.landing_root.root,

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.steps import StepInputs
 from stedi_assets.steps.registry import STEPS
 from stedi_assets.zones.asset_specs import dagster_results
@@ -18,5 +19,6 @@ class LocalSteps:
             resources.landing_root,
             resources.options,
             context.partition_keys,
+            context.instance.get_dynamic_partitions(ingest_date_partitions.name),
         )
         yield from dagster_results(STEPS[step](inputs))

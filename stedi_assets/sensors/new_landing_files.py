@@ -16,9 +16,10 @@ has passed, so the files do not wait for the next delivery (and a delivery
 that always fails is not retried in a loop).
 
 One sensor watches all three sources, so a delivery touching all of them
-starts one run, not three. A run covers every ingest date: landing re-parses
-only dates whose files changed, and the trusted and curated tables recompute
-only the partitions whose inputs changed (see `steps.stale`).
+starts one run, not three. The run covers the dates whose files changed
+(`run_targets`); the trusted and curated steps also recompute, and report,
+partitions elsewhere whose inputs changed, such as a customer's consent (see
+`steps.stale`).
 """
 
 import hashlib
@@ -30,22 +31,9 @@ from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from stedi_assets.jobs import all_zones_job, partition_range_tags
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.landing_files import SOURCES, LandingRoot, fingerprints_by_ingest_date
+from stedi_assets.landing_files import LandingRoot
 from stedi_assets.partitions import ingest_date_partitions
-from stedi_assets.schemas.tables import LANDING_TABLES
-
-
-def changed_landing(landing_root: LandingRoot, lake: Lake) -> dict[str, str]:
-    """`source/date` -> fingerprint of the landed files, for every date the lake has not processed as is."""
-    changed = {}
-    for source in SOURCES:
-        files = landing_root.files(source)
-        processed = lake.state(LANDING_TABLES[source])
-        for date, landed in fingerprints_by_ingest_date(files).items():
-            if processed.get(date, {}).get("sources") != landed:
-                changed[f"{source}/{date}"] = landed
-    return changed
-
+from stedi_assets.run_targets import changed_landing, dates_of, run_range
 
 RETRY_FAILED_AFTER = 15 * 60  # seconds after a run and its retries failed before the sensor asks again
 RUN_KEY_TAG = "dagster/run_key"  # set on the runs a sensor requests, and kept on their retries
@@ -99,9 +87,10 @@ def landing_sensor(
     if not new_work:
         return dg.SensorResult(skip_reason="no new or changed landing files", cursor=cursor)
     known = context.instance.get_dynamic_partitions(ingest_date_partitions.name)
-    new_dates = sorted({key.split("/")[1] for key in new_work} - set(known))
+    new_dates = sorted(dates_of(new_work) - set(known))
+    targets = run_range([*known, *new_dates], dates_of(new_work))
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=run_key, tags=partition_range_tags([*known, *new_dates]))],
+        run_requests=[dg.RunRequest(run_key=run_key, tags=partition_range_tags(targets))],
         dynamic_partitions_requests=[ingest_date_partitions.build_add_request(new_dates)] if new_dates else [],
         cursor=cursor,
     )

@@ -16,8 +16,12 @@ from stedi_assets.options import StediOptions
 
 @dataclass(frozen=True)
 class StepInputs:
+    """`partition_keys`: the ingest dates the run targets. `registered_partition_keys`: every ingest date; the
+    trusted and curated steps recompute any of them whose inputs changed (`run_targets`)."""
+
     spark: SparkSession
     lake: Lake
     landing_root: LandingRoot
     options: StediOptions
     partition_keys: list[str]
+    registered_partition_keys: list[str]

@@ -30,7 +30,7 @@ def customer_curated_step(inputs: StepInputs) -> list[TableOutcome]:
     stale = stale_whole_table(
         CUSTOMER_CURATED.name,
         pinned.state,
-        keys,
+        inputs.registered_partition_keys,
         lake.state(CUSTOMER_TRUSTED),
         lake.state(ACCELEROMETER_TRUSTED),
     )
@@ -40,18 +40,19 @@ def customer_curated_step(inputs: StepInputs) -> list[TableOutcome]:
 
 
 def machine_learning_curated_step(inputs: StepInputs) -> list[TableOutcome]:
-    """Recomputes only the partitions whose inputs changed (see `steps.stale`), from only the
-    accelerometer partitions their step readings can pair with."""
+    """Recomputes only the partitions whose inputs changed (see `steps.stale`), in the run's dates or in any
+    other, from only the accelerometer partitions their step readings can pair with."""
     spark, lake, options, keys = inputs.spark, inputs.lake, inputs.options, inputs.partition_keys
+    registered = inputs.registered_partition_keys
     pinned = lake.pin(MACHINE_LEARNING_CURATED)
     steps, customers = lake.read(spark, STEP_TRAINER_TRUSTED), lake.read(spark, CUSTOMER_CURATED)
     step_state, reading_state = lake.state(STEP_TRAINER_TRUSTED), lake.state(ACCELEROMETER_TRUSTED)
     owners_by_date = digests_by_date(curated.step_owners(steps, customers))
-    pairable = {key: overlapping(step_state.get(key, {}), reading_state) for key in keys}
+    pairable = {key: overlapping(step_state.get(key, {}), reading_state) for key in registered}
     stale = stale_partitions(
         MACHINE_LEARNING_CURATED.name,
         pinned.state,
-        keys,
+        registered,
         {
             key: (
                 step_state.get(key, {}).get("digest"),
@@ -60,7 +61,7 @@ def machine_learning_curated_step(inputs: StepInputs) -> list[TableOutcome]:
                 options.ml_join,
                 options.pseudonym_key,
             )
-            for key in keys
+            for key in registered
         },
     )
     readings_needed = sorted({reading_key for key in stale.keys for reading_key in pairable[key]})

@@ -9,8 +9,8 @@ import logging
 import tempfile
 
 from stedi_assets.checks.count_checks import lines_accounted_for, not_empty, quarantine_rate
-from stedi_assets.code_versions import CODE_VERSIONS
 from stedi_assets.landing_files import fingerprint, fingerprints_by_ingest_date, local_copies
+from stedi_assets.run_targets import needs_parsing, parsed_from
 from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES, SOURCE_FIELDS
 from stedi_assets.steps import StepInputs
 from stedi_assets.steps.outcome import TableOutcome
@@ -37,25 +37,16 @@ def landing_step(source: str, inputs: StepInputs) -> list[TableOutcome]:
     files = inputs.landing_root.files(source, keys)
     landed_files = fingerprints_by_ingest_date(files)
     sources = {key: landed_files.get(key, fingerprint([])) for key in keys}
-
-    def parsed(table, key) -> dict:
-        """What a partition's state says it was parsed from, and by which code."""
-        return {"sources": sources[key], "code_version": CODE_VERSIONS[table.name]}
-
-    changed = [
-        key
-        for key in keys
-        if any(
-            any(pinned[table].state.get(key, {}).get(entry) != value for entry, value in parsed(table, key).items())
-            for table in (landing, quarantine)
-        )
-    ]
+    states = {table: pin.state for table, pin in pinned.items()}
+    changed = [key for key in keys if needs_parsing(key, sources[key], states)]
     changed_files = [f for f in files if f.ingest_date in changed]
     with tempfile.TemporaryDirectory(prefix="stedi-landing-") as copies:
         readable = local_copies(changed_files, copies) if spark_is_local(spark) else changed_files
         lines_landed = records_landed(spark, readable)
         landed = {
-            table: {key: {**parsed(table, key), "lines_landed": lines_landed.get(key, 0)} for key in changed}
+            table: {
+                key: {**parsed_from(table, sources[key]), "lines_landed": lines_landed.get(key, 0)} for key in changed
+            }
             for table in (landing, quarantine)
         }
         records = parse_landing(spark, readable, SOURCE_FIELDS[source]).persist()

@@ -20,6 +20,11 @@ class CheckOutcome:
     metadata: dict = field(default_factory=dict)
 
 
+# The metadata key of the partitions outside the run's dates that a step rewrote (`{partition: rows}`): Dagster's
+# side (`zones/asset_specs.py`) records a materialization of each, so partition status stays true.
+REWRITTEN_BEYOND_RUN = "rewritten_beyond_run"
+
+
 @dataclass(frozen=True)
 class TableOutcome:
     table: str

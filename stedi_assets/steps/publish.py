@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 from stedi_assets.checks.schema import rule_breaks, schema_check
 from stedi_assets.lake.iceberg_tables import Lake, Pinned
 from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
-from stedi_assets.steps.outcome import CheckOutcome, Location, Markdown, TableOutcome
+from stedi_assets.steps.outcome import REWRITTEN_BEYOND_RUN, CheckOutcome, Location, Markdown, TableOutcome
 
 PREVIEW_ROWS = 5
 MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # a quarantined line may hold anything
@@ -17,7 +17,8 @@ MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # a quarantined line may hold 
 @dataclass(frozen=True)
 class Published:
     """A table after a write: the whole table and its rewritten partitions as stored, row counts of the
-    run's partitions, and the rows of the rewritten partitions that break each value rule."""
+    run's partitions and of the rewritten ones, and the rows of the rewritten partitions that break each
+    value rule."""
 
     table: TableSpec
     stored: DataFrame
@@ -25,6 +26,7 @@ class Published:
     rows_by_partition: dict[str, int]
     table_rows: int
     rewritten: list[str]
+    rewritten_rows: dict[str, int]
     identifier: str
     location: str
     snapshot_id: int | None
@@ -41,7 +43,8 @@ def publish(
     measures: dict[str, Column] | None = None,
     pinned: Pinned | None = None,
 ) -> Published:
-    """Write `rows` into `write_keys` (default: all the run's partitions) and describe the run's partitions;
+    """Write `rows` into `write_keys` (default: the run's partitions `partition_keys`; may hold others) and
+    describe the run's partitions;
     `measures` are kept in each written partition's state. `pinned`: the table as the step found it before
     reading its inputs (`Lake.pin`)."""
     write_keys = partition_keys if write_keys is None else write_keys
@@ -56,6 +59,7 @@ def publish(
         {key: written.state.get(key, {"rows": 0})["rows"] for key in partition_keys},
         written.table_rows,
         written.rewritten,
+        {key: written.state[key]["rows"] for key in written.rewritten},
         lake.identifier(table),
         lake.location(table),
         written.snapshot_id,
@@ -80,7 +84,8 @@ def schema_result(published: Published) -> CheckOutcome:
 def table_outcome(published: Published, recomputed: list[str], checks: list[CheckOutcome]) -> TableOutcome:
     """Row counts (numeric `table_rows` is plotted over time), the partitions the step computed (`recomputed`)
     and those whose content changed, which Iceberg table and snapshot it is, where its files are, and a
-    masked preview."""
+    masked preview; and the rows of each partition outside the run that the step rewrote."""
+    beyond_run = {key: rows for key, rows in published.rewritten_rows.items() if key not in published.rows_by_partition}
     metadata = {
         "table_rows": published.table_rows,
         "rows_by_partition": published.rows_by_partition,
@@ -95,4 +100,6 @@ def table_outcome(published: Published, recomputed: list[str], checks: list[Chec
         metadata["dagster/row_count"] = next(iter(published.rows_by_partition.values()))
     if published.rewritten:
         metadata["preview"] = preview(published)
+    if beyond_run:
+        metadata[REWRITTEN_BEYOND_RUN] = beyond_run
     return TableOutcome(published.table.name, metadata, [schema_result(published), *checks])

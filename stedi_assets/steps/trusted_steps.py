@@ -26,7 +26,9 @@ def customer_trusted_step(inputs: StepInputs) -> list[TableOutcome]:
     """Computed whole, and only when customer_landing (or the code) changed."""
     lake, keys, landing = inputs.lake, inputs.partition_keys, LANDING_TABLES["customer"]
     pinned = lake.pin(CUSTOMER_TRUSTED)
-    stale = stale_whole_table(CUSTOMER_TRUSTED.name, pinned.state, keys, lake.state(landing))
+    stale = stale_whole_table(
+        CUSTOMER_TRUSTED.name, pinned.state, inputs.registered_partition_keys, lake.state(landing)
+    )
     rows = trusted.customer_trusted(lake.read(inputs.spark, landing))
     published = publish(lake, CUSTOMER_TRUSTED, rows, keys, stale.keys, stale.extra_state, pinned=pinned)
     return [table_outcome(published, stale.keys, [not_empty(published), one_row_per_customer(published)])]
@@ -35,7 +37,8 @@ def customer_trusted_step(inputs: StepInputs) -> list[TableOutcome]:
 def trusted_readings_step(
     table: TableSpec, landing: TableSpec, customers: TableSpec, time_column: str, transform, consent
 ):
-    """Readings kept for consenting customers, recomputed only in the partitions whose inputs changed.
+    """Readings kept for consenting customers, recomputed only in the partitions whose inputs changed, in the
+    run's dates or in any other (a customer's consent changed).
 
     `transform(landing, customers, consent_cutoff, dates)` computes the table, `consent(landing, customers)`
     each landed reading's consent (see `steps.stale`).
@@ -43,14 +46,18 @@ def trusted_readings_step(
 
     def _step(inputs: StepInputs) -> list[TableOutcome]:
         spark, lake, keys, cutoff = inputs.spark, inputs.lake, inputs.partition_keys, inputs.options.consent_cutoff
+        registered = inputs.registered_partition_keys
         pinned = lake.pin(table)
         landing_rows, customer_rows = lake.read(spark, landing), lake.read(spark, customers)
         consent_by_date = digests_by_date(consent(landing_rows, customer_rows))
-        landed = landed_up_to(lake.state(landing), keys)
+        landed = landed_up_to(lake.state(landing), registered)
         stale = stale_partitions(
-            table.name, pinned.state, keys, {key: (landed[key], consent_by_date.get(key), cutoff) for key in keys}
+            table.name,
+            pinned.state,
+            registered,
+            {key: (landed[key], consent_by_date.get(key), cutoff) for key in registered},
         )
-        rows = transform(landing_rows, customer_rows, cutoff, None if stale.of_all(keys) else stale.keys)
+        rows = transform(landing_rows, customer_rows, cutoff, None if stale.of_all(registered) else stale.keys)
         published = publish(
             lake, table, rows, keys, stale.keys, stale.extra_state, reading_span(time_column), pinned=pinned
         )

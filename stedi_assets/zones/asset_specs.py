@@ -10,7 +10,7 @@ from stedi_assets.lake.conflicts import RETRIES, RETRY_AFTER_SECONDS, lost_a_rac
 from stedi_assets.partitions import ingest_date_partitions, single_run
 from stedi_assets.schemas.lineage import column_lineage
 from stedi_assets.schemas.tables import TableSpec
-from stedi_assets.steps.outcome import TableOutcome, typed_metadata
+from stedi_assets.steps.outcome import REWRITTEN_BEYOND_RUN, TableOutcome, typed_metadata
 
 OWNERS = ["team:stedi-data-platform"]
 STEPS_RESOURCE = "zone_steps"
@@ -79,7 +79,8 @@ def step_asset(step: str, specs: list[dg.AssetSpec], checks: list[dg.AssetCheckS
     )
     def _step(context: dg.AssetExecutionContext):
         try:
-            yield from getattr(context.resources, STEPS_RESOURCE).run(context, step)
+            for result in getattr(context.resources, STEPS_RESOURCE).run(context, step):
+                yield from with_partitions_beyond_run(result)
         except Exception as error:
             if lost_a_race(error):  # computed again from the tables as they are now, by Dagster's step retry
                 raise dg.RetryRequested(max_retries=RETRIES, seconds_to_wait=RETRY_AFTER_SECONDS) from error
@@ -109,6 +110,26 @@ METADATA_VALUES = {
 def metadata(values: dict) -> dict[str, dg.MetadataValue]:
     """The same typing a remote run's values get through dagster-pipes (`typed_metadata`)."""
     return {name: METADATA_VALUES[t["type"]](t["raw_value"]) for name, t in typed_metadata(values).items()}
+
+
+SHARED_WITH_PARTITIONS_BEYOND_RUN = ("table_rows", "dagster/table_name", "dagster/uri", "iceberg_snapshot_id")
+
+
+def with_partitions_beyond_run(result):
+    """A step's result, after a materialization of each partition outside the run's dates that the step
+    rewrote (`REWRITTEN_BEYOND_RUN`, from a local or a remote step): e.g. older partitions of a customer
+    whose consent changed."""
+    if not isinstance(result, dg.MaterializeResult) or REWRITTEN_BEYOND_RUN not in (result.metadata or {}):
+        yield result
+        return
+    metadata = dict(result.metadata)
+    beyond_run = metadata.pop(REWRITTEN_BEYOND_RUN).value
+    shared = {name: metadata[name] for name in SHARED_WITH_PARTITIONS_BEYOND_RUN if name in metadata}
+    for partition, rows in beyond_run.items():
+        yield dg.AssetMaterialization(
+            result.asset_key, partition=partition, metadata={**shared, "dagster/row_count": rows}
+        )
+    yield result._replace(metadata=metadata)
 
 
 def dagster_results(outcomes: list[TableOutcome]):
