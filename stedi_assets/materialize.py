@@ -32,11 +32,12 @@ def run_all_zones(args, ingest_dates: list[str], landing_bytes: int) -> tuple[bo
         landing_bytes,
     )
     defs = build_definitions(resources, args.expect)
+    changed = dates_of(changed_landing(resources["landing_root"], resources["lake"]))
     with instance_for_cli() as instance:
         known = set(instance.get_dynamic_partitions(ingest_date_partitions.name))
-        instance.add_dynamic_partitions(ingest_date_partitions.name, [d for d in ingest_dates if d not in known])
+        # A date whose files are gone is registered too: its partitions are emptied.
+        instance.add_dynamic_partitions(ingest_date_partitions.name, sorted((set(ingest_dates) | changed) - known))
         ordered = instance.get_dynamic_partitions(ingest_date_partitions.name)
-        changed = dates_of(changed_landing(resources["landing_root"], resources["lake"]))
         result = defs.resolve_job_def("all_zones").execute_in_process(
             instance=instance,
             tags=partition_range_tags(run_range(ordered, changed or {ordered[-1]})),

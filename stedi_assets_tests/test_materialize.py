@@ -5,6 +5,7 @@ implementation in `reference.py`.
 """
 
 import hashlib
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -90,6 +91,15 @@ def test_sample_data_matches_the_reference_and_reruns_change_nothing(tmp_path, s
     assert current_snapshots(lake) == snapshots  # computed again, and nothing committed
     for table in TABLE_FIELDS:
         assert lake_table(lake, table) == expected[table], f"{table} after a forced re-run"
+
+    # A date's files taken back: its partitions are emptied, as a rebuild from the files left would have it.
+    for source in CONTRACT_FIELDS:
+        shutil.rmtree(landing / source / "landing" / "ingest_date=2024-01-03")
+    assert materialize(landing, lake) == 0
+    assert landed_dates(lake, "accelerometer") == {"2024-01-01", "2024-01-02"}
+    expected = reference_tables(landing, pseudonym_key="test-key")
+    for table in TABLE_FIELDS:
+        assert lake_table(lake, table) == expected[table], f"{table} after files were taken back"
 
 
 @pytest.mark.parametrize("content", ["[]", '"ok"', '{"fingerprint": "f"}', '{"fingerprint": "f", "table_rows": [1]}'])
