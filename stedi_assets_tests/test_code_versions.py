@@ -144,14 +144,16 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def recomputed(home: Path) -> dict[str, list[str]]:
-    """Each table's partitions its last materialization computed (its `recomputed_partitions` metadata)."""
+    """Each table's partitions that its newest run computed (their `recomputed` metadata)."""
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        return {
-            table: instance.get_latest_materialization_event(dg.AssetKey(table))
-            .asset_materialization.metadata["recomputed_partitions"]
-            .value
-            for table in CODE_VERSIONS
-        }
+        (run,) = instance.get_runs(limit=1)
+        events = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        computed = {table: [] for table in CODE_VERSIONS}
+        for event in events:
+            materialization = event.asset_materialization
+            if materialization.metadata["recomputed"].value:
+                computed[materialization.asset_key.to_user_string()].append(materialization.partition)
+        return {table: sorted(partitions) for table, partitions in computed.items()}
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """A run targets the ingest dates whose landing files changed, and Dagster's partition status stays true: after
 a delivery, exactly the partitions whose content changed (and the delivery's own dates) have a new
-materialization; older partitions of customers whose consent changed among them.
+materialization; older partitions of customers whose consent changed among them. Each partition's
+materialization tells that partition's row count.
 
 What changed is computed independently of the platform, from the tables' rows read with pyiceberg before and
 after the run.
@@ -39,12 +40,14 @@ def changed_partitions(before: dict, after: dict) -> dict[str, set[str]]:
     }
 
 
-def materialized_in_last_run(instance: dg.DagsterInstance) -> dict[str, set[str]]:
+def materialized_in_last_run(instance: dg.DagsterInstance) -> dict[str, dict[str, int]]:
+    """Each table's partitions materialized by the newest run, with the row count each one's event tells."""
     (run,) = instance.get_runs(limit=1)
-    partitions = defaultdict(set)
+    partitions = defaultdict(dict)
     for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
         materialization = event.asset_materialization
-        partitions[materialization.asset_key.to_user_string()].add(materialization.partition)
+        rows = materialization.metadata["dagster/row_count"].value
+        partitions[materialization.asset_key.to_user_string()][materialization.partition] = rows
     return partitions
 
 
@@ -71,11 +74,15 @@ def test_a_delivery_materializes_the_partitions_it_changed_and_no_other(tmp_path
     before = rows_by_partition(lake)
     land(complete, landing, dates[3])
     assert main(run) == 0
-    changed = changed_partitions(before, rows_by_partition(lake))
+    after = rows_by_partition(lake)
+    changed = changed_partitions(before, after)
 
     with dg.DagsterInstance.get() as instance:
         materialized = materialized_in_last_run(instance)
     for table in ALL_TABLES:
-        assert materialized[table.name] == changed[table.name] | {dates[3]}, table.name
+        assert set(materialized[table.name]) == changed[table.name] | {dates[3]}, table.name
+        # Each partition's event tells its own rows, as stored.
+        stored = {date: sum(after[table.name][date].values()) for date in materialized[table.name]}
+        assert materialized[table.name] == stored, table.name
     # The delivery changed consent of customers with readings on earlier dates: those partitions count too.
     assert changed["accelerometer_trusted"] - {dates[3]}

@@ -20,9 +20,11 @@ class CheckOutcome:
     metadata: dict = field(default_factory=dict)
 
 
-# The metadata key of the partitions outside the run's dates that a step rewrote (`{partition: rows}`): Dagster's
-# side (`zones/asset_specs.py`) records a materialization of each, so partition status stays true.
-REWRITTEN_BEYOND_RUN = "rewritten_beyond_run"
+# The metadata key of what a step tells per partition (`{partition: {name: value}}`), for the run's partitions and
+# any other partition it rewrote. Dagster's side (`zones/asset_specs.py`) gives each run partition's materialization
+# its own values (not the whole table's map on every partition), and records a materialization of each partition
+# outside the run, so partition status stays true.
+PER_PARTITION = "per_partition"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 from stedi_assets.checks.schema import rule_breaks, schema_check
 from stedi_assets.lake.iceberg_tables import Lake, Pinned
 from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
-from stedi_assets.steps.outcome import REWRITTEN_BEYOND_RUN, CheckOutcome, Location, Markdown, TableOutcome
+from stedi_assets.steps.outcome import PER_PARTITION, CheckOutcome, Location, Markdown, TableOutcome
 
 PREVIEW_ROWS = 5
 MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # a quarantined line may hold anything
@@ -17,8 +17,8 @@ MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # a quarantined line may hold 
 @dataclass(frozen=True)
 class Published:
     """A table after a write: the whole table and its rewritten partitions as stored, row counts of the
-    run's partitions and of the rewritten ones, and the rows of the rewritten partitions that break each
-    value rule."""
+    run's partitions, what to tell of each partition the run targets or the write rewrote (rows and
+    measures), and the rows of the rewritten partitions that break each value rule."""
 
     table: TableSpec
     stored: DataFrame
@@ -26,7 +26,7 @@ class Published:
     rows_by_partition: dict[str, int]
     table_rows: int
     rewritten: list[str]
-    rewritten_rows: dict[str, int]
+    partitions: dict[str, dict]
     identifier: str
     location: str
     snapshot_id: int | None
@@ -59,12 +59,24 @@ def publish(
         {key: written.state.get(key, {"rows": 0})["rows"] for key in partition_keys},
         written.table_rows,
         written.rewritten,
-        {key: written.state[key]["rows"] for key in written.rewritten},
+        {key: partition_metadata(written.state.get(key, {}), rules) for key in [*partition_keys, *written.rewritten]},
         lake.identifier(table),
         lake.location(table),
         written.snapshot_id,
         {rule: sum(written.measures.get(key, {}).get(rule, 0) for key in written.rewritten) for rule in rules},
     )
+
+
+def partition_metadata(state: dict, rules: dict) -> dict:
+    """What one partition's materialization tells: its rows, its measures, and the value rules its rows
+    break (only those broken)."""
+    measures = state.get("measures", {})
+    broken = {rule: measures[rule] for rule in rules if measures.get(rule)}
+    return {
+        "dagster/row_count": state.get("rows", 0),
+        **{name: value for name, value in measures.items() if name not in rules},
+        **({"rows_breaking_rules": broken} if broken else {}),
+    }
 
 
 def preview(published: Published) -> Markdown:
@@ -82,24 +94,21 @@ def schema_result(published: Published) -> CheckOutcome:
 
 
 def table_outcome(published: Published, recomputed: list[str], checks: list[CheckOutcome]) -> TableOutcome:
-    """Row counts (numeric `table_rows` is plotted over time), the partitions the step computed (`recomputed`)
-    and those whose content changed, which Iceberg table and snapshot it is, where its files are, and a
-    masked preview; and the rows of each partition outside the run that the step rewrote."""
-    beyond_run = {key: rows for key, rows in published.rewritten_rows.items() if key not in published.rows_by_partition}
+    """What the whole table is now (numeric `table_rows` is plotted over time): which Iceberg table and
+    snapshot, where its files are, how many rows, and a masked preview of what changed; and per partition
+    (`PER_PARTITION`), what the step did to it, its rows and measures."""
+    recomputed, rewritten = set(recomputed), set(published.rewritten)
     metadata = {
         "table_rows": published.table_rows,
-        "rows_by_partition": published.rows_by_partition,
-        "recomputed_partitions": recomputed,
-        "rewritten_partitions": published.rewritten,
         "dagster/table_name": published.identifier,
         "dagster/uri": Location(published.location),
+        PER_PARTITION: {
+            key: {**values, "recomputed": key in recomputed, "rewritten": key in rewritten}
+            for key, values in published.partitions.items()
+        },
     }
     if published.snapshot_id is not None:
         metadata["iceberg_snapshot_id"] = str(published.snapshot_id)  # 64 bits: as text, exactly
-    if len(published.rows_by_partition) == 1:
-        metadata["dagster/row_count"] = next(iter(published.rows_by_partition.values()))
     if published.rewritten:
         metadata["preview"] = preview(published)
-    if beyond_run:
-        metadata[REWRITTEN_BEYOND_RUN] = beyond_run
     return TableOutcome(published.table.name, metadata, [schema_result(published), *checks])

@@ -10,7 +10,7 @@ from stedi_assets.lake.conflicts import RETRIES, RETRY_AFTER_SECONDS, lost_a_rac
 from stedi_assets.partitions import ingest_date_partitions, single_run
 from stedi_assets.schemas.lineage import column_lineage
 from stedi_assets.schemas.tables import TableSpec
-from stedi_assets.steps.outcome import REWRITTEN_BEYOND_RUN, TableOutcome, typed_metadata
+from stedi_assets.steps.outcome import PER_PARTITION, TableOutcome, typed_metadata
 
 OWNERS = ["team:stedi-data-platform"]
 STEPS_RESOURCE = "zone_steps"
@@ -79,8 +79,9 @@ def step_asset(step: str, specs: list[dg.AssetSpec], checks: list[dg.AssetCheckS
     )
     def _step(context: dg.AssetExecutionContext):
         try:
+            run_partitions = set(context.partition_keys)
             for result in getattr(context.resources, STEPS_RESOURCE).run(context, step):
-                yield from with_partitions_beyond_run(result)
+                yield from with_metadata_per_partition(context, run_partitions, result)
         except Exception as error:
             if lost_a_race(error):  # computed again from the tables as they are now, by Dagster's step retry
                 raise dg.RetryRequested(max_retries=RETRIES, seconds_to_wait=RETRY_AFTER_SECONDS) from error
@@ -115,21 +116,25 @@ def metadata(values: dict) -> dict[str, dg.MetadataValue]:
 SHARED_WITH_PARTITIONS_BEYOND_RUN = ("table_rows", "dagster/table_name", "dagster/uri", "iceberg_snapshot_id")
 
 
-def with_partitions_beyond_run(result):
-    """A step's result, after a materialization of each partition outside the run's dates that the step
-    rewrote (`REWRITTEN_BEYOND_RUN`, from a local or a remote step): e.g. older partitions of a customer
-    whose consent changed."""
-    if not isinstance(result, dg.MaterializeResult) or REWRITTEN_BEYOND_RUN not in (result.metadata or {}):
+def with_metadata_per_partition(context: dg.AssetExecutionContext, run_partitions: set[str], result):
+    """A step's result (from a local or a remote step), its `PER_PARTITION` values given to each partition's
+    materialization: through `add_asset_metadata` for the run's partitions, and as a materialization of its
+    own for each partition outside the run that the step rewrote (e.g. older partitions of a customer whose
+    consent changed)."""
+    if not isinstance(result, dg.MaterializeResult) or PER_PARTITION not in (result.metadata or {}):
         yield result
         return
-    metadata = dict(result.metadata)
-    beyond_run = metadata.pop(REWRITTEN_BEYOND_RUN).value
-    shared = {name: metadata[name] for name in SHARED_WITH_PARTITIONS_BEYOND_RUN if name in metadata}
-    for partition, rows in beyond_run.items():
-        yield dg.AssetMaterialization(
-            result.asset_key, partition=partition, metadata={**shared, "dagster/row_count": rows}
-        )
-    yield result._replace(metadata=metadata)
+    shared = dict(result.metadata)
+    per_partition = shared.pop(PER_PARTITION).value
+    for partition, values in per_partition.items():
+        if partition in run_partitions:
+            context.add_asset_metadata(metadata(values), asset_key=result.asset_key, partition_key=partition)
+        else:
+            beyond_run = {name: shared[name] for name in SHARED_WITH_PARTITIONS_BEYOND_RUN if name in shared}
+            yield dg.AssetMaterialization(
+                result.asset_key, partition=partition, metadata={**beyond_run, **metadata(values)}
+            )
+    yield result._replace(metadata=shared)
 
 
 def dagster_results(outcomes: list[TableOutcome]):
