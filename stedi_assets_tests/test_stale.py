@@ -3,7 +3,7 @@ and the content digest that says whether a recomputed partition changed."""
 
 from stedi_assets.code_versions import CODE_VERSIONS
 from stedi_assets.lake.iceberg_tables import partition_digests
-from stedi_assets.steps.stale import INPUTS, landed_up_to, overlapping, stale_partitions
+from stedi_assets.steps.stale import INPUTS, landed_up_to, overlapping, stale_partitions, stale_whole_table
 
 
 def span(first, last, rows=1):
@@ -49,3 +49,16 @@ def test_the_content_digest_tells_apart_rows_whose_nulls_are_in_different_column
     one = spark.createDataFrame([(1.0, None, "2024-01-01")], schema)
     other = spark.createDataFrame([(None, 1.0, "2024-01-01")], schema)
     assert partition_digests(one, {})[0] != partition_digests(other, {})[0]
+
+
+def test_a_whole_table_is_recomputed_when_an_input_s_rows_change_not_for_a_new_date_without_rows():
+    table, dates = "customer_trusted", ["2024-01-01", "2024-01-02"]
+    landing = {"2024-01-01": {"rows": 3, "digest": "1"}, "2024-01-02": {"rows": 2, "digest": "2"}}
+    first = stale_whole_table(table, {}, dates, landing)
+    assert first.keys == dates  # never computed
+    stored = first.extra_state
+    # A delivery without customer files: the new date's landing partition is empty.
+    delivery = {**landing, "2024-01-03": {"rows": 0, "digest": "0"}}
+    assert stale_whole_table(table, stored, [*dates, "2024-01-03"], delivery).keys == ["2024-01-03"]
+    assert stale_whole_table(table, stored, dates, {**delivery, "2024-01-02": {"rows": 3, "digest": "2b"}}).keys == dates
+    assert stale_whole_table(table, stored, dates, {**landing, "2024-01-02": {"rows": 0, "digest": "0"}}).keys == dates

@@ -8,7 +8,7 @@ partition at ingest date P is computed from:
   landed in) and the consent of each customer or device with readings landed on P;
 - machine_learning_curated: step_trainer_trusted at P, the owners of its devices, and the
   accelerometer_trusted partitions whose readings overlap P's step readings in time;
-- customer_trusted and customer_curated, computed whole: every partition of their inputs.
+- customer_trusted and customer_curated, computed whole: every partition of their inputs that has rows.
 
 Consent is fingerprinted per date from a scan of two columns joined with the small customer
 table, far cheaper than recomputing the readings themselves. The code of the transforms is part of
@@ -95,7 +95,11 @@ def stale_partitions(table: str, stored_state: dict[str, dict], keys: list[str],
 
 def stale_whole_table(table: str, stored_state: dict[str, dict], keys: list[str], *input_states: dict) -> Stale:
     """For a table computed whole (one row per customer, any ingest date can move a row): every partition,
-    when any partition of an input (`input_states`: the inputs' states) or the code version changed; else
-    none."""
-    digests = [{key: entry.get("digest") for key, entry in sorted(state.items())} for state in input_states]
+    when the rows of any input (`input_states`: the inputs' states) or the code version changed; else none
+    but the partitions never computed. A partition without rows adds no row: a new date that brought no file
+    of an input's source recomputes nothing but itself."""
+    digests = [
+        {key: entry.get("digest") for key, entry in sorted(state.items()) if entry.get("rows") != 0}
+        for state in input_states
+    ]
     return stale_partitions(table, stored_state, keys, {key: tuple(digests) for key in keys})
