@@ -20,6 +20,11 @@ starts one run, not three. The run covers the dates whose files changed
 (`run_targets`); the trusted and curated steps also recompute, and report,
 partitions elsewhere whose inputs changed, such as a customer's consent (see
 `steps.stale`).
+
+Why a sensor and not `AutomationCondition`: automation decides from upstream
+partition status, but which partitions a consent change reaches depends on
+where that customer's readings lie, and landing files are not assets (see
+docs/partitions.md).
 """
 
 import hashlib
