@@ -60,5 +60,7 @@ def test_a_whole_table_is_recomputed_when_an_input_s_rows_change_not_for_a_new_d
     # A delivery without customer files: the new date's landing partition is empty.
     delivery = {**landing, "2024-01-03": {"rows": 0, "digest": "0"}}
     assert stale_whole_table(table, stored, [*dates, "2024-01-03"], delivery).keys == ["2024-01-03"]
-    assert stale_whole_table(table, stored, dates, {**delivery, "2024-01-02": {"rows": 3, "digest": "2b"}}).keys == dates
-    assert stale_whole_table(table, stored, dates, {**landing, "2024-01-02": {"rows": 0, "digest": "0"}}).keys == dates
+    more_rows = {**delivery, "2024-01-02": {"rows": 3, "digest": "2b"}}
+    assert stale_whole_table(table, stored, dates, more_rows).keys == dates
+    emptied = {**landing, "2024-01-02": {"rows": 0, "digest": "0"}}
+    assert stale_whole_table(table, stored, dates, emptied).keys == dates
