@@ -8,21 +8,24 @@ call goes to moto unchanged.
 """
 
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from stedi_assets.lake import jars
+from stedi_assets.spark_config import SMALL_INPUT_JAVA_OPTIONS
 
 DRIVER_ENV = "spark.emr-serverless.driverEnv."
 
 
 def script_environment(endpoint: str) -> dict[str, str]:
-    """What the service's runtime gives a script: credentials, a region, and Spark (here local, small) with
-    Iceberg on its classpath, as Glue's `--datalake-formats iceberg` and EMR's bundled jar give it (here from
-    the test session's jar cache)."""
+    """What the service's runtime gives a script: credentials, a region, and Spark (here local, with the JVM
+    options of a local run over small inputs) with Iceberg on its classpath, as Glue's `--datalake-formats
+    iceberg` and EMR's bundled jar give it (here from the test session's jar cache)."""
     iceberg = " ".join(f"--conf {key}={value}" for key, value in jars.spark_config(aws=True).items())
+    small_input_jvm = shlex.quote(f"spark.driver.extraJavaOptions={SMALL_INPUT_JAVA_OPTIONS}")
     return {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -32,7 +35,7 @@ def script_environment(endpoint: str) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "PYSPARK_PYTHON": sys.executable,
-        "PYSPARK_SUBMIT_ARGS": f"--master local[2] --driver-memory 2g {iceberg} "
+        "PYSPARK_SUBMIT_ARGS": f"--master local[2] --driver-memory 2g {iceberg} --conf {small_input_jvm} "
         "--conf spark.sql.shuffle.partitions=4 --conf spark.ui.enabled=false pyspark-shell",
     }
 

@@ -8,9 +8,8 @@ import pytest
 from pyspark.sql import SparkSession
 
 from stedi_assets.jvm_classes import CACHE_ENV
-from stedi_assets.lake import jars
 from stedi_assets.pseudonym_key import CONFIG_ENV
-from stedi_assets.spark_config import LOCAL_SPARK_CONFIG, use_this_python_for_local_workers
+from stedi_assets.spark_config import spark_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,12 +43,9 @@ CONTRACT_COUNTS = {
 
 @pytest.fixture(scope="session")
 def spark() -> SparkSession:
-    """The same local session the assets use (getOrCreate): one JVM for the whole test run."""
-    use_this_python_for_local_workers()
-    builder = SparkSession.builder
-    for key, value in {**LOCAL_SPARK_CONFIG, **jars.spark_config(aws=True)}.items():  # for lakes on S3 too
-        builder = builder.config(key, value)
-    return builder.getOrCreate()
+    """The same local session the assets use (getOrCreate): one JVM for the whole test run, set up as a run over
+    small landing data is, with the jars for lakes on S3 too."""
+    return SparkSession.builder.config(map=spark_config("local[*]", landing_bytes=0, s3_lake=True)).getOrCreate()
 
 
 @pytest.fixture(scope="session")
