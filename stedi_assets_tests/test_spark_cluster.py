@@ -16,12 +16,16 @@ import pytest
 from stedi_assets.cli import main
 from stedi_assets.lake import jars
 from stedi_assets.sample import write_sample_landing
+from stedi_assets.spark_config import SMALL_INPUT_JAVA_OPTIONS
 from stedi_assets_tests.conftest import CONTRACT_COUNTS
 from stedi_assets_tests.lake_contents import table_states
 
 pytestmark = pytest.mark.slow
 
 SPARK_HOME = Path(pyspark.__file__).parent
+# Every JVM of these test clusters (daemons, executors, drivers) works on small inputs, with the JVM options a
+# local run over small inputs gets: JAVA_TOOL_OPTIONS reaches each of them, whoever launches it.
+SMALL_INPUT_JVMS = {"JAVA_TOOL_OPTIONS": SMALL_INPUT_JAVA_OPTIONS}
 
 
 def free_port() -> int:
@@ -50,6 +54,7 @@ def cluster(tmp_path_factory):
         "SPARK_WORKER_DIR": str(work / "worker"),
         "SPARK_LOG_DIR": str(work),
         "SPARK_NO_DAEMONIZE": "1",
+        **SMALL_INPUT_JVMS,
     }
     master_url = f"spark://127.0.0.1:{free_port()}"
     spark_class = str(SPARK_HOME / "bin" / "spark-class")
@@ -125,7 +130,13 @@ def connect_server(tmp_path_factory):
     """A Spark Connect server (the spark-connect jar ships with pyspark); yields its sc:// URL."""
     work = tmp_path_factory.mktemp("connect")
     port = free_port()
-    env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(SPARK_HOME),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+        **SMALL_INPUT_JVMS,
+    }
     confs = {
         "spark.connect.grpc.binding.address": "127.0.0.1",
         "spark.connect.grpc.binding.port": port,
