@@ -82,6 +82,17 @@ def list_landing_files(landing_root: str, source: str) -> list[LandingFile]:
     return files
 
 
+def local_landing_bytes(landing_root: str) -> int | None:
+    """The size of the landing files under a local root, which tunes local Spark (`spark_config`); None for an
+    `s3://` root (listing it costs requests) or a folder that is not a readable landing root (the run says why)."""
+    if landing_root.startswith("s3://"):
+        return None
+    try:
+        return sum(file.size for source in SOURCES for file in list_landing_files(landing_root, source))
+    except LandingLayoutError:
+        return None
+
+
 @dataclass(frozen=True)
 class LandingRoot:
     """The folder (or `s3://` prefix) holding `<source>/landing/...`; files there are only ever read."""

@@ -11,6 +11,7 @@ from stedi_assets.definitions import ZONE_TABLES, build_definitions
 from stedi_assets.definitions import defs as load_definitions
 from stedi_assets.resources import local_resources, resources_from_environment
 from stedi_assets.resources.aws import glue_steps
+from stedi_assets.spark_config import SMALL_INPUT_JAVA_OPTIONS, SMALL_LANDING_BYTES
 from stedi_assets_tests.conftest import REPO_ROOT
 
 GROUPS = {
@@ -94,6 +95,23 @@ AWS_VARIABLES = {
     "STEDI_PSEUDONYM_KEY_SECRET": "stedi/pseudonym-key",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+
+
+def test_dagster_dev_tunes_local_spark_to_the_landing_data_as_it_loads(monkeypatch, tmp_path):
+    """Each run's process loads the definitions: small landing data gets the small-input JVM, large keeps Java's."""
+    landing = tmp_path / "landing" / "customer" / "landing"
+    landing.mkdir(parents=True)
+    monkeypatch.setenv("STEDI_LANDING_ROOT", str(tmp_path / "landing"))
+    monkeypatch.setenv("STEDI_LAKE_ROOT", str(tmp_path / "lake"))
+
+    def java_options() -> str:
+        return resources_from_environment()["pyspark"].spark_config.get("spark.driver.extraJavaOptions", "")
+
+    (landing / "customer-1.json").write_text('{"email": "a@b.c"}\n')
+    assert SMALL_INPUT_JAVA_OPTIONS in java_options()
+    with open(landing / "customer-2.json", "wb") as file:
+        file.truncate(SMALL_LANDING_BYTES)  # sparse: its size without the disk space
+    assert SMALL_INPUT_JAVA_OPTIONS not in java_options()
 
 
 def test_the_aws_deployment_loads_with_the_documented_variables(monkeypatch):

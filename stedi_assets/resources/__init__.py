@@ -4,7 +4,7 @@ import os
 
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.landing_files import LandingRoot
+from stedi_assets.landing_files import LandingRoot, local_landing_bytes
 from stedi_assets.options import ML_JOIN_MODES, StediOptions
 from stedi_assets.pseudonym_key import SECRET_ENV, local_pseudonym_key
 from stedi_assets.resources.local_steps import LocalSteps
@@ -67,7 +67,12 @@ def resources_from_environment() -> dict:
     }
     deployment = os.environ.get("STEDI_DEPLOYMENT", "local")
     if deployment == "local":
-        return local_resources(**shared, spark_master=os.environ.get("STEDI_SPARK_MASTER", "local[*]"))
+        # Each run's process loads the definitions: its Spark is tuned to the landing data as the run starts.
+        return local_resources(
+            **shared,
+            spark_master=os.environ.get("STEDI_SPARK_MASTER", "local[*]"),
+            landing_bytes=local_landing_bytes(shared["landing_root"]),
+        )
     if deployment == "aws":
         from stedi_assets.resources.aws import steps_from_environment  # boto3 clients only when asked for
 
