@@ -77,3 +77,13 @@ def materialized_sample(tmp_path_factory) -> tuple[Path, dict[str, str]]:
         [tool("stedi"), "materialize", "--landing", str(landing), "--lake", str(lake)], env=env, check=True, timeout=900
     )
     return tmp, env
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with slow tests first. With `--dist loadfile --no-loadscope-reorder` (pytest.ini) the workers take
+    modules in this order, so the long ones start early and the many short ones fill in at the end. Measured on
+    a clean clone it did not shorten the suite (36:48 without, 36:54 with): the two workers were already evenly
+    loaded. It stays because the suite passed with this order (a run with xdist's order showed setup errors
+    not yet explained)."""
+    slow_modules = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_modules)
