@@ -35,6 +35,7 @@ setup(
             "playwright==1.65.2",
             "moto[server]==5.2.5",
             "ruff==0.17.5",
+            "filelock==4.3.1",  # the test session shares a built fixture between its workers
         ],
     },
     entry_points={"console_scripts": ["stedi=stedi_assets.cli:main"]},

@@ -1,4 +1,5 @@
 import atexit
+import json
 import os
 import shutil
 import tempfile
@@ -59,24 +60,33 @@ def starter_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def materialized_sample(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+def materialized_sample(tmp_path_factory, worker_id) -> tuple[Path, dict[str, str]]:
     """Sample landing data, materialized by the CLI into a fresh DAGSTER_HOME, once per test session.
 
     Returns the folder (`home/`, `landing/`, `lake/`) and the environment to run Dagster on it. Shared by
-    the webserver and browser tests: they only read it (the webserver test expects the CLI's one run).
+    the webserver and browser tests: they only read it (the webserver test expects the CLI's one run). Under
+    pytest-xdist the first worker to ask builds it in the session's shared temporary folder while holding a
+    file lock, and the other finds it there (pytest-xdist's recipe for session fixtures).
     """
     import subprocess
 
+    from filelock import FileLock
+
     from stedi_assets_tests.servers import dagster_env, tool
 
-    tmp = tmp_path_factory.mktemp("materialized_sample")
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    tmp = shared / "materialized_sample"
     landing, lake = tmp / "landing", tmp / "lake"
-    env = dagster_env(tmp / "home", landing, lake)
-    subprocess.run([tool("stedi"), "sample", "--out", str(landing)], env=env, check=True, timeout=120)
-    subprocess.run(
-        [tool("stedi"), "materialize", "--landing", str(landing), "--lake", str(lake)], env=env, check=True, timeout=900
-    )
-    return tmp, env
+    with FileLock(f"{tmp}.lock"):
+        if (tmp / "built").exists():
+            return tmp, json.loads((tmp / "built").read_text())
+        shutil.rmtree(tmp, ignore_errors=True)  # what a failed build left
+        env = dagster_env(tmp / "home", landing, lake)
+        subprocess.run([tool("stedi"), "sample", "--out", str(landing)], env=env, check=True, timeout=120)
+        command = [tool("stedi"), "materialize", "--landing", str(landing), "--lake", str(lake)]
+        subprocess.run(command, env=env, check=True, timeout=900)
+        (tmp / "built").write_text(json.dumps(env))
+        return tmp, env
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
