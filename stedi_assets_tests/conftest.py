@@ -60,21 +60,24 @@ def starter_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def materialized_sample(tmp_path_factory, worker_id) -> tuple[Path, dict[str, str]]:
-    """Sample landing data, materialized by the CLI into a fresh DAGSTER_HOME, once per test session.
+def materialized_sample(spark, tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """Sample landing data, materialized by `stedi materialize` into a fresh DAGSTER_HOME, once per test session.
 
     Returns the folder (`home/`, `landing/`, `lake/`) and the environment to run Dagster on it. Shared by
     the webserver and browser tests: they only read it (the webserver test expects the CLI's one run). Under
     pytest-xdist the first worker to ask builds it in the session's shared temporary folder while holding a
-    file lock, and the other finds it there (pytest-xdist's recipe for session fixtures).
+    file lock, and the other finds it there (pytest-xdist's recipe for session fixtures). The run goes in the
+    test process, on the session's Spark.
     """
-    import subprocess
-
     from filelock import FileLock
 
-    from stedi_assets_tests.servers import dagster_env, tool
+    from stedi_assets.cli import main
+    from stedi_assets.sample import write_sample_landing
+    from stedi_assets_tests.servers import dagster_env
 
-    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    shared = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:  # a worker's folder is in the session's
+        shared = shared.parent
     tmp = shared / "materialized_sample"
     landing, lake = tmp / "landing", tmp / "lake"
     with FileLock(f"{tmp}.lock"):
@@ -82,9 +85,10 @@ def materialized_sample(tmp_path_factory, worker_id) -> tuple[Path, dict[str, st
             return tmp, json.loads((tmp / "built").read_text())
         shutil.rmtree(tmp, ignore_errors=True)  # what a failed build left
         env = dagster_env(tmp / "home", landing, lake)
-        subprocess.run([tool("stedi"), "sample", "--out", str(landing)], env=env, check=True, timeout=120)
-        command = [tool("stedi"), "materialize", "--landing", str(landing), "--lake", str(lake)]
-        subprocess.run(command, env=env, check=True, timeout=900)
+        write_sample_landing(landing)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+            assert main(["materialize", "--landing", str(landing), "--lake", str(lake)]) == 0
         (tmp / "built").write_text(json.dumps(env))
         return tmp, env
 
