@@ -1,5 +1,4 @@
 import atexit
-import json
 import os
 import shutil
 import tempfile
@@ -73,23 +72,27 @@ def materialized_sample(spark, tmp_path_factory) -> tuple[Path, dict[str, str]]:
 
     from stedi_assets.cli import main
     from stedi_assets.sample import write_sample_landing
-    from stedi_assets_tests.servers import dagster_env
+    from stedi_assets_tests.servers import dagster_env, instance_env
 
     shared = tmp_path_factory.getbasetemp()
     if "PYTEST_XDIST_WORKER" in os.environ:  # a worker's folder is in the session's
         shared = shared.parent
     tmp = shared / "materialized_sample"
     landing, lake = tmp / "landing", tmp / "lake"
+    # The pseudonym key the run used stays with the lake it keyed, not in the folder of the worker that built
+    # it (removed when that worker exits).
+    key_config = {CONFIG_ENV: str(tmp / "config")}
     with FileLock(f"{tmp}.lock"):
         if (tmp / "built").exists():
-            return tmp, json.loads((tmp / "built").read_text())
+            return tmp, {**instance_env(tmp / "home", landing, lake), **key_config}
         shutil.rmtree(tmp, ignore_errors=True)  # what a failed build left
-        env = dagster_env(tmp / "home", landing, lake)
+        env = {**dagster_env(tmp / "home", landing, lake), **key_config}
         write_sample_landing(landing)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+            for name in ("DAGSTER_HOME", CONFIG_ENV):
+                patch.setenv(name, env[name])
             assert main(["materialize", "--landing", str(landing), "--lake", str(lake)]) == 0
-        (tmp / "built").write_text(json.dumps(env))
+        (tmp / "built").touch()
         return tmp, env
 
 

@@ -50,14 +50,18 @@ def dagster_env(home: Path, landing: Path, lake: Path) -> dict[str, str]:
     """A new DAGSTER_HOME at `home` (with the repo's dagster.yaml) and the environment to run Dagster in it."""
     home.mkdir(parents=True)
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    env = caller_env()
-    env.update(
-        DAGSTER_HOME=str(home),
-        DAGSTER_DISABLE_TELEMETRY="1",
-        STEDI_LANDING_ROOT=str(landing),
-        STEDI_LAKE_ROOT=str(lake),
-    )
-    return env
+    return instance_env(home, landing, lake)
+
+
+def instance_env(home: Path, landing: Path, lake: Path) -> dict[str, str]:
+    """The environment to run Dagster in the DAGSTER_HOME at `home`, on these landing and lake roots."""
+    return {
+        **caller_env(),
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+        "STEDI_LANDING_ROOT": str(landing),
+        "STEDI_LAKE_ROOT": str(lake),
+    }
 
 
 class DagsterServer:

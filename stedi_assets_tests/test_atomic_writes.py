@@ -93,6 +93,11 @@ def kill_when_a_file_appears(landing, lake, folder: str, pattern: str) -> set[st
     return new
 
 
+def assert_each_table_before_or_after(state: dict[str, Counter], before: dict, after: dict, kill: str) -> None:
+    for name, rows in state.items():
+        assert rows in (before[name], after[name]), f"{name} is half-written after a kill {kill}"
+
+
 def test_killed_runs_leave_each_table_before_or_after(landings):
     lake, _, complete, before, after = landings
     assert before != after
@@ -102,17 +107,16 @@ def test_killed_runs_leave_each_table_before_or_after(landings):
     table = "accelerometer_landing"
     orphans = kill_when_a_file_appears(complete, lake, f"landing/{table}/data", "*.parquet")
     assert orphans and not orphans & referenced_files(lake, table), "the kill landed after the commit"
-    assert contents(lake)[table] == before[table]
-    for name, rows in contents(lake).items():
-        assert rows in (before[name], after[name]), f"{name} is half-written after a kill before a commit"
+    state = contents(lake)
+    assert state[table] == before[table]
+    assert_each_table_before_or_after(state, before, after, "before a commit")
 
     # Killed later in a run, as a trusted table commits its new metadata: the landing tables are as after, and
     # each of the others as before or as after.
     kill_when_a_file_appears(complete, lake, "trusted/accelerometer_trusted/metadata", "*.metadata.json")
     state = contents(lake)
     assert all(state[name] == after[name] for name in ("customer_landing", "accelerometer_landing")), "too early"
-    for name, rows in state.items():
-        assert rows in (before[name], after[name]), f"{name} is half-written after a kill at a commit"
+    assert_each_table_before_or_after(state, before, after, "at a commit")
 
     run_materialize(complete, lake)
     assert contents(lake) == after
