@@ -1,4 +1,4 @@
-"""`stedi`: materialize the lake from a landing folder, or write sample landing data."""
+"""`stedi`: materialize, query and maintain the lake; write sample landing data."""
 
 import argparse
 import hashlib
@@ -6,7 +6,6 @@ import json
 import os
 import sys
 import tempfile
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
@@ -18,6 +17,7 @@ from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.landing_files import SOURCES, LandingLayoutError, bucket_and_key, fingerprint, list_landing_files
 from stedi_assets.options import DEFAULT_RETAIN_DAYS, ML_JOIN_MODES
 from stedi_assets.pseudonym_key import local_pseudonym_key
+from stedi_assets.run_log import Terminal, log_dir, new_log_file, noise_to
 
 MANIFEST = "_stedi_manifest.json"
 
@@ -51,7 +51,7 @@ def last_run(manifest_path: Path) -> dict:
     return previous
 
 
-def save_jvm_classes() -> None:
+def save_jvm_classes(terminal: Terminal) -> None:
     """After a successful run: the class archive later Spark JVMs start from, if there is none yet. It is a
     cache, so a run that succeeded does not fail for it."""
     from stedi_assets.jvm_classes import save_archive
@@ -59,24 +59,10 @@ def save_jvm_classes() -> None:
     try:
         archive = save_archive()
     except Exception as error:  # e.g. an unwritable or full cache folder, or a JVM that cannot dump
-        print(f"stedi: could not save the Spark JVM's classes ({error}); runs start as before", file=sys.stderr)
+        print(f"stedi: could not save the Spark JVM's classes ({error}); runs start as before", file=terminal.err)
         return
     if archive:
-        print(f"Saved the Spark JVM's classes to {archive}: the next runs start faster.")
-
-
-@contextmanager
-def output_to(log: Path):
-    """This process's standard error (and that of the processes it starts meanwhile) appended to `log`."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    saved = os.dup(2)
-    with open(log, "ab") as file:
-        os.dup2(file.fileno(), 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        print(f"Saved the Spark JVM's classes to {archive}: the next runs start faster.", file=terminal.out)
 
 
 def unwritable_folder(root: str) -> str | None:
@@ -133,34 +119,45 @@ def materialize(args) -> int:
         print("The lake is up to date: no new or changed landing files since the last run.")
         table_rows = previous["table_rows"]
     else:
-        from stedi_assets.spark_start import start_spark_session
-
-        if args.spark_master.startswith("local") and jars.missing(s3_lake):
-            log = jars.cache_dir() / "fetch.log"
-            print(f"Fetching the lake's Spark jars from Maven Central into {jars.cache_dir()} (once)...")
-            with output_to(log):  # Ivy's report, and the JVM's trace if it cannot fetch
-                started = start_spark_session(args.spark_master, landed.bytes, s3_lake)
-                started.join()
-            if started.error is not None and jars.missing(s3_lake):
-                print(f"stedi: {jars.unavailable_message(s3_lake)} (details: {log})", file=sys.stderr)
-                return 2
-        start_spark_session(args.spark_master, landed.bytes, s3_lake)  # only when there is work
-        from stedi_assets.materialize import run_all_zones
-
-        success, table_rows, failed = run_all_zones(args, landed.ingest_dates, landed.bytes)
-        for check in failed:
-            print(f"ERROR check failed: {check}", file=sys.stderr)
-        if not success or failed:
-            print("stedi: the run failed; see the messages above (and the run in `dagster dev`).", file=sys.stderr)
-            return 1
+        log = None if args.verbose else Path(args.log_file or new_log_file("materialize"))
+        if log:
+            print(f"Log of Spark, its JVM and Dagster: {log}")
+        with noise_to(log) as terminal:
+            status, table_rows = build_tables(args, landed, s3_lake, terminal, log)
+        if status:
+            return status
         if manifest_path:
             manifest = {"fingerprint": landed.fingerprint, "table_rows": table_rows}
             write_text_atomically(manifest_path, json.dumps(manifest, indent=2))
-        save_jvm_classes()
     print(f"{'table':<26}{'rows':>10}")
     for table, rows in table_rows.items():
         print(f"{table:<26}{rows:>10}")
     return 0
+
+
+def build_tables(args, landed: Landed, s3_lake: bool, terminal: Terminal, log: Path | None) -> tuple[int, dict]:
+    """One Dagster run on a Spark session started meanwhile: (exit status, rows of each zone table). A failure
+    has been explained on the terminal."""
+    from stedi_assets.spark_start import start_spark_session
+
+    details = f"details: {log}" if log else "details above"
+    if args.spark_master.startswith("local") and jars.missing(s3_lake):
+        print(f"Fetching the lake's Spark jars from Maven Central into {jars.cache_dir()} (once)...", file=terminal.out)
+        started = start_spark_session(args.spark_master, landed.bytes, s3_lake)
+        started.join()
+        if started.error is not None and jars.missing(s3_lake):
+            print(f"stedi: {jars.unavailable_message(s3_lake)} ({details})", file=terminal.err)
+            return 2, {}
+    start_spark_session(args.spark_master, landed.bytes, s3_lake)  # only when there is work
+    from stedi_assets.materialize import StepProgress, run_all_zones
+
+    progress = StepProgress(terminal)
+    success, table_rows = run_all_zones(args, landed.ingest_dates, landed.bytes, progress)
+    if not success or progress.failed_checks:
+        print(f"stedi: the run failed; see the lines above ({details}; the run in `dagster dev`)", file=terminal.err)
+        return 1, {}
+    save_jvm_classes(terminal)
+    return 0, table_rows
 
 
 def maintain(args) -> int:
@@ -256,10 +253,42 @@ def add_lake_arguments(command: argparse.ArgumentParser) -> None:
     )
 
 
+def command(commands, name: str, summary: str, examples: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does and ends with examples."""
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=summary[0].upper() + summary[1:] + ".",
+        epilog="examples:\n" + examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def parser() -> argparse.ArgumentParser:
-    cli = argparse.ArgumentParser(prog="stedi", description=__doc__)
-    commands = cli.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("materialize", help="build every zone table that is missing or stale")
+    cli = argparse.ArgumentParser(
+        prog="stedi",
+        description="The STEDI lakehouse: curate the step trainer's landing files into Iceberg tables.",
+        epilog="""quick start:
+  stedi sample --out data/landing
+  stedi materialize --landing data/landing --lake data/lake
+  stedi query --lake data/lake "SELECT count(*) FROM machine_learning_curated"
+
+Run `stedi COMMAND --help` for a command's options.""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = cli.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = command(
+        commands,
+        "materialize",
+        "build every zone table that is missing or stale, in one Dagster run on one Spark session",
+        """  stedi materialize --landing data/landing --lake data/lake
+  stedi materialize --landing path/to/stedi-starter --lake /tmp/lake --expect stedi-starter
+  stedi materialize --landing s3://my-landing --lake s3://my-lake --namespace stedi
+
+It prints a line per step as it ends, the checks that failed, and the rows of every table. Spark's,
+the JVM's and Dagster's messages go to a log file that it names (--verbose: to the terminal).
+Exit status: 0 done, 1 the run or an ERROR check failed, 2 bad configuration or input.""",
+    )
     run.add_argument("--landing", required=True, help="landing root: <root>/<source>/landing/...")
     add_lake_arguments(run)
     run.add_argument("--ml-join", choices=ML_JOIN_MODES, default="customer")
@@ -275,9 +304,18 @@ def parser() -> argparse.ArgumentParser:
         default=os.environ.get("STEDI_SPARK_MASTER", "local[*]"),
         help="local[*] (default), a cluster master URL, or a Spark Connect URL sc://host:port",
     )
+    output = run.add_mutually_exclusive_group()
+    output.add_argument("--verbose", action="store_true", help="show Spark's, the JVM's and Dagster's messages")
+    output.add_argument(
+        "--log-file", metavar="FILE", help=f"where those messages go (default: a new file in {log_dir()})"
+    )
     run.set_defaults(handler=materialize)
-    upkeep = commands.add_parser(
-        "maintain", help="expire old snapshots and delete unreferenced files (withdrawn consent included)"
+    upkeep = command(
+        commands,
+        "maintain",
+        "expire old snapshots and delete unreferenced files, withdrawn customers' rows included",
+        """  stedi maintain --lake data/lake
+  stedi maintain --lake data/lake --retain-days 0   # only while nothing writes the lake""",
     )
     add_lake_arguments(upkeep)
     upkeep.add_argument(
@@ -287,14 +325,26 @@ def parser() -> argparse.ArgumentParser:
         help="keep snapshots (and files) this many days old (default: $STEDI_RETAIN_DAYS or 7)",
     )
     upkeep.set_defaults(handler=maintain)
-    make = commands.add_parser("sample", help="write synthetic landing data")
-    make.add_argument("--out", required=True)
+    make = command(
+        commands,
+        "sample",
+        "write synthetic landing data, with the real exports' quirks, over three ingest dates",
+        """  stedi sample --out data/landing
+  stedi sample --out /tmp/landing-10x --scale 10""",
+    )
+    make.add_argument("--out", required=True, help="the landing root to write")
     size = make.add_mutually_exclusive_group()
     size.add_argument("--customers", type=int, help="number of customers (default 60)")
     size.add_argument("--scale", type=float, help="volume as a multiple of the public starter data (100: ~8M readings)")
-    make.add_argument("--seed", type=int, default=7)
+    make.add_argument("--seed", type=int, default=7, help="the same seed writes the same data (default 7)")
     make.set_defaults(handler=sample)
-    ask = commands.add_parser("query", help="run SQL (DuckDB) over the lake's current tables and print the result")
+    ask = command(
+        commands,
+        "query",
+        "run SQL (DuckDB) over the lake's current tables and print the result",
+        """  stedi query --lake data/lake "SELECT count(*) FROM machine_learning_curated"
+  stedi query --lake data/lake --limit 10 "SELECT reason, count(*) FROM accelerometer_quarantine GROUP BY 1\"""",
+    )
     add_lake_arguments(ask)
     ask.add_argument("--limit", type=row_limit, default=50, help="print at most this many rows (default 50)")
     ask.add_argument("sql", help='e.g. "SELECT count(*) FROM customer_trusted"; tables are named as the assets')

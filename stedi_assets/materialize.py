@@ -1,5 +1,6 @@
 """One Dagster run of every zone, over the ingest dates that changed, as `stedi materialize` starts it."""
 
+import logging
 import os
 
 import dagster as dg
@@ -17,10 +18,62 @@ def instance_for_cli() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def run_all_zones(args, ingest_dates: list[str], landing_bytes: int) -> tuple[bool, dict[str, int], list[str]]:
+class StepProgress(logging.Handler):
+    """A Dagster logger's handler that prints a line on the terminal as each step that writes tables ends (the
+    tables, their rows, its seconds), and a line for each check that fails; ERROR checks are kept in
+    `failed_checks`."""
+
+    def __init__(self, terminal):
+        super().__init__(logging.DEBUG)
+        self.terminal = terminal
+        self.step_rows: dict[str, dict[str, int]] = {}
+        self.failed_checks: list[str] = []
+
+    def logger(self) -> dg.LoggerDefinition:
+        def progress_logger(_context) -> logging.Logger:
+            logger = logging.Logger("stedi_progress", logging.DEBUG)
+            logger.addHandler(self)
+            return logger
+
+        return dg.LoggerDefinition(progress_logger, description="one line per finished step, for the terminal")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "dagster_event", None)  # Dagster's log manager puts it on each event's record
+        if event is None:
+            return
+        step = event.step_key
+        if event.is_step_materialization:
+            materialization = event.step_materialization_data.materialization
+            rows = materialization.metadata["table_rows"].value
+            self.step_rows.setdefault(step, {})[materialization.asset_key.path[-1]] = rows
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.asset_check_evaluation_data
+            if not evaluation.passed:
+                check = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                blocking = evaluation.severity == dg.AssetCheckSeverity.ERROR
+                if blocking:
+                    self.failed_checks.append(check)
+                level, stream = ("ERROR", self.terminal.err) if blocking else ("WARN", self.terminal.out)
+                reason = f": {evaluation.description}" if evaluation.description else ""
+                print(f"{level} check failed: {check}{reason}", file=stream)
+        elif event.is_step_success and step in self.step_rows:  # a step of checks alone says only what failed
+            seconds = event.step_success_data.duration_ms / 1000
+            tables = ", ".join(
+                f"{table} {rows:,} row{'' if rows == 1 else 's'}" for table, rows in self.step_rows.pop(step).items()
+            )
+            print(f"  {tables:<62} {seconds:6.1f} s", file=self.terminal.out)
+        elif event.is_step_failure:
+            error = event.step_failure_data.error
+            print(f"FAILED {step}: {error.message.strip() if error else ''}", file=self.terminal.err)
+        elif event.is_step_skipped:
+            print(f"  skipped {step}: an upstream step or blocking check failed", file=self.terminal.out)
+
+
+def run_all_zones(args, ingest_dates: list[str], landing_bytes: int, progress: StepProgress) -> tuple[bool, dict]:
     """One run of every zone over the ingest dates whose landing files changed (`run_targets`; the latest
     date when none did, so the other steps still catch up with a new code version): (success, rows of each
-    zone table, failed ERROR checks)."""
+    zone table). Dagster's own log goes to the console logger, at every level: `--verbose` shows it, else it
+    is in the run's log file."""
     resources = local_resources(
         args.landing,
         args.lake,
@@ -38,20 +91,15 @@ def run_all_zones(args, ingest_dates: list[str], landing_bytes: int) -> tuple[bo
         # A date whose files are gone is registered too: its partitions are emptied.
         instance.add_dynamic_partitions(ingest_date_partitions.name, sorted((set(ingest_dates) | changed) - known))
         ordered = instance.get_dynamic_partitions(ingest_date_partitions.name)
-        result = defs.resolve_job_def("all_zones").execute_in_process(
+        job = defs.resolve_job_def("all_zones")
+        result = job.with_logger_defs({**job.loggers, "progress": progress.logger()}).execute_in_process(
             instance=instance,
             tags=partition_range_tags(run_range(ordered, changed or {ordered[-1]})),
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": "DEBUG"}}, "progress": {}}},
             raise_on_error=False,
         )
     materialized = {
         event.asset_key.path[-1]: event.step_materialization_data.materialization.metadata["table_rows"].value
         for event in result.get_asset_materialization_events()
     }
-    table_rows = {table.name: materialized.get(table.name, 0) for table in ZONE_TABLES}
-    failed = [
-        f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-        for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
-    ]
-    return result.success, table_rows, failed
+    return result.success, {table.name: materialized.get(table.name, 0) for table in ZONE_TABLES}

@@ -9,6 +9,7 @@ from pyspark.sql import SparkSession
 
 from stedi_assets.jvm_classes import CACHE_ENV
 from stedi_assets.pseudonym_key import CONFIG_ENV
+from stedi_assets.run_log import LOG_DIR_ENV
 from stedi_assets.spark_config import spark_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -18,10 +19,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if os.environ.get(CACHE_ENV) != "off":
     os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="stedi-jvm-classes-")
     atexit.register(shutil.rmtree, os.environ[CACHE_ENV], ignore_errors=True)
-# Likewise the installation's pseudonym key (`stedi_assets.pseudonym_key`): generated in the test session's
-# own folder, never in the user's config.
-os.environ[CONFIG_ENV] = tempfile.mkdtemp(prefix="stedi-config-")
-atexit.register(shutil.rmtree, os.environ[CONFIG_ENV], ignore_errors=True)
+# Likewise the installation's pseudonym key (`stedi_assets.pseudonym_key`), generated in the test session's own
+# folder, never in the user's config, and the logs of `stedi materialize` (`stedi_assets.run_log`).
+for variable, prefix in ((CONFIG_ENV, "stedi-config-"), (LOG_DIR_ENV, "stedi-logs-")):
+    os.environ[variable] = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, os.environ[variable], ignore_errors=True)
 STARTER_DATA = Path(os.environ.get("STEDI_STARTER_DATA", REPO_ROOT.parent / "shared" / "data" / "stedi-starter"))
 
 # The data contract's table of expected counts on the public starter data, laid out as it is there.

@@ -19,6 +19,7 @@ import requests
 
 from stedi_assets.jvm_classes import CACHE_ENV
 from stedi_assets.pseudonym_key import CONFIG_ENV
+from stedi_assets.run_log import LOG_DIR_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -42,8 +43,9 @@ def free_port() -> int:
 def caller_env() -> dict[str, str]:
     """The test process's environment without STEDI_* settings from the caller's shell (e.g.
     STEDI_EXPECTED_COUNTS would add checks the CLI run doesn't execute), but with the test session's JVM class
-    cache and config folder (see conftest)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("STEDI_") or k in (CACHE_ENV, CONFIG_ENV)}
+    cache, config and log folders (see conftest)."""
+    session_folders = (CACHE_ENV, CONFIG_ENV, LOG_DIR_ENV)
+    return {k: v for k, v in os.environ.items() if not k.startswith("STEDI_") or k in session_folders}
 
 
 def dagster_env(home: Path, landing: Path, lake: Path) -> dict[str, str]:

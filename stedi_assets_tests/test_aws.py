@@ -35,7 +35,7 @@ KEY_SECRET, KEY = "stedi/pseudonym-key", "a key only the jobs read"
 
 @pytest.fixture
 def shipped(moto_client, moto_env) -> tuple:
-    """The buckets, and the entry script shipped to S3 (README: Running on AWS). Returns (s3, glue). The test
+    """The buckets, and the entry script shipped to S3 (docs/aws.md). Returns (s3, glue). The test
     reads the lake through the environment (`moto_env`)."""
     s3 = moto_client("s3")
     for bucket in (PIPES_BUCKET, SCRIPTS_BUCKET, LAKE_BUCKET):

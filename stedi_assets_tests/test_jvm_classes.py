@@ -1,13 +1,16 @@
 """The local Spark JVM's class archive (`stedi_assets/jvm_classes.py`): saved by a CLI run, used by the next."""
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from stedi_assets import jvm_classes
 from stedi_assets.sample import write_sample_landing
 from stedi_assets.spark_config import spark_config
+from stedi_assets_tests.lake_contents import TABLE_FIELDS
 from stedi_assets_tests.servers import caller_env
 
 # The JVM logs where each class it loads comes from: "shared objects file (top)" is the archive a run saved
@@ -26,6 +29,21 @@ def stedi_materialize(landing, lake, env) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
 
 
+def assert_quiet_with_progress(run: subprocess.CompletedProcess) -> None:
+    """The terminal shows the command's own lines: where its log is, a line per step as it ends with the rows of
+    its tables (the same as the final count table), and the count table. Spark's, the JVM's and Dagster's
+    messages are in the log, not on the terminal."""
+    assert all(line.startswith("stedi: ") for line in run.stderr.splitlines()), run.stderr[-3000:]
+    log = Path(re.search(r"^Log of Spark, its JVM and Dagster: (.+)$", run.stdout, re.MULTILINE).group(1))
+    progress = {name: int(rows.replace(",", "")) for name, rows in re.findall(r"(\w+) ([\d,]+) rows?", run.stdout)}
+    counts = dict(line.split() for line in run.stdout.splitlines()[-len(TABLE_FIELDS) :])
+    assert {table: progress[table] for table in TABLE_FIELDS} == {table: int(counts[table]) for table in TABLE_FIELDS}
+    for noise in ("WARN", "log4j", "Spark log level", "dagster - ", "Dynamic dump", "Welcome to Dagster"):
+        assert noise not in run.stdout, noise
+    logged = log.read_text()
+    assert "log4j" in logged and "RUN_SUCCESS" in logged
+
+
 @pytest.mark.slow
 def test_a_cli_run_saves_the_archive_and_the_next_run_starts_from_it(tmp_path):
     landing, cache, logs = tmp_path / "landing", tmp_path / "classes", tmp_path / "logs"
@@ -36,6 +54,7 @@ def test_a_cli_run_saves_the_archive_and_the_next_run_starts_from_it(tmp_path):
     first = stedi_materialize(landing, tmp_path / "lake-1", env)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "Saved the Spark JVM's classes" in first.stdout
+    assert_quiet_with_progress(first)
     saved = list(cache.iterdir())
     assert len(saved) == 1 and saved[0].name.startswith("spark-classes-") and saved[0].stat().st_size > 10 * 2**20
 

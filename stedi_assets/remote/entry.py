@@ -2,7 +2,7 @@
 cluster's Spark, reported back to Dagster through dagster-pipes.
 
 It imports no Dagster (only `dagster-pipes`), so the job needs the `stedi_assets` package without its
-dependencies plus `dagster-pipes` and `pandera` (see README: Running on AWS). Which step, which
+dependencies plus `dagster-pipes` and `pandera` (see docs/aws.md). Which step, which
 ingest dates, where the lake and landing files are and the options all come in the pipes context's
 extras, so one job definition serves every asset.
 """

@@ -51,7 +51,7 @@ class PipesSteps:
 
 
 def pipes_s3(bucket: str, s3) -> dict:
-    """Context in, messages out, through one private bucket (the context holds the pseudonym key)."""
+    """Context in, messages out, through one private bucket (each job reads the pseudonym key from its secret)."""
     return {
         "context_injector": PipesS3ContextInjector(bucket=bucket, client=s3),
         "message_reader": PipesS3MessageReader(bucket=bucket, client=s3, interval=2),
@@ -88,7 +88,7 @@ def emr_serverless_steps(
 def _required(name: str) -> str:
     value = os.environ.get(name)
     if not value:
-        raise ValueError(f"{name} is not set: the AWS deployment needs it (see README: Running on AWS)")
+        raise ValueError(f"{name} is not set: the AWS deployment needs it (see docs/aws.md)")
     return value
 
 
