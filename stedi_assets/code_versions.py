@@ -23,5 +23,5 @@ CODE_VERSIONS = {
     "accelerometer_trusted": "1",
     "step_trainer_trusted": "1",
     "customer_curated": "1",
-    "machine_learning_curated": "1",
+    "machine_learning_curated": "2",
 }

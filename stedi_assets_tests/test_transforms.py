@@ -150,12 +150,12 @@ def test_machine_learning_pairs_only_the_same_customer_unless_asked_for_timestam
     def pseudonym(key):
         return hmac.new(b"k", key.encode(), hashlib.sha256).hexdigest()
 
-    same_customer = curated.machine_learning_curated(steps, readings, owners, "customer", "k").collect()
+    same_customer = curated.machine_learning_curated(steps, readings, owners, "customer", "k", False).collect()
     assert sorted((r["serialNumber"], r["timestamp"], r["x"], r["customer_id"]) for r in same_customer) == [
         ("S1", 100, 1.0, pseudonym("ann@x.com")),
         ("S2", 200, 3.0, pseudonym("bob@x.com")),
     ]
-    by_time = curated.machine_learning_curated(steps, readings, owners, "timestamp", "k").collect()
+    by_time = curated.machine_learning_curated(steps, readings, owners, "timestamp", "k", False).collect()
     cross = [r for r in by_time if r["customer_id"] != r["accelerometer_customer_id"]]
     assert len(by_time) == 3
     assert [(r["serialNumber"], r["x"], r["accelerometer_customer_id"]) for r in cross] == [
@@ -164,7 +164,24 @@ def test_machine_learning_pairs_only_the_same_customer_unless_asked_for_timestam
     assert not {"email", "user", "customerName", "phone", "birthDay"} & set(same_customer[0].asDict())
 
 
+@pytest.mark.parametrize("consent_cutoff", [False, True])
+def test_a_shared_device_pairs_under_each_owner_from_their_own_consent_with_the_cutoff(spark, consent_cutoff):
+    """Ann (consent at 100) and Bob (at 300) share device S1; step_trainer_trusted keeps its reading at 200,
+    which Ann's consent covers. By time alone it pairs with Ann's phone reading at 200 under each owner, but
+    the cutoff excludes readings taken before the customer's consent: Bob's row goes."""
+    owners = spark.createDataFrame(
+        [customer("ann@x.com", "S1", 1, 100), customer("bob@x.com", "S1", 1, 300)], CUSTOMER
+    ).drop("source_file", "line_number")
+    readings = spark.createDataFrame([reading("ann@x.com", 200)], ACCELEROMETER).drop("source_file", "line_number")
+    steps = spark.createDataFrame([step("S1", 200)], STEP_TRAINER).drop("source_file", "line_number")
+
+    rows = curated.machine_learning_curated(steps, readings, owners, "timestamp", "k", consent_cutoff).collect()
+    owner_ids = sorted(r["customer_id"] for r in rows)
+    ann, bob = (hmac.new(b"k", email.encode(), hashlib.sha256).hexdigest() for email in ("ann@x.com", "bob@x.com"))
+    assert owner_ids == ([ann] if consent_cutoff else sorted([ann, bob]))
+
+
 def test_unknown_ml_join_is_a_clear_error(spark):
     empty = spark.createDataFrame([], STEP_TRAINER)
     with pytest.raises(ValueError, match="ml_join must be one of"):
-        curated.machine_learning_curated(empty, empty, empty, "nearest", "k")
+        curated.machine_learning_curated(empty, empty, empty, "nearest", "k", False)

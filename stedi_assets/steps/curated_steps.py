@@ -59,6 +59,7 @@ def machine_learning_curated_step(inputs: StepInputs) -> list[TableOutcome]:
                 owners_by_date.get(key),
                 {reading_key: reading_state[reading_key]["digest"] for reading_key in pairable[key]},
                 options.ml_join,
+                options.consent_cutoff,
                 options.pseudonym_key,
             )
             for key in registered
@@ -71,6 +72,7 @@ def machine_learning_curated_step(inputs: StepInputs) -> list[TableOutcome]:
         customers,
         options.ml_join,
         options.pseudonym_key,
+        options.consent_cutoff,
     )
     published = publish(lake, MACHINE_LEARNING_CURATED, rows, keys, stale.keys, stale.extra_state, pinned=pinned)
     checks = [

@@ -31,8 +31,9 @@ def pseudonym(key: Column, pseudonym_key: str) -> Column:
 
 
 def device_owners(customer_curated: DataFrame) -> DataFrame:
-    """serialNumber and owner_key: the curated customers each device belongs to (a small table, broadcast)."""
-    return consent_dates(customer_curated).select("serialNumber", F.col("customer_key").alias("owner_key"))
+    """serialNumber, owner_key and consent_date: the curated customers each device belongs to (a small table,
+    broadcast)."""
+    return consent_dates(customer_curated).withColumnRenamed("customer_key", "owner_key")
 
 
 def step_owners(step_trainer_trusted: DataFrame, customer_curated: DataFrame) -> DataFrame:
@@ -47,15 +48,21 @@ def machine_learning_curated(
     customer_curated: DataFrame,
     ml_join: str,
     pseudonym_key: str,
+    consent_cutoff: bool,
 ) -> DataFrame:
     """Step readings beside accelerometer readings at the same millisecond.
 
     ml_join="customer" pairs only readings of the same customer (device owner = phone user);
     ml_join="timestamp" pairs on time alone, as the exercise's rubric does.
+    consent_cutoff: a row is its owner's only from the owner's own consent on. step_trainer_trusted keeps a
+    shared device's readings from its first owner's consent, so in timestamp mode a later owner would get
+    readings taken before theirs (in customer mode the owner's accelerometer readings already start there).
     """
     if ml_join not in ML_JOIN_MODES:
         raise ValueError(f"ml_join must be one of {ML_JOIN_MODES}, not {ml_join!r}")
     steps = step_trainer_trusted.join(device_owners(customer_curated), "serialNumber")
+    if consent_cutoff:
+        steps = steps.where(F.col("sensorReadingTime") >= F.col("consent_date"))
     readings = accelerometer_trusted.select(customer_key(F.col("user")).alias("user_key"), "timestamp", "x", "y", "z")
     same_time = steps["sensorReadingTime"] == readings["timestamp"]
     if ml_join == "customer":
