@@ -119,9 +119,7 @@ def materialize(args) -> int:
         print("The lake is up to date: no new or changed landing files since the last run.")
         table_rows = previous["table_rows"]
     else:
-        log = None if args.verbose else Path(args.log_file or new_log_file("materialize"))
-        if log:
-            print(f"Log of Spark, its JVM and Dagster: {log}")
+        log = run_log(args)
         with noise_to(log) as terminal:
             status, table_rows = build_tables(args, landed, s3_lake, terminal, log)
         if status:
@@ -160,6 +158,15 @@ def build_tables(args, landed: Landed, s3_lake: bool, terminal: Terminal, log: P
     return 0, table_rows
 
 
+def run_log(args) -> Path | None:
+    """The log file for Spark's, the JVM's and Dagster's messages, announced; none with --verbose."""
+    if args.verbose:
+        return None
+    log = Path(args.log_file or new_log_file(args.command))
+    print(f"Log of Spark, its JVM and Dagster: {log}")
+    return log
+
+
 def maintain(args) -> int:
     """Expire snapshots older than the retention window and delete the files nothing references."""
     from stedi_assets.lake.catalog import LakeCatalog
@@ -175,8 +182,9 @@ def maintain(args) -> int:
     from stedi_assets.schemas.tables import ALL_TABLES
     from stedi_assets.spark_config import spark_config
 
-    spark = SparkSession.builder.config(map=spark_config(s3_lake=args.lake.startswith("s3://"))).getOrCreate()
-    deleted = maintain_lake(spark, Lake(args.lake, args.namespace), list(ALL_TABLES), args.retain_days)
+    with noise_to(run_log(args)):
+        spark = SparkSession.builder.config(map=spark_config(s3_lake=args.lake.startswith("s3://"))).getOrCreate()
+        deleted = maintain_lake(spark, Lake(args.lake, args.namespace), list(ALL_TABLES), args.retain_days)
     print(f"Expired snapshots older than {args.retain_days:g} days; files deleted:")
     print(f"{'table':<26}{'data':>8}{'metadata':>10}{'orphans':>9}")
     for table, files in deleted.items():
@@ -253,6 +261,14 @@ def add_lake_arguments(command: argparse.ArgumentParser) -> None:
     )
 
 
+def add_output_arguments(command: argparse.ArgumentParser) -> None:
+    output = command.add_mutually_exclusive_group()
+    output.add_argument("--verbose", action="store_true", help="show Spark's, the JVM's and Dagster's messages")
+    output.add_argument(
+        "--log-file", metavar="FILE", help=f"where those messages go (default: a new file in {log_dir()})"
+    )
+
+
 def command(commands, name: str, summary: str, examples: str) -> argparse.ArgumentParser:
     """A subcommand whose --help says what it does and ends with examples."""
     return commands.add_parser(
@@ -304,11 +320,7 @@ Exit status: 0 done, 1 the run or an ERROR check failed, 2 bad configuration or 
         default=os.environ.get("STEDI_SPARK_MASTER", "local[*]"),
         help="local[*] (default), a cluster master URL, or a Spark Connect URL sc://host:port",
     )
-    output = run.add_mutually_exclusive_group()
-    output.add_argument("--verbose", action="store_true", help="show Spark's, the JVM's and Dagster's messages")
-    output.add_argument(
-        "--log-file", metavar="FILE", help=f"where those messages go (default: a new file in {log_dir()})"
-    )
+    add_output_arguments(run)
     run.set_defaults(handler=materialize)
     upkeep = command(
         commands,
@@ -324,6 +336,7 @@ Exit status: 0 done, 1 the run or an ERROR check failed, 2 bad configuration or 
         default=float(os.environ.get("STEDI_RETAIN_DAYS", DEFAULT_RETAIN_DAYS)),
         help="keep snapshots (and files) this many days old (default: $STEDI_RETAIN_DAYS or 7)",
     )
+    add_output_arguments(upkeep)
     upkeep.set_defaults(handler=maintain)
     make = command(
         commands,
