@@ -301,7 +301,7 @@ Run `stedi COMMAND --help` for a command's options.""",
   stedi materialize --landing path/to/stedi-starter --lake /tmp/lake --expect stedi-starter
   stedi materialize --landing s3://my-landing --lake s3://my-lake --namespace stedi
 
-It prints a line per step as it ends, the checks that failed, and the rows of every table. Spark's,
+It prints a line per step as it ends, the checks that warned or failed, and the rows of every table. Spark's,
 the JVM's and Dagster's messages go to a log file that it names (--verbose: to the terminal).
 Exit status: 0 done, 1 the run or an ERROR check failed, 2 bad configuration or input.""",
     )
@@ -327,7 +327,9 @@ Exit status: 0 done, 1 the run or an ERROR check failed, 2 bad configuration or 
         "maintain",
         "expire old snapshots and delete unreferenced files, withdrawn customers' rows included",
         """  stedi maintain --lake data/lake
-  stedi maintain --lake data/lake --retain-days 0   # only while nothing writes the lake""",
+  stedi maintain --lake data/lake --retain-days 0   # only while nothing writes the lake
+
+It prints the files deleted per table; Spark's and the JVM's messages go to a log file that it names.""",
     )
     add_lake_arguments(upkeep)
     upkeep.add_argument(

@@ -20,13 +20,14 @@ def instance_for_cli() -> dg.DagsterInstance:
 
 class StepProgress(logging.Handler):
     """A Dagster logger's handler that prints a line on the terminal as each step that writes tables ends (the
-    tables, their rows, its seconds), and a line for each check that fails; ERROR checks are kept in
-    `failed_checks`."""
+    tables, their rows, its seconds), and a line for each check that fails. It keeps what the run reported:
+    the rows of each table it materialized (`table_rows`) and the ERROR checks that failed (`failed_checks`)."""
 
     def __init__(self, terminal):
         super().__init__(logging.DEBUG)
         self.terminal = terminal
-        self.step_rows: dict[str, dict[str, int]] = {}
+        self.table_rows: dict[str, int] = {}
+        self.step_tables: dict[str, list[str]] = {}
         self.failed_checks: list[str] = []
 
     def logger(self) -> dg.LoggerDefinition:
@@ -44,8 +45,11 @@ class StepProgress(logging.Handler):
         step = event.step_key
         if event.is_step_materialization:
             materialization = event.step_materialization_data.materialization
-            rows = materialization.metadata["table_rows"].value
-            self.step_rows.setdefault(step, {})[materialization.asset_key.path[-1]] = rows
+            table = materialization.asset_key.path[-1]
+            self.table_rows[table] = materialization.metadata["table_rows"].value
+            tables = self.step_tables.setdefault(step, [])
+            if table not in tables:  # one materialization per partition
+                tables.append(table)
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.asset_check_evaluation_data
             if not evaluation.passed:
@@ -56,11 +60,10 @@ class StepProgress(logging.Handler):
                 level, stream = ("ERROR", self.terminal.err) if blocking else ("WARN", self.terminal.out)
                 reason = f": {evaluation.description}" if evaluation.description else ""
                 print(f"{level} check failed: {check}{reason}", file=stream)
-        elif event.is_step_success and step in self.step_rows:  # a step of checks alone says only what failed
+        elif event.is_step_success and step in self.step_tables:  # a step of checks alone says only what failed
             seconds = event.step_success_data.duration_ms / 1000
-            tables = ", ".join(
-                f"{table} {rows:,} row{'' if rows == 1 else 's'}" for table, rows in self.step_rows.pop(step).items()
-            )
+            rows = {table: self.table_rows[table] for table in self.step_tables.pop(step)}
+            tables = ", ".join(f"{table} {n:,} row{'' if n == 1 else 's'}" for table, n in rows.items())
             print(f"  {tables:<62} {seconds:6.1f} s", file=self.terminal.out)
         elif event.is_step_failure:
             error = event.step_failure_data.error
@@ -72,8 +75,8 @@ class StepProgress(logging.Handler):
 def run_all_zones(args, ingest_dates: list[str], landing_bytes: int, progress: StepProgress) -> tuple[bool, dict]:
     """One run of every zone over the ingest dates whose landing files changed (`run_targets`; the latest
     date when none did, so the other steps still catch up with a new code version): (success, rows of each
-    zone table). Dagster's own log goes to the console logger, at every level: `--verbose` shows it, else it
-    is in the run's log file."""
+    zone table, as `progress` saw them). Dagster's own log goes to the console logger, at every level:
+    `--verbose` shows it, else it is in the run's log file."""
     resources = local_resources(
         args.landing,
         args.lake,
@@ -98,8 +101,4 @@ def run_all_zones(args, ingest_dates: list[str], landing_bytes: int, progress: S
             run_config={"loggers": {"console": {"config": {"log_level": "DEBUG"}}, "progress": {}}},
             raise_on_error=False,
         )
-    materialized = {
-        event.asset_key.path[-1]: event.step_materialization_data.materialization.metadata["table_rows"].value
-        for event in result.get_asset_materialization_events()
-    }
-    return result.success, {table.name: materialized.get(table.name, 0) for table in ZONE_TABLES}
+    return result.success, {table.name: progress.table_rows.get(table.name, 0) for table in ZONE_TABLES}

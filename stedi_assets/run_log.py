@@ -1,4 +1,5 @@
-"""Where `stedi materialize` writes: its own lines to the terminal, everything else to a log file it names.
+"""Where `stedi materialize` and `stedi maintain` write: their own lines to the terminal, everything else to a
+log file they name.
 
 Spark's JVM, Ivy, the JVM that saves the class archive and Python warnings write straight to the process's file
 descriptors 1 and 2 (the JVMs inherit them when they start), so the noise is moved there, at the descriptors; the

@@ -12,6 +12,7 @@ from stedi_assets.sample import write_sample_landing
 from stedi_assets.spark_config import spark_config
 from stedi_assets_tests.lake_contents import TABLE_FIELDS
 from stedi_assets_tests.servers import caller_env
+from stedi_assets_tests.test_materialize import printed_counts
 
 # The JVM logs where each class it loads comes from: "shared objects file (top)" is the archive a run saved
 # (the layer over the JDK's own archive).
@@ -36,8 +37,7 @@ def assert_quiet_with_progress(run: subprocess.CompletedProcess) -> None:
     assert all(line.startswith("stedi: ") for line in run.stderr.splitlines()), run.stderr[-3000:]
     log = Path(re.search(r"^Log of Spark, its JVM and Dagster: (.+)$", run.stdout, re.MULTILINE).group(1))
     progress = {name: int(rows.replace(",", "")) for name, rows in re.findall(r"(\w+) ([\d,]+) rows?", run.stdout)}
-    counts = dict(line.split() for line in run.stdout.splitlines()[-len(TABLE_FIELDS) :])
-    assert {table: progress[table] for table in TABLE_FIELDS} == {table: int(counts[table]) for table in TABLE_FIELDS}
+    assert {table: progress[table] for table in TABLE_FIELDS} == printed_counts(run.stdout)
     for noise in ("WARN", "log4j", "Spark log level", "dagster - ", "Dynamic dump", "Welcome to Dagster"):
         assert noise not in run.stdout, noise
     logged = log.read_text()

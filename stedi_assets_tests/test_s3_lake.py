@@ -15,6 +15,7 @@ import pytest
 from stedi_assets.schemas.tables import ALL_TABLES
 from stedi_assets_tests.conftest import CONTRACT_COUNTS
 from stedi_assets_tests.lake_contents import current_snapshots, table_rows
+from stedi_assets_tests.test_materialize import printed_counts
 
 pytest_plugins = ["stedi_assets_tests.aws"]
 pytestmark = pytest.mark.slow
@@ -48,8 +49,7 @@ def test_starter_data_from_s3_into_iceberg_tables_on_s3_in_the_glue_catalog(moto
     landing, lake = f"s3://{landing_bucket}/raw", f"s3://{lake_bucket}/lake"
 
     result = materialize(landing, lake)
-    printed = dict(line.split() for line in result.stdout.splitlines()[-8:])
-    assert {table: int(rows) for table, rows in printed.items()} == CONTRACT_COUNTS["default"]
+    assert printed_counts(result.stdout) == CONTRACT_COUNTS["default"]
 
     registered = {table["Name"]: table for table in glue.get_tables(DatabaseName=NAMESPACE)["TableList"]}
     assert set(registered) == {table.name for table in ALL_TABLES}

@@ -19,6 +19,7 @@ from stedi_assets.sample import write_sample_landing
 from stedi_assets.spark_config import SMALL_INPUT_JAVA_OPTIONS
 from stedi_assets_tests.conftest import CONTRACT_COUNTS
 from stedi_assets_tests.lake_contents import table_states
+from stedi_assets_tests.test_materialize import printed_counts
 
 pytestmark = pytest.mark.slow
 
@@ -167,8 +168,7 @@ def connect_server(tmp_path_factory):
 def test_starter_data_on_a_standalone_cluster(cluster, starter_data, tmp_path):
     master_url, env = cluster
     result = materialize_on(master_url, starter_data, tmp_path / "lake", env, "--expect", "stedi-starter")
-    printed = dict(line.split() for line in result.stdout.splitlines()[-8:])
-    assert {table: int(rows) for table, rows in printed.items()} == CONTRACT_COUNTS["default"]
+    assert printed_counts(result.stdout) == CONTRACT_COUNTS["default"]
     assert "app-" in " ".join(os.listdir(Path(env["SPARK_WORKER_DIR"]))), "the worker ran no application"
 
 
