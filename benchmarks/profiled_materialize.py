@@ -30,7 +30,7 @@ FUNCTIONS = {
     "not_empty_result": "check: not_empty",
     "records_landed": "check: lines_accounted_for",  # Spark's own record count: the check's real cost
     "lines_accounted_for": "check: lines_accounted_for",
-    "quarantine_rate_check": "check: quarantine_rate",
+    "judged_deliveries": "check: delivery_quality",  # the aggregation of reasons that judges each delivery
     "one_row_per_customer": "check: one_row_per_customer",
     "readings_distinct": "check: readings_distinct",
     "no_personal_columns": "check: no_personal_columns",

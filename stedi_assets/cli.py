@@ -1,23 +1,30 @@
 """`stedi`: materialize, query and maintain the lake; write sample landing data."""
 
 import argparse
+import getpass
 import hashlib
 import json
 import os
 import sys
 import tempfile
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
 from stedi_assets.atomic_files import write_text_atomically
 from stedi_assets.code_versions import CODE_VERSIONS
+from stedi_assets.deliveries import NotHeld, held_deliveries, hold_line, inspect_hint
+from stedi_assets.deliveries import release as release_delivery
 from stedi_assets.lake import jars
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
+from stedi_assets.lake.conflicts import ConcurrentWrite
+from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.landing_files import SOURCES, LandingLayoutError, bucket_and_key, fingerprint, list_landing_files
 from stedi_assets.options import DEFAULT_RETAIN_DAYS, ML_JOIN_MODES
 from stedi_assets.pseudonym_key import local_pseudonym_key
 from stedi_assets.run_log import Terminal, log_dir, new_log_file, noise_to
+from stedi_assets.schemas.tables import LANDING_TABLES
 
 MANIFEST = "_stedi_manifest.json"
 
@@ -115,8 +122,9 @@ def materialize(args) -> int:
     # A lake on S3 keeps no manifest: each run checks every table, and commits only what changed.
     manifest_path = None if s3_lake else Path(args.lake) / MANIFEST
     previous = last_run(manifest_path) if manifest_path else {}
-    if previous.get("fingerprint") == landed.fingerprint:
-        print("The lake is up to date: no new or changed landing files since the last run.")
+    lake = Lake(args.lake, args.namespace)
+    if previous.get("fingerprint") == landed.fingerprint and previous.get("landing") == landing_snapshots(lake):
+        print("The lake is up to date: no new or changed landing files or releases since the last run.")
         table_rows = previous["table_rows"]
     else:
         log = run_log(args)
@@ -125,11 +133,45 @@ def materialize(args) -> int:
         if status:
             return status
         if manifest_path:
-            manifest = {"fingerprint": landed.fingerprint, "table_rows": table_rows}
+            manifest = {"fingerprint": landed.fingerprint, "landing": landing_snapshots(lake), "table_rows": table_rows}
             write_text_atomically(manifest_path, json.dumps(manifest, indent=2))
     print(f"{'table':<26}{'rows':>10}")
     for table, rows in table_rows.items():
         print(f"{table:<26}{rows:>10}")
+    return tell_holds(lake)
+
+
+def landing_snapshots(lake) -> dict[str, str]:
+    """The landing tables' current snapshots: a release (or another instance's run) commits a new one."""
+    return {table.name: str(lake.snapshot_id(table)) for table in LANDING_TABLES.values()}
+
+
+def tell_holds(lake) -> int:
+    """One line per held delivery, read from the lake, and exit status 1 while any is held."""
+    held = held_deliveries(lake)
+    for delivery in held:
+        print(f"stedi: {hold_line(lake.root, delivery)}", file=sys.stderr)
+    if held:
+        print(f"stedi: to see why, e.g.: {inspect_hint(lake.root, held[0])}", file=sys.stderr)
+    return 1 if held else 0
+
+
+def release(args) -> int:
+    """Mark a held delivery released, in the lake: the next run takes its valid rows downstream."""
+    lake = Lake(args.lake, args.namespace)
+    if not lake.catalog.exists():
+        print(f"stedi: no lake at {args.lake} (its catalog {lake.catalog.sqlite_path} is missing)", file=sys.stderr)
+        return 2
+    try:
+        delivery = release_delivery(lake, args.source, args.date, args.by)
+    except (NotHeld, ConcurrentWrite) as error:
+        print(f"stedi: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"Released {delivery.source} {delivery.date} ({delivery.summary()}), by {delivery.released['by']} at "
+        f"{delivery.released['at']}. The next `stedi materialize` or run in dagster dev takes its "
+        f"{delivery.lines - delivery.quarantined:,} valid rows downstream."
+    )
     return 0
 
 
@@ -243,6 +285,13 @@ def query(args) -> int:
     return 0
 
 
+def ingest_date(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date of the form YYYY-MM-DD: {text!r}") from None
+
+
 def row_limit(text: str) -> int:
     limit = int(text)
     if limit < 0:
@@ -303,7 +352,9 @@ Run `stedi COMMAND --help` for a command's options.""",
 
 It prints a line per step as it ends, the checks that warned or failed, and the rows of every table. Spark's,
 the JVM's and Dagster's messages go to a log file that it names (--verbose: to the terminal).
-Exit status: 0 done, 1 the run or an ERROR check failed, 2 bad configuration or input.""",
+Exit status: 0 done, 1 the run or an ERROR check failed or a delivery is held, 2 bad configuration or input.
+A held delivery (too many bad lines, judged per source and ingest date) gets a line saying why and how to
+release it; every other delivery is built.""",
     )
     run.add_argument("--landing", required=True, help="landing root: <root>/<source>/landing/...")
     add_lake_arguments(run)
@@ -340,6 +391,22 @@ It prints the files deleted per table; Spark's and the JVM's messages go to a lo
     )
     add_output_arguments(upkeep)
     upkeep.set_defaults(handler=maintain)
+    free = command(
+        commands,
+        "release",
+        "release a held delivery: its valid rows go downstream in the next run",
+        """  stedi release --lake data/lake --source accelerometer --date 2024-02-01
+  stedi release --lake data/lake --source customer --date 2024-02-01 --by "Ann Lee"
+
+A delivery (one source's files of one ingest date) is held when its lines show, with confidence, a bad share
+above the error rate. `stedi materialize` names each held delivery. The release is recorded in the lake (who and
+when); the quarantined lines stay in the quarantine table.""",
+    )
+    add_lake_arguments(free)
+    free.add_argument("--source", required=True, choices=SOURCES, help="the delivery's source")
+    free.add_argument("--date", required=True, type=ingest_date, help="the delivery's ingest date, YYYY-MM-DD")
+    free.add_argument("--by", default=getpass.getuser(), help="who releases it (default: your user name)")
+    free.set_defaults(handler=release)
     make = command(
         commands,
         "sample",

@@ -5,7 +5,14 @@ import os
 import dagster as dg
 
 from stedi_assets.checks.expected_counts import expected_count_check
-from stedi_assets.jobs import all_zones_job, maintain_lake, nightly_all_zones, nightly_maintenance, zone_jobs
+from stedi_assets.jobs import (
+    all_zones_job,
+    maintain_lake,
+    nightly_all_zones,
+    nightly_maintenance,
+    release_held_delivery,
+    zone_jobs,
+)
 from stedi_assets.resources import resources_from_environment
 from stedi_assets.schemas.tables import ZONE_TABLES
 from stedi_assets.sensors.new_landing_files import landing_sensor
@@ -30,7 +37,7 @@ def build_definitions(resources: dict, expected_counts_profile: str | None = Non
     return dg.Definitions(
         assets=dg.with_source_code_references(assets),
         asset_checks=checks if expected_counts_profile else [],
-        jobs=[all_zones_job, *zone_jobs, *([maintain_lake] if local_spark else [])],
+        jobs=[all_zones_job, *zone_jobs, release_held_delivery, *([maintain_lake] if local_spark else [])],
         schedules=[nightly_all_zones, *([nightly_maintenance] if local_spark else [])],
         sensors=[landing_sensor],
         resources=resources,

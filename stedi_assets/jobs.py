@@ -5,11 +5,13 @@ import os
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster_pyspark import PySparkResource
+from pydantic import Field
 
+from stedi_assets.deliveries import NotHeld, release
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.lake.maintenance import maintain
 from stedi_assets.options import DEFAULT_RETAIN_DAYS
-from stedi_assets.schemas.tables import ALL_TABLES
+from stedi_assets.schemas.tables import ALL_TABLES, LANDING_TABLES
 
 # Runs that write the lake take turns (dagster.yaml limits runs with this tag to one at a time).
 LAKE_WRITER_TAG = {"stedi/lake-writer": "true"}
@@ -73,6 +75,34 @@ def expire_snapshots_and_orphan_files(
 )
 def maintain_lake():
     expire_snapshots_and_orphan_files()
+
+
+class Release(dg.Config):
+    """Which held delivery to release, and who releases it (recorded in the lake)."""
+
+    source: str = Field(description="customer, accelerometer or step_trainer")
+    date: str = Field(description="the delivery's ingest date, YYYY-MM-DD")
+    released_by: str = Field(description="your name: the lake records who released the delivery, and when")
+
+
+@dg.op(description="Releases a held delivery: the next run takes its valid rows to the trusted and curated tables.")
+def release_delivery(context: dg.OpExecutionContext, config: Release, lake: dg.ResourceParam[Lake]) -> None:
+    if config.source not in LANDING_TABLES:
+        raise dg.Failure(f"source must be one of {', '.join(LANDING_TABLES)}, not {config.source!r}")
+    try:
+        delivery = release(lake, config.source, config.date, config.released_by)
+    except NotHeld as error:
+        raise dg.Failure(str(error)) from None
+    context.log.info(f"released {delivery.source} {delivery.date}: {delivery.summary()}")
+
+
+@dg.job(
+    tags=LAKE_WRITER_TAG,
+    description="Release a held delivery (one source's files of one ingest date with too many bad lines), as "
+    "`stedi release` does. Then materialize the trusted and curated zones, or wait for the next run.",
+)
+def release_held_delivery():
+    release_delivery()
 
 
 nightly_maintenance = dg.ScheduleDefinition(

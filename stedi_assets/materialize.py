@@ -52,12 +52,14 @@ class StepProgress(logging.Handler):
                 tables.append(table)
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.asset_check_evaluation_data
+            error = evaluation.severity == dg.AssetCheckSeverity.ERROR
+            if error and not evaluation.blocking:
+                return  # a held delivery: the CLI tells each one from the lake after the run
             if not evaluation.passed:
                 check = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-                blocking = evaluation.severity == dg.AssetCheckSeverity.ERROR
-                if blocking:
+                if error:
                     self.failed_checks.append(check)
-                level, stream = ("ERROR", self.terminal.err) if blocking else ("WARN", self.terminal.out)
+                level, stream = ("ERROR", self.terminal.err) if error else ("WARN", self.terminal.out)
                 reason = f": {evaluation.description}" if evaluation.description else ""
                 print(f"{level} check failed: {check}{reason}", file=stream)
         elif event.is_step_success and step in self.step_tables:  # a step of checks alone says only what failed

@@ -283,16 +283,19 @@ def current_states(customer_records) -> dict[str, tuple]:
 
 
 def reference_tables(
-    landing_root, ml_join="customer", consent_cutoff=False, pseudonym_key="test-key"
+    landing_root, ml_join="customer", consent_cutoff=False, pseudonym_key="test-key", held=frozenset()
 ) -> dict[str, collections.Counter]:
-    """Compute every contract table (and quarantine counts) as Counters of tuples."""
+    """Compute every contract table (and quarantine counts) as Counters of tuples.
+
+    ``held``: the deliveries, as (source, ingest date), that the caller knows are held (invariant 7): their
+    records are landed, but none reaches a trusted or curated table, nor a customer's current state."""
     if ml_join not in ("customer", "timestamp"):
         raise ValueError(f"ml_join must be 'customer' or 'timestamp', not {ml_join!r}")
     out, landed = {}, {}
     for source in CONTRACT_FIELDS:
         records, out[f"{source}_quarantine"] = read_source(landing_root, source)
-        landed[source] = records
         out[f"{source}_landing"] = collections.Counter(row for row, _ in records)
+        landed[source] = [(row, order) for row, order in records if (source, order[0]) not in held]
 
     consenting = {key: row for key, row in current_states(landed["customer"]).items() if row[_RESEARCH] is not None}
     out["customer_trusted"] = collections.Counter(consenting.values())
@@ -301,7 +304,7 @@ def reference_tables(
         return not consent_cutoff or reading_time >= customer[_RESEARCH]
 
     accel_trusted = set()
-    for row in out["accelerometer_landing"]:
+    for row, _ in landed["accelerometer"]:
         customer = consenting.get(customer_key(row[0]))
         if customer is not None and allowed(customer, row[1]):
             accel_trusted.add(row)
@@ -316,7 +319,7 @@ def reference_tables(
         if row[_SERIAL] is not None:
             owners[row[_SERIAL]].append((key, row))
     step_trusted = {
-        row for row in out["step_trainer_landing"] if any(allowed(c, row[0]) for _, c in owners.get(row[1], ()))
+        row for row, _ in landed["step_trainer"] if any(allowed(c, row[0]) for _, c in owners.get(row[1], ()))
     }
     out["step_trainer_trusted"] = collections.Counter(step_trusted)
 

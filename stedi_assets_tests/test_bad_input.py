@@ -4,7 +4,6 @@ import gzip
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -20,7 +19,6 @@ from stedi_assets.landing_files import list_landing_files
 from stedi_assets.sample import write_sample_landing
 from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES
 from stedi_assets.transforms.landing import records_landed
-from stedi_assets_tests.lake_contents import table_rows
 from stedi_assets_tests.reference import read_source, reference_tables
 
 GOOD = '{"user": "a@x.com", "timestamp": 1700000000000, "x": 1.0, "y": 0.0, "z": 0.0}'
@@ -157,18 +155,3 @@ def test_offline_with_no_cached_jars_is_one_clear_line(tmp_path):
     assert error.startswith("stedi: Spark could not start") and "connect to the internet once" in error
     log = re.search(r"\(details: (.+)\)$", error).group(1)
     assert "repo1.maven.org" in Path(log).read_text()  # Ivy tried, and failed
-
-
-@pytest.mark.slow
-def test_a_delivery_of_nothing_but_garbage_beside_clean_history_fails_the_run(starter_data, tmp_path, capsys):
-    """Invariant 6: 40 bad lines are 0.05% of all accelerometer lines, but 100% of their ingest date."""
-    landing = tmp_path / "landing"
-    shutil.copytree(starter_data, landing)
-    garbage = landing / "accelerometer" / "landing" / "ingest_date=2024-02-01"
-    garbage.mkdir()
-    (garbage / "garbage.json").write_text("".join(f'{{"user": "x@y.z", "timestamp": "not {n}"}}\n' for n in range(40)))
-    lake = tmp_path / "lake"
-    assert main(["materialize", "--landing", str(landing), "--lake", str(lake)]) == 1
-    assert "ERROR check failed: accelerometer_landing:quarantine_rate" in capsys.readouterr().err
-    quarantined = [row for row in table_rows(lake, "accelerometer_quarantine") if row["ingest_date"] == "2024-02-01"]
-    assert sorted(row["line_number"] for row in quarantined) == list(range(1, 41))

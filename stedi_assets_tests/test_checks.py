@@ -1,6 +1,6 @@
 """The checks can fail: each is shown a table that breaks its rule."""
 
-from stedi_assets.checks.count_checks import quarantine_rate, readings_distinct
+from stedi_assets.checks.count_checks import readings_distinct
 from stedi_assets.checks.schema import schema_check
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import ACCELEROMETER_TRUSTED, LANDING_TABLES, MACHINE_LEARNING_CURATED
@@ -73,18 +73,3 @@ def test_schema_check_refuses_personal_or_extra_columns(spark):
     not_hex = (1, "s", 2, 1, 0.0, 0.0, 0.0, "z" * 64, "b" * 64, "2024-01-01")
     frame = spark.createDataFrame([not_hex], MACHINE_LEARNING_CURATED.spark_schema)
     assert not schema_check(frame, ["2024-01-01"], MACHINE_LEARNING_CURATED).passed
-
-
-def test_quarantine_rate_warns_then_errors_per_ingest_date():
-    month_of_clean_data = {f"2024-01-{day:02d}": 100_000 for day in range(1, 31)}
-    ok = quarantine_rate({"2024-01-01": 10}, month_of_clean_data, 0.01, 0.10)
-    warn = quarantine_rate({"2024-01-02": 5_000}, month_of_clean_data, 0.01, 0.10)
-    garbage = {**month_of_clean_data, "2024-01-31": 40}
-    error = quarantine_rate({"2024-01-02": 5_000, "2024-01-31": 40}, garbage, 0.01, 0.10)
-    assert ok.passed
-    assert not warn.passed and warn.severity == "WARN" and warn.metadata["dates_over_warn_rate"] == ["2024-01-02"]
-    # 40 bad lines of 3,000,040 is 0.001% of the history, but all of their delivery.
-    assert not error.passed and error.severity == "ERROR"
-    assert error.metadata["dates_over_error_rate"] == ["2024-01-31"]
-    assert error.metadata["dates_over_warn_rate"] == ["2024-01-02", "2024-01-31"]
-    assert error.metadata["worst_rate"] == 1.0

@@ -23,7 +23,7 @@ GROUPS = {
     "customer_curated": "curated",
     "machine_learning_curated": "curated",
 }
-LANDING_CHECKS = {"not_empty", "lines_accounted_for", "quarantine_rate"}
+LANDING_CHECKS = {"not_empty", "lines_accounted_for", "delivery_quality"}
 COUNT_CHECKS = {
     "customer_landing": LANDING_CHECKS,
     "accelerometer_landing": LANDING_CHECKS,

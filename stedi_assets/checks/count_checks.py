@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import functions as F
 
+from stedi_assets.deliveries import WARN, deliveries, release_command
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS
 from stedi_assets.steps.outcome import CheckOutcome
@@ -24,15 +25,16 @@ class CountCheck:
     description: str
     severity: str
     compute: Callable[..., tuple]
+    blocking: bool = True  # a failed ERROR stops the downstream tables
 
     def __call__(self, *args) -> CheckOutcome:
         passed, metadata, *severity = self.compute(*args)
         return CheckOutcome(self.name, bool(passed), severity[0] if severity else self.severity, metadata)
 
 
-def count_check(name: str, description: str, severity: str = "ERROR"):
+def count_check(name: str, description: str, severity: str = "ERROR", blocking: bool = True):
     """Declares the function below as the computation of a count check."""
-    return lambda compute: CountCheck(name, description, severity, compute)
+    return lambda compute: CountCheck(name, description, severity, compute, blocking)
 
 
 @count_check(
@@ -60,26 +62,28 @@ def lines_accounted_for(valid: Published, invalid: Published, lines_landed: dict
 
 
 @count_check(
-    "quarantine_rate",
-    "Share of the landed lines that went to quarantine, per ingest date the run parsed (a bad delivery is "
-    "not diluted by a clean history). WARN when a date is above the warn threshold, ERROR (downstream stops) "
-    "above the error threshold; the metadata names the dates. Look at the quarantine table's reasons for "
-    "those dates, fix the export or replay the fixed lines.",
+    "delivery_quality",
+    "Each delivery (this source's files of one ingest date) judged by its quarantined lines, with 95% "
+    "confidence (a few bad lines in a small delivery are not a broken one). ERROR while any delivery is held: "
+    "it is broken (its bad share is above the error rate), so its valid rows stay out of the trusted and "
+    "curated tables, while every other delivery flows. The metadata names each held delivery, its commonest "
+    "reasons and the command that releases it. WARN when a delivery this run parsed has a bad share above the "
+    "warn rate. Look at the quarantine's reasons for that date, then replay fixed lines in a new file of that "
+    "date, or release the delivery (`stedi release`, or the release_delivery job).",
+    blocking=False,  # a held delivery holds back its own rows only: the other deliveries flow on
 )
-def quarantine_rate(quarantined: dict[str, int], lines_landed: dict[str, int], warn_rate: float, error_rate: float):
-    """Judged per ingest date (`lines_landed`: the dates the run parsed), as the contract's invariant 6 says."""
-    rates = {date: quarantined.get(date, 0) / lines for date, lines in sorted(lines_landed.items()) if lines}
-    over_warn = [date for date, rate in rates.items() if rate > warn_rate]
-    over_error = [date for date, rate in rates.items() if rate > error_rate]
+def delivery_quality(source: str, landing_state: dict[str, dict], parsed: list[str], lake_root: str):
+    """Held deliveries are judged over every date (a hold lasts across runs), warnings over the dates parsed."""
+    judged = {delivery.date: delivery for delivery in deliveries(source, landing_state)}
+    held = [delivery for delivery in judged.values() if delivery.held]
+    warned = [judged[date] for date in parsed if judged[date].verdict == WARN]
     metadata = {
-        "dates_over_error_rate": over_error,
-        "dates_over_warn_rate": over_warn,
-        "worst_rate": max(rates.values(), default=0.0),
-        "rates_by_date": rates,
-        "warn_rate": warn_rate,
-        "error_rate": error_rate,
+        "held": {delivery.date: delivery.summary() for delivery in held},
+        "release_with": [release_command(lake_root, delivery) for delivery in held],
+        "warned": {delivery.date: delivery.summary() for delivery in warned},
+        "released": {d.date: d.released for d in judged.values() if d.released},
     }
-    return not over_warn, metadata, "ERROR" if over_error else "WARN"
+    return not held and not warned, metadata, "ERROR" if held else "WARN"
 
 
 @count_check(

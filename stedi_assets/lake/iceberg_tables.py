@@ -30,6 +30,7 @@ from stedi_assets.transforms import empty_frame
 COMMIT_ID = "stedi.commit"  # finds a write's own snapshot among those committed since
 # Iceberg's own words for a commit that lost a race.
 CONFLICTS = ("ValidationException", "CommitFailedException")
+NO_RETRIES = "commit.retry.num-retries"
 
 TABLE_PROPERTIES = {
     "format-version": "2",
@@ -198,6 +199,39 @@ class Lake:
             return Written(rewrite, new_state, measured, snapshot)
         finally:
             rows.unpersist()
+
+    def amend_state(self, table: TableSpec, change, note: dict[str, str]) -> dict[str, dict]:
+        """Commit a change of partition state alone (no data file changes): `change(state)` returns the new
+        entries of the partitions it changes, or raises to commit nothing. `note` goes in the snapshot summary
+        too. The commit is pyiceberg's, without Spark, and fails with `ConcurrentWrite` if another writer
+        committed since the state was read. Returns the table's new state."""
+        import pyarrow as pa
+        from pyiceberg.exceptions import CommitFailedException
+        from pyiceberg.table import Table
+
+        iceberg = self._iceberg_table(table)
+        snapshot = iceberg.current_snapshot() if iceberg else None
+        if snapshot is None:
+            raise ValueError(f"{table.name} holds no data yet")
+        snapshots = {s.snapshot_id: (s.parent_snapshot_id, _properties(s)) for s in iceberg.snapshots()}
+        state = state_at(snapshot.snapshot_id, snapshots)
+        changed = change(state)
+        new_state = {**state, **changed}
+        properties = {**summary_properties(new_state, snapshot.snapshot_id, list(changed)), **note}
+        # The state committed is the state read: pyiceberg's own retry would re-apply it on a newer snapshot,
+        # whose entry for a changed partition it would overwrite. So this commit is tried once.
+        once = Table(
+            iceberg.name(),
+            iceberg.metadata.model_copy(update={"properties": {**iceberg.properties, NO_RETRIES: "0"}}),
+            iceberg.metadata_location,
+            iceberg.io,
+            iceberg.catalog,
+        )
+        try:  # an append of no rows: a snapshot that only carries its summary
+            once.append(pa.Table.from_pylist([], iceberg.schema().as_arrow()), snapshot_properties=properties)
+        except CommitFailedException as error:
+            raise ConcurrentWrite(f"{table.name}: another writer committed first; try again") from error
+        return new_state
 
     def attach(self, spark: SparkSession) -> None:
         """Point the session's catalog `lake` at this lake. A session that served another lake (tests run

@@ -8,12 +8,17 @@ code (`code_versions.py`), are parsed again; the others are already in the lake.
 import logging
 import tempfile
 
-from stedi_assets.checks.count_checks import lines_accounted_for, not_empty, quarantine_rate
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from stedi_assets.checks.count_checks import delivery_quality, lines_accounted_for, not_empty
+from stedi_assets.deliveries import COMMON_REASONS, DELIVERY, verdict
 from stedi_assets.landing_files import fingerprint, fingerprints_by_ingest_date, local_copies
+from stedi_assets.options import StediOptions
 from stedi_assets.run_targets import needs_parsing, parsed_from
-from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES, SOURCE_FIELDS
+from stedi_assets.schemas.tables import LANDING_TABLES, PARTITION_COLUMN, QUARANTINE_TABLES, SOURCE_FIELDS
 from stedi_assets.steps import StepInputs
-from stedi_assets.steps.outcome import TableOutcome
+from stedi_assets.steps.outcome import PER_PARTITION, TableOutcome
 from stedi_assets.steps.publish import publish, table_outcome
 from stedi_assets.transforms.landing import (
     landing_records,
@@ -30,9 +35,37 @@ def spark_is_local(spark) -> bool:
     return spark.conf.get("spark.master", "").startswith("local")
 
 
+def judged_deliveries(
+    records: DataFrame, lines_landed: dict[str, int], sources: dict[str, str], options: StediOptions, pinned: dict
+) -> dict[str, dict]:
+    """Per parsed date, the delivery's verdict (`deliveries`), its quarantined lines and their commonest reasons
+    (numbers in a reason read `#`, so the same fault groups), from one aggregation of the parsed lines. A release
+    stays while the date's files are the same (a re-parse by a new parser version)."""
+    if not sources:
+        return {}
+    reason = F.regexp_replace("reason", "[0-9]+", "#")
+    counts = records.where(F.col("reason").isNotNull()).groupBy(PARTITION_COLUMN, reason.alias("reason")).count()
+    reasons: dict[str, list] = {date: [] for date in sources}
+    for row in counts.collect():
+        reasons[row[PARTITION_COLUMN]].append([row["reason"], row["count"]])
+    judged = {}
+    for date in sources:
+        bad, lines = sum(count for _, count in reasons[date]), lines_landed.get(date, 0)
+        common = sorted(reasons[date], key=lambda pair: (-pair[1], pair[0]))[:COMMON_REASONS]
+        judged[date] = {
+            "quarantined": bad,
+            "verdict": verdict(bad, lines, options.quarantine_warn_rate, options.quarantine_error_rate),
+            "reasons": [[text[:160], count] for text, count in common],
+        }
+        before = pinned.get(date, {})
+        if before.get(DELIVERY, {}).get("released") and before.get("sources") == sources[date]:
+            judged[date]["released"] = before[DELIVERY]["released"]
+    return judged
+
+
 def landing_step(source: str, inputs: StepInputs) -> list[TableOutcome]:
     landing, quarantine = LANDING_TABLES[source], QUARANTINE_TABLES[source]
-    spark, lake, keys = inputs.spark, inputs.lake, inputs.partition_keys
+    spark, lake, keys, options = inputs.spark, inputs.lake, inputs.partition_keys, inputs.options
     pinned = {table: lake.pin(table) for table in (landing, quarantine)}  # before anything is read
     files = inputs.landing_root.files(source, keys)
     landed_files = fingerprints_by_ingest_date(files)
@@ -50,6 +83,11 @@ def landing_step(source: str, inputs: StepInputs) -> list[TableOutcome]:
             for table in (landing, quarantine)
         }
         records = parse_landing(spark, readable, SOURCE_FIELDS[source]).persist()
+        judged = judged_deliveries(
+            records, lines_landed, {key: sources[key] for key in changed}, options, states[landing]
+        )
+        for key in changed:
+            landed[landing][key][DELIVERY] = judged[key]
         valid = publish(
             lake, landing, landing_records(records, landing), keys, changed, landed[landing], pinned=pinned[landing]
         )
@@ -66,13 +104,14 @@ def landing_step(source: str, inputs: StepInputs) -> list[TableOutcome]:
     landed_state = lake.state(landing)
     all_lines = {key: landed_state[key]["lines_landed"] for key in keys}
     log.info(f"{source}: parsed {len(changed_files)} files of {changed}; {len(keys) - len(changed)} dates unchanged")
-    quarantined = quarantine_rate(
-        invalid.rows_by_partition,
-        {key: all_lines[key] for key in changed},
-        inputs.options.quarantine_warn_rate,
-        inputs.options.quarantine_error_rate,
-    )
-    return [
-        table_outcome(valid, changed, [not_empty(valid), lines_accounted_for(valid, invalid, all_lines), quarantined]),
-        table_outcome(invalid, changed, []),
+    checks = [
+        not_empty(valid),
+        lines_accounted_for(valid, invalid, all_lines),
+        delivery_quality(source, landed_state, changed, lake.root),
     ]
+    outcome = table_outcome(valid, changed, checks)
+    for key in changed:  # each parsed delivery's verdict on its partition's materialization
+        outcome.metadata[PER_PARTITION][key].update(
+            quarantined=judged[key]["quarantined"], delivery=judged[key]["verdict"]
+        )
+    return [outcome, table_outcome(invalid, changed, [])]

@@ -93,12 +93,15 @@ def schema_result(published: Published) -> CheckOutcome:
     return schema_check(published.rows, published.rewritten, published.table, published.rule_breaks)
 
 
-def table_outcome(published: Published, recomputed: list[str], checks: list[CheckOutcome]) -> TableOutcome:
+def table_outcome(
+    published: Published, recomputed: list[str], checks: list[CheckOutcome], extra: dict | None = None
+) -> TableOutcome:
     """What the whole table is now (numeric `table_rows` is plotted over time): which Iceberg table and
     snapshot, where its files are, how many rows, and a masked preview of what changed; and per partition
-    (`PER_PARTITION`), what the step did to it, its rows and measures."""
+    (`PER_PARTITION`), what the step did to it, its rows and measures. `extra`: the step's own metadata."""
     recomputed, rewritten = set(recomputed), set(published.rewritten)
     metadata = {
+        **(extra or {}),
         "table_rows": published.table_rows,
         "dagster/table_name": published.identifier,
         "dagster/uri": Location(published.location),

@@ -1,11 +1,17 @@
-"""Trusted steps: only the data of customers who consent to research."""
+"""Trusted steps: only the data of customers who consent to research, from every delivery that is not held."""
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from stedi_assets.checks.count_checks import not_empty, one_row_per_customer, readings_distinct
+from stedi_assets.deliveries import held_dates
+from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import (
     ACCELEROMETER_TRUSTED,
     CUSTOMER_CURATED,
     CUSTOMER_TRUSTED,
     LANDING_TABLES,
+    PARTITION_COLUMN,
     STEP_TRAINER_TRUSTED,
     TableSpec,
 )
@@ -22,21 +28,36 @@ from stedi_assets.steps.stale import (
 from stedi_assets.transforms import trusted
 
 
+def flowing(spark: SparkSession, lake: Lake, source: str) -> tuple[DataFrame, dict[str, dict], list[str]]:
+    """A landing table's rows and partition state without its held deliveries (`deliveries`), and the held
+    dates. A hold or a release changes the state the trusted steps fingerprint, so they recompute."""
+    landing = LANDING_TABLES[source]
+    state = lake.state(landing)
+    held = held_dates(source, state)
+    rows = lake.read(spark, landing)
+    if held:
+        rows = rows.where(~F.col(PARTITION_COLUMN).isin(held))
+    return rows, {key: entry for key, entry in state.items() if key not in held}, held
+
+
+def held_metadata(source: str, held: list[str]) -> dict:
+    """What a trusted table's materialization tells of the deliveries it leaves out."""
+    return {"deliveries_held": [f"{source} {date}" for date in held]} if held else {}
+
+
 def customer_trusted_step(inputs: StepInputs) -> list[TableOutcome]:
-    """Computed whole, and only when customer_landing (or the code) changed."""
-    lake, keys, landing = inputs.lake, inputs.partition_keys, LANDING_TABLES["customer"]
+    """Computed whole, and only when customer_landing's deliveries that flow (or the code) changed."""
+    lake, keys = inputs.lake, inputs.partition_keys
     pinned = lake.pin(CUSTOMER_TRUSTED)
-    stale = stale_whole_table(
-        CUSTOMER_TRUSTED.name, pinned.state, inputs.registered_partition_keys, lake.state(landing)
-    )
-    rows = trusted.customer_trusted(lake.read(inputs.spark, landing))
+    landing_rows, landing_state, held = flowing(inputs.spark, lake, "customer")
+    stale = stale_whole_table(CUSTOMER_TRUSTED.name, pinned.state, inputs.registered_partition_keys, landing_state)
+    rows = trusted.customer_trusted(landing_rows)
     published = publish(lake, CUSTOMER_TRUSTED, rows, keys, stale.keys, stale.extra_state, pinned=pinned)
-    return [table_outcome(published, stale.keys, [not_empty(published), one_row_per_customer(published)])]
+    checks = [not_empty(published), one_row_per_customer(published)]
+    return [table_outcome(published, stale.keys, checks, held_metadata("customer", held))]
 
 
-def trusted_readings_step(
-    table: TableSpec, landing: TableSpec, customers: TableSpec, time_column: str, transform, consent
-):
+def trusted_readings_step(table: TableSpec, source: str, customers: TableSpec, time_column: str, transform, consent):
     """Readings kept for consenting customers, recomputed only in the partitions whose inputs changed, in the
     run's dates or in any other (a customer's consent changed).
 
@@ -48,9 +69,10 @@ def trusted_readings_step(
         spark, lake, keys, cutoff = inputs.spark, inputs.lake, inputs.partition_keys, inputs.options.consent_cutoff
         registered = inputs.registered_partition_keys
         pinned = lake.pin(table)
-        landing_rows, customer_rows = lake.read(spark, landing), lake.read(spark, customers)
+        landing_rows, landing_state, held = flowing(spark, lake, source)
+        customer_rows = lake.read(spark, customers)
         consent_by_date = digests_by_date(consent(landing_rows, customer_rows))
-        landed = landed_up_to(lake.state(landing), registered)
+        landed = landed_up_to(landing_state, registered)
         stale = stale_partitions(
             table.name,
             pinned.state,
@@ -62,14 +84,14 @@ def trusted_readings_step(
             lake, table, rows, keys, stale.keys, stale.extra_state, reading_span(time_column), pinned=pinned
         )
         checks = [not_empty(published), readings_distinct(lake, published, time_column)]
-        return [table_outcome(published, stale.keys, checks)]
+        return [table_outcome(published, stale.keys, checks, held_metadata(source, held))]
 
     return _step
 
 
 accelerometer_trusted_step = trusted_readings_step(
     ACCELEROMETER_TRUSTED,
-    LANDING_TABLES["accelerometer"],
+    "accelerometer",
     CUSTOMER_TRUSTED,
     "timestamp",
     trusted.accelerometer_trusted,
@@ -77,7 +99,7 @@ accelerometer_trusted_step = trusted_readings_step(
 )
 step_trainer_trusted_step = trusted_readings_step(
     STEP_TRAINER_TRUSTED,
-    LANDING_TABLES["step_trainer"],
+    "step_trainer",
     CUSTOMER_CURATED,
     "sensorReadingTime",
     trusted.step_trainer_trusted,

@@ -50,13 +50,13 @@ def asset_spec(table: TableSpec, group: str, deps=()) -> dg.AssetSpec:
 
 
 def check_specs(table: TableSpec, *count_checks: CountCheck) -> list[dg.AssetCheckSpec]:
-    """The schema check and the given count checks; all blocking, so a failed ERROR stops downstream."""
+    """The schema check and the given count checks. A blocking check that fails with ERROR stops downstream."""
     key = dg.AssetKey(table.name)
     return [
-        dg.AssetCheckSpec(name, asset=key, blocking=True, description=description)
-        for name, description in [
-            (SCHEMA_CHECK, SCHEMA_CHECK_DESCRIPTION),
-            *((check.name, check.description) for check in count_checks),
+        dg.AssetCheckSpec(name, asset=key, blocking=blocking, description=description)
+        for name, description, blocking in [
+            (SCHEMA_CHECK, SCHEMA_CHECK_DESCRIPTION, True),
+            *((check.name, check.description, check.blocking) for check in count_checks),
         ]
     ]
 

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from stedi_assets.checks.count_checks import lines_accounted_for, not_empty, quarantine_rate
+from stedi_assets.checks.count_checks import delivery_quality, lines_accounted_for, not_empty
 from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES, SOURCE_FIELDS
 from stedi_assets.zones.asset_specs import asset_spec, check_specs, step_asset
 
@@ -12,7 +12,7 @@ def landing_assets(source: str, resource_keys: set[str]) -> dg.AssetsDefinition:
     return step_asset(
         f"{source}_landing_zone",
         [asset_spec(landing, "landing"), asset_spec(quarantine, "landing")],
-        [*check_specs(landing, not_empty, lines_accounted_for, quarantine_rate), *check_specs(quarantine)],
+        [*check_specs(landing, not_empty, lines_accounted_for, delivery_quality), *check_specs(quarantine)],
         resource_keys,
     )
 
