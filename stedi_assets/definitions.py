@@ -16,6 +16,7 @@ from stedi_assets.jobs import (
 from stedi_assets.resources import resources_from_environment
 from stedi_assets.schemas.tables import ZONE_TABLES
 from stedi_assets.sensors.new_landing_files import landing_sensor
+from stedi_assets.sensors.released_deliveries import released_delivery_sensor
 from stedi_assets.zones.asset_specs import STEPS_RESOURCE
 from stedi_assets.zones.curated_assets import curated_zone
 from stedi_assets.zones.landing_assets import landing_zone
@@ -39,7 +40,7 @@ def build_definitions(resources: dict, expected_counts_profile: str | None = Non
         asset_checks=checks if expected_counts_profile else [],
         jobs=[all_zones_job, *zone_jobs, release_held_delivery, *([maintain_lake] if local_spark else [])],
         schedules=[nightly_all_zones, *([nightly_maintenance] if local_spark else [])],
-        sensors=[landing_sensor],
+        sensors=[landing_sensor, released_delivery_sensor],
         resources=resources,
         executor=dg.in_process_executor,
     )

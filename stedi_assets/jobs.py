@@ -99,7 +99,7 @@ def release_delivery(context: dg.OpExecutionContext, config: Release, lake: dg.R
 @dg.job(
     tags=LAKE_WRITER_TAG,
     description="Release a held delivery (one source's files of one ingest date with too many bad lines), as "
-    "`stedi release` does. Then materialize the trusted and curated zones, or wait for the next run.",
+    "`stedi release` does. `released_delivery_sensor` then starts a run that takes its rows downstream.",
 )
 def release_held_delivery():
     release_delivery()

@@ -23,6 +23,7 @@ from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.resources import local_resources
 from stedi_assets.sample import write_sample_landing
 from stedi_assets.schemas.tables import LANDING_TABLES
+from stedi_assets.sensors.released_deliveries import released_delivery_sensor
 from stedi_assets_tests.lake_contents import TABLE_FIELDS, current_snapshots, lake_table, table_rows
 from stedi_assets_tests.reference import CONTRACT_FIELDS, reference_tables
 
@@ -113,6 +114,8 @@ def test_a_broken_delivery_is_held_across_runs_and_instances_until_released(star
     ]
     assert not quality.passed and quality.severity == dg.AssetCheckSeverity.ERROR
     assert list(quality.metadata["held"].value) == [NEW_DATE]
+    trusted = [m.metadata for m in result.asset_materializations_for_node("accelerometer_trusted")]
+    assert trusted and all(m["deliveries_held"].value == [f"accelerometer {NEW_DATE}"] for m in trusted)
     assert current_snapshots(lake) == before
 
     # A person releases it (the CLI, as a process); the release is recorded in the lake.
@@ -183,16 +186,32 @@ def test_a_replay_that_mends_a_delivery_lifts_its_hold_and_the_release_job_lifts
 
     # The other is released from Dagster (the UI's launchpad runs this job with this config).
     config = {"source": "step_trainer", "date": NEW_DATE, "released_by": "ann"}
-    result = release_held_delivery.execute_in_process(
-        run_config={"ops": {"release_delivery": {"config": config}}}, resources={"lake": Lake(str(lake))}
-    )
-    assert result.success
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = release_held_delivery.execute_in_process(
+            run_config={"ops": {"release_delivery": {"config": config}}},
+            resources={"lake": Lake(str(lake))},
+            instance=instance,
+        )
+        assert result.success
+        # A sensor then asks for the run that takes the released rows downstream.
+        context = dg.build_run_status_sensor_context(
+            sensor_name=released_delivery_sensor.name,
+            dagster_event=result.get_run_success_event(),
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+        )
+        request = released_delivery_sensor(context)
+        assert request.tags == partition_range_tags([NEW_DATE]) and released_delivery_sensor.job_name == "all_zones"
+        assert NEW_DATE in instance.get_dynamic_partitions(ingest_date_partitions.name)
+    before = current_snapshots(lake)
     again = release_held_delivery.execute_in_process(
         run_config={"ops": {"release_delivery": {"config": config}}},
         resources={"lake": Lake(str(lake))},
         raise_on_error=False,
     )
     assert not again.success  # released already: a clear failure, and nothing committed
+    assert "was released already" in again.failure_data_for_node("release_delivery").error.message
+    assert current_snapshots(lake) == before
 
     assert materialize(landing, lake) == 0
     assert "HELD" not in capsys.readouterr().err
