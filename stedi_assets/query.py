@@ -3,7 +3,8 @@
 pyiceberg reads each table's current snapshot (from the lake's own catalog: SQLite or Glue) into Arrow, and
 DuckDB sees it as a view of the table's name. DuckDB's iceberg extension is not used: it is downloaded at run
 time, and installing extensions is turned off here, so a query never fetches anything. Only the tables whose
-names the SQL mentions are scanned.
+names the SQL mentions are scanned. The SQL can reach nothing but those tables: DuckDB's external access is off
+and its configuration locked before it runs.
 """
 
 import re
@@ -53,15 +54,21 @@ def query_lake(
     except NoSuchNamespaceError:
         raise LakeQueryError(f"the lake at {lake.root} has no namespace {namespace!r}") from None
 
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     try:
         for name in mentioned_tables(sql, names):
             catalog.load_table((namespace, name)).scan().to_duckdb(name, connection=con)
+        # The SQL sees the tables above and nothing else: no file read or written, no database attached from a
+        # file, no extension installed or loaded, and no setting that could turn any of that back on.
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
         try:
             relation = con.sql(sql)
             if relation is None:  # the last statement returns no rows (e.g. CREATE TABLE ...)
                 return QueryResult([], [], 0)
             result = relation.to_arrow_table()
+        except duckdb.PermissionException as error:
+            raise LakeQueryError(f"{_one_line(error)}: stedi query reads the lake's tables only") from None
         except duckdb.Error as error:
             raise LakeQueryError(_one_line(error)) from None
     finally:

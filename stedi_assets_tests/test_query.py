@@ -125,3 +125,36 @@ def test_only_the_tables_named_as_whole_words_are_scanned():
     names = ["customer_landing", "step_trainer_landing", "customer_trusted"]
     sql = 'SELECT * FROM "CUSTOMER_LANDING" JOIN step_trainer_landing_old USING (x) -- customer_trusted2'
     assert mentioned_tables(sql, names) == ["customer_landing"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_text('{secret}')",
+        "SELECT * FROM read_csv('{secret}')",
+        "SELECT * FROM read_parquet('{lake}/**/*.parquet')",
+        "COPY (SELECT * FROM step_trainer_landing) TO '{out}/copy.csv'",
+        "ATTACH '{out}/other.db' AS other",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+    ],
+    ids=["read_text", "read_csv", "read_parquet", "copy", "attach", "install", "load", "reenable"],
+)
+def test_the_sql_reaches_nothing_but_the_lakes_tables(lake, tmp_path, sql):
+    """The README's promise, as a user meets it: a real `stedi` process refuses, in one line, and makes no file."""
+    import subprocess
+    import sys
+
+    secret, out = tmp_path / "secret.txt", tmp_path / "out"
+    secret.write_text("the pseudonym key\n")
+    out.mkdir()
+    statement = sql.format(secret=secret, lake=lake, out=out)
+    result = subprocess.run(
+        [sys.executable, "-m", "stedi_assets.cli", "query", "--lake", lake, statement], capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "the pseudonym key" not in result.stdout
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("stedi: ") and "Traceback" not in line
+    assert list(out.iterdir()) == []
