@@ -51,3 +51,34 @@ def test_a_cluster_keeps_its_own_resources_and_gets_the_tables_semantics():
     laptop = {"spark.driver.memory", "spark.sql.shuffle.partitions", "spark.ui.enabled", "spark.sql.adaptive.enabled"}
     for master in ("spark://master:7077", "yarn"):
         assert not laptop & set(spark_config(master))
+
+
+def listening_addresses(pid: int) -> set[str]:
+    """The local addresses of the TCP sockets process `pid` listens on, read from /proc (hex, as the kernel
+    writes them: 0100007F is 127.0.0.1)."""
+    import os
+
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        target = os.readlink(f"/proc/{pid}/fd/{fd}") if os.path.islink(f"/proc/{pid}/fd/{fd}") else ""
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    listening = set()
+    for table in ("tcp", "tcp6"):
+        for line in open(f"/proc/{pid}/net/{table}").read().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                listening.add(fields[1].rsplit(":", 1)[0])
+    return listening
+
+
+LOOPBACK = {"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
+
+
+def test_local_spark_listens_on_loopback_only(spark):
+    """The driver's RPC and block manager ports, while a job runs and after: never the machine's other addresses."""
+    spark.range(1000).selectExpr("id % 7 AS k").groupBy("k").count().collect()  # a shuffle: blocks are served
+    pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    addresses = listening_addresses(pid)
+    assert addresses, "the JVM listens on some port"
+    assert addresses <= LOOPBACK, addresses
