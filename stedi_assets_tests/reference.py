@@ -195,8 +195,21 @@ def _row_or_none(parse, record, source):
         return None
 
 
+# Byte-order marks of UTF-16 (and so UTF-32 LE), UTF-32 BE, or two ASCII characters in UTF-16 LE or BE.
+_NOT_UTF8 = re.compile(
+    rb"\A(?:\xff\xfe|\xfe\xff|\x00\x00\xfe\xff|[\x01-\x7f]\x00[\x01-\x7f]\x00|\x00[\x01-\x7f]\x00[\x01-\x7f])"
+)
+
+
 def parse_file(content: bytes, source: str) -> list[tuple[int, tuple | None]]:
-    """(record number, row or None when invalid) for every record of a decompressed file."""
+    """(record number, row or None when invalid) for every record of a decompressed file.
+
+    A leading UTF-8 byte-order mark is skipped; a file that starts with a UTF-16 or UTF-32 byte-order mark, or
+    with two ASCII characters in UTF-16, is in another encoding: every non-blank line of it is invalid."""
+    if content.startswith(b"\xef\xbb\xbf"):
+        content = content[3:]
+    if _NOT_UTF8.match(content):
+        return [(n, None) for n, raw in enumerate(content.splitlines(), start=1) if raw.strip()]
     try:
         whole = _DECODER.decode(content.decode("utf-8", "surrogateescape"))
     except (ValueError, RecursionError):

@@ -40,6 +40,8 @@ BAD_ACCELEROMETER_FILES = {
     "pretty-array.json": json.dumps([json.loads(GOOD), {"user": "a@x.com"}, 7, json.loads(GOOD)], indent=2),
     "truncated-array.json": json.dumps([json.loads(GOOD)] * 3, indent=2)[:-40],
     "array-then-line.json": f"[{GOOD}]\n{GOOD}\n",
+    "bom.json": f"\ufeff{GOOD}\n{GOOD}\n",
+    "bom-array.json": f"\ufeff[{GOOD}, {GOOD}]",
 }
 
 
@@ -51,6 +53,8 @@ def messy_landing(tmp_path_factory):
     for name, text in BAD_ACCELEROMETER_FILES.items():
         (folder / name).write_text(text)
     (folder / "invalid-utf8.json").write_bytes(GOOD.encode() + b"\n" + b'{"user": "\xff\xfe", "timestamp": 1}\n')
+    (folder / "utf16.json").write_bytes(f"{GOOD}\n{GOOD}\n".encode("utf-16"))  # with its byte-order mark
+    (folder / "utf16be.json").write_bytes(f"{GOOD}\n".encode("utf-16-be"))
     (folder / "huge-line.json").write_text('{"user": "' + "h" * 10_000_000 + '", "timestamp": 5}\n{"oops"\n')
     (folder / "compressed.json.gz").write_bytes(gzip.compress(f"{GOOD}\n{{bad\n".encode()))
     (folder / "array.json.gz").write_bytes(gzip.compress(f"[{GOOD},\n{GOOD}]".encode()))
@@ -88,6 +92,10 @@ def test_every_case_lands_or_is_quarantined_with_a_reason(messy_landing, tmp_pat
     assert reasons[("pretty-array.json", 3)] == "not a JSON object (found: number)"
     assert reasons[("not-gzip.json.gz", 1)].startswith("unreadable gzip file: Not a gzipped file")
     assert reasons[("truncated.json.gz", 1)].startswith("unreadable gzip file: Compressed file ended")
+    utf16 = "the file is UTF-16 (little-endian), not UTF-8: convert it to UTF-8 and land it again"
+    assert reasons[("utf16.json", 1)] == reasons[("utf16.json", 2)] == utf16
+    assert reasons[("utf16be.json", 1)].startswith("the file is UTF-16 (big-endian), not UTF-8")
+    assert not [key for key in reasons if key[0].startswith("bom")]  # a byte-order mark is not data
     landing_rows = stored.read(spark, LANDING_TABLES["accelerometer"])
     assert landing_rows.count() == sum(expected["accelerometer_landing"].values())
     assert landing_rows.where("source_file = 'huge-line.json'").count() == 1

@@ -19,7 +19,7 @@ import dagster as dg
 import pytest
 
 from stedi_assets.cli import main
-from stedi_assets.code_versions import CODE_VERSIONS
+from stedi_assets.code_versions import CODE_VERSIONS, LANDING_PARSER
 from stedi_assets_tests.lake_contents import current_snapshots, table_rows
 from stedi_assets_tests.servers import REPO, dagster_env
 
@@ -209,7 +209,8 @@ def test_an_upgrade_recomputes_exactly_the_tables_whose_code_changed(spark, tmp_
         'f"invalid JSON: {error}"',
         'f"not JSON: {error}"',
     )
-    edit(copy / "stedi_assets" / "code_versions.py", 'LANDING_PARSER = "1"', 'LANDING_PARSER = "2"')
+    bumped = f'LANDING_PARSER = "{int(LANDING_PARSER) + 1}"'
+    edit(copy / "stedi_assets" / "code_versions.py", f'LANDING_PARSER = "{LANDING_PARSER}"', bumped)
     quarantined_before = table_rows(lake, "customer_quarantine")
     stedi(copy, env, *run)
     assert recomputed(home)["customer_landing"] == dates

@@ -68,10 +68,14 @@ arrays = st.builds(
     st.none() | st.integers(0, 60),
 )
 ndjson = st.lists(lines | st.sampled_from([b"", b"  ", b"\t"]), max_size=12).map(b"\n".join)
+# The same files behind a byte-order mark, or in another encoding.
+encoded = st.tuples(ndjson | arrays, st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32"])).map(
+    lambda pair: pair[0].decode("utf-8", "replace").encode(pair[1])
+)
 
 
 @settings(max_examples=400, deadline=None)
-@given(content=ndjson | arrays)
+@given(content=ndjson | arrays | encoded)
 def test_every_record_is_a_typed_row_or_a_quarantine_row_as_in_the_reference(content):
     parsed = list(parse_file(content, SOURCE_FIELDS["accelerometer"]))
     assert all((line.values is None) == bool(line.reason) == (line.raw_text is not None) for line in parsed)

@@ -141,3 +141,26 @@ def test_a_file_that_is_not_exactly_one_array_is_read_line_by_line(content):
 def test_raw_text_is_cut_to_a_sane_size():
     (line,) = parse_file(b'{"x": "' + b"a" * 20000, STEP_TRAINER_FIELDS)
     assert len(line.raw_text) == 4096
+
+
+def test_a_utf8_byte_order_mark_is_not_data():
+    line = '{"user": "a@x.com", "timestamp": 1}'
+    for content in (f"\ufeff{line}\n{line}\n", f"\ufeff[{line}, {line}]"):
+        parsed = list(parse_file(content.encode(), ACCELEROMETER_FIELDS))
+        assert [(p.line_number, p.reason) for p in parsed] == [(1, None), (2, None)], content
+
+
+@pytest.mark.parametrize(
+    "encoding, name",
+    [
+        ("utf-16", "UTF-16 (little-endian)"),  # Python writes the byte-order mark
+        ("utf-16-be", "UTF-16 (big-endian)"),
+        ("utf-16-le", "UTF-16 (little-endian)"),
+        ("utf-32", "UTF-32 (little-endian)"),
+    ],
+)
+def test_a_file_in_another_encoding_is_quarantined_line_by_line_naming_it(encoding, name):
+    content = '{"user": "a@x.com", "timestamp": 1}\n\n{"user": "b@x.com", "timestamp": 2}\n'.encode(encoding)
+    parsed = list(parse_file(content, ACCELEROMETER_FIELDS))
+    assert [p.line_number for p in parsed] == sorted({p.line_number for p in parsed}) and len(parsed) >= 2
+    assert all(p.values is None and p.reason.startswith(f"the file is {name}, not UTF-8") for p in parsed)

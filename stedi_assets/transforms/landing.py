@@ -84,7 +84,7 @@ def records_landed(spark: SparkSession, files: list[LandingFile]) -> dict[str, i
     """
     if not files:
         return {}
-    text = F.col("value")
+    text = F.regexp_replace("value", "^\ufeff", "")  # a UTF-8 byte-order mark is not data, as in the parser
     # from_json stops after the first value; inside brackets, anything after the array is a parse error.
     whole_file = F.from_json(F.concat(F.lit("["), text, F.lit("]")), "array<array<string>>", _STRICT_JSON)
     is_array = text.rlike(r"^[ \t\n\r]*\[") & (F.size(whole_file) == 1)

@@ -4,6 +4,7 @@ Plain Python with no Spark, so it is easy to fuzz and runs unchanged inside a
 Spark Python worker (locally or on Glue).
 """
 
+import codecs
 import gzip
 import json
 import math
@@ -190,11 +191,36 @@ def _array_elements(content: bytes) -> list[bytes] | None:
     return elements
 
 
+# Byte-order marks of the encodings a JSON export may come in instead of UTF-8 (UTF-32's first: it begins with
+# UTF-16's).
+FOREIGN_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32 (little-endian)"),
+    (codecs.BOM_UTF32_BE, "UTF-32 (big-endian)"),
+    (codecs.BOM_UTF16_LE, "UTF-16 (little-endian)"),
+    (codecs.BOM_UTF16_BE, "UTF-16 (big-endian)"),
+)
+
+
+def foreign_encoding(content: bytes) -> str | None:
+    """The encoding a file is in when it is not UTF-8: named by its byte-order mark, or UTF-16 without one, when
+    its first two characters are ASCII each written beside a zero byte (JSON text starts with ASCII)."""
+    for bom, name in FOREIGN_BOMS:
+        if content.startswith(bom):
+            return name
+    ascii_pair = content[:4]
+    if len(ascii_pair) == 4 and all(0 < byte < 0x80 for byte in ascii_pair[0::2]) and not any(ascii_pair[1::2]):
+        return "UTF-16 (little-endian)"
+    if len(ascii_pair) == 4 and all(0 < byte < 0x80 for byte in ascii_pair[1::2]) and not any(ascii_pair[0::2]):
+        return "UTF-16 (big-endian)"
+    return None
+
+
 def parse_file(content: bytes, fields: tuple[ColumnSpec, ...], gzipped: bool = False) -> Iterator[ParsedLine]:
     """One ParsedLine per record landed: every element of a file that is one JSON array, else every non-blank line.
 
     An array element's `line_number` is its 1-based position in the array: unique and in file order, as the
-    customer current state's tie-break needs.
+    customer current state's tie-break needs. A leading UTF-8 byte-order mark is not data: it is skipped. A
+    file in another encoding is quarantined line by line, each with a reason that names the encoding.
     """
     if gzipped:
         try:
@@ -203,6 +229,14 @@ def parse_file(content: bytes, fields: tuple[ColumnSpec, ...], gzipped: bool = F
             raw = content[:RAW_TEXT_LIMIT].decode("utf-8", "replace")
             yield ParsedLine(1, None, raw, f"unreadable gzip file: {error}")
             return
+    content = content.removeprefix(codecs.BOM_UTF8)
+    encoding = foreign_encoding(content)
+    if encoding:
+        reason = f"the file is {encoding}, not UTF-8: convert it to UTF-8 and land it again"
+        for number, line in enumerate(content.splitlines(), start=1):
+            if line.strip():
+                yield ParsedLine(number, None, line[:RAW_TEXT_LIMIT].decode("utf-8", "replace"), reason)
+        return
     plan = typing_plan(fields)
     elements = _array_elements(content)
     if elements is None:
