@@ -26,6 +26,12 @@ class LandingFile:
     size: int
     modified_ns: int
     etag: str = ""  # S3 only: its times have one-second resolution, so a same-size rewrite shows only here
+    landed_name: str = ""  # the name it landed with, where `path` is a stand-in with a plain name (`local_copies`)
+
+    @property
+    def name(self) -> str:
+        """The file's name as landed: what its rows record as `source_file`."""
+        return self.landed_name or self.path.rsplit("/", 1)[-1]
 
 
 def _utc_date(epoch_seconds: float) -> str:
@@ -156,22 +162,33 @@ def fingerprints_by_ingest_date(files: list[LandingFile]) -> dict[str, str]:
     return {date: fingerprint([file for file in files if file.ingest_date == date]) for date in dates}
 
 
+# Hadoop reads a path as a glob and a URI: `[`, `{`, `*`, `?`, `:` and the like in a name break it. Paths of
+# these characters only are read as they are.
+_PLAIN_PATH = re.compile(r"[\w./=+-]+", re.ASCII)
+
+
 def local_copies(files: list[LandingFile], folder: str) -> list[LandingFile]:
-    """The files, with those on S3 downloaded into `folder`: for a local Spark, which has no S3 filesystem.
+    """The files as a local Spark can read them: those on S3 downloaded into `folder` (local Spark has no S3
+    filesystem), and local ones whose path Hadoop would misread (`_PLAIN_PATH`) linked there.
 
-    A copy sits in an `ingest_date=` folder of its file's ingest date, so the parser dates it as the listing
-    did; its name and modification time are the original's. Glue and EMR read `s3://` themselves."""
-    import boto3  # as in `_list_s3_landing_files`: only for S3 roots
-
-    s3, copies = boto3.client("s3"), []
+    A stand-in has a plain name and sits in an `ingest_date=` folder of its file's ingest date, so the parser
+    dates it as the listing did; `landed_name` keeps the original's name, and a download its modification time.
+    Glue and EMR read `s3://` themselves."""
+    copies = []
     for number, file in enumerate(files):
-        if not file.path.startswith("s3://"):
+        on_s3 = file.path.startswith("s3://")
+        if not on_s3 and _PLAIN_PATH.fullmatch(file.path):
             copies.append(file)
             continue
-        bucket, key = bucket_and_key(file.path)
-        copy = Path(folder) / file.source / str(number) / f"ingest_date={file.ingest_date}" / key.rsplit("/", 1)[-1]
+        suffix = next(suffix for suffix in reversed(LANDING_SUFFIXES) if file.name.endswith(suffix))
+        copy = Path(folder) / file.source / str(number) / f"ingest_date={file.ingest_date}" / f"landed{suffix}"
         copy.parent.mkdir(parents=True)
-        s3.download_file(bucket, key, str(copy))
-        os.utime(copy, ns=(file.modified_ns, file.modified_ns))
-        copies.append(dataclasses.replace(file, path=str(copy)))
+        if on_s3:
+            import boto3  # as in `_list_s3_landing_files`: only for S3 roots
+
+            boto3.client("s3").download_file(*bucket_and_key(file.path), str(copy))
+            os.utime(copy, ns=(file.modified_ns, file.modified_ns))
+        else:
+            copy.symlink_to(os.path.abspath(file.path))
+        copies.append(dataclasses.replace(file, path=str(copy), landed_name=file.name))
     return copies

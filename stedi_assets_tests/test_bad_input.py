@@ -19,6 +19,7 @@ from stedi_assets.landing_files import list_landing_files
 from stedi_assets.sample import write_sample_landing
 from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES
 from stedi_assets.transforms.landing import records_landed
+from stedi_assets_tests.lake_contents import table_rows
 from stedi_assets_tests.reference import read_source, reference_tables
 
 GOOD = '{"user": "a@x.com", "timestamp": 1700000000000, "x": 1.0, "y": 0.0, "z": 0.0}'
@@ -163,3 +164,32 @@ def test_offline_with_no_cached_jars_is_one_clear_line(tmp_path):
     assert error.startswith("stedi: Spark could not start") and "connect to the internet once" in error
     log = re.search(r"\(details: (.+)\)$", error).group(1)
     assert "repo1.maven.org" in Path(log).read_text()  # Ivy tried, and failed
+
+
+ODD_NAMES = ["a [1].json", "b:2.json", "c%20.json", "d é.json", "e f.json", "g..json", "h{i}.json", "j*?.json"]
+
+
+@pytest.mark.slow
+def test_any_file_name_is_read_literally(tmp_path):
+    """Names Hadoop would read as a glob or a URI, landed beside sample data, through a real `stedi` process:
+    every line lands under its file's own name."""
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    write_sample_landing(landing, customers=5, seed=2)
+    folder = landing / "accelerometer" / "landing" / "ingest_date=2024-02-01"
+    folder.mkdir()
+    for number, name in enumerate(ODD_NAMES):
+        (folder / name).write_text(f"{GOOD}\n" + GOOD.replace("1700000000000", str(1700000000001 + number)) + "\n")
+    command = ["materialize", "--landing", str(landing), "--lake", str(lake), "--pseudonym-key", "k"]
+    result = subprocess.run([sys.executable, "-m", "stedi_assets.cli", *command], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    landed = Counter(row["source_file"] for row in table_rows(lake, "accelerometer_landing"))
+    assert {name: landed[name] for name in ODD_NAMES} == dict.fromkeys(ODD_NAMES, 2)
+    assert not [row for row in table_rows(lake, "accelerometer_quarantine") if row["source_file"] in ODD_NAMES]
+    expected = reference_tables(landing, pseudonym_key="k")
+    assert (
+        Counter(
+            tuple(row[f] for f in ("user", "timestamp", "x", "y", "z"))
+            for row in table_rows(lake, "accelerometer_landing")
+        )
+        == expected["accelerometer_landing"]
+    )

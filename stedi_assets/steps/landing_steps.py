@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 
 def spark_is_local(spark) -> bool:
-    """Local Spark reads landing files from S3 through local copies (`local_copies`): it has no S3 filesystem."""
+    """Local Spark reads landing files through `local_copies`: it has no S3 filesystem, and Hadoop misreads some
+    names."""
     return spark.conf.get("spark.master", "").startswith("local")
 
 

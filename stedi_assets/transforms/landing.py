@@ -30,8 +30,9 @@ def parsed_lines_schema(fields: tuple[ColumnSpec, ...]) -> T.StructType:
     )
 
 
-def _parse_batches(fields: tuple[ColumnSpec, ...], schema: T.StructType):
-    """mapInArrow function: binaryFile rows (whole files) in, one parsed row per record out."""
+def _parse_batches(fields: tuple[ColumnSpec, ...], schema: T.StructType, names: dict[str, str]):
+    """mapInArrow function: binaryFile rows (whole files) in, one parsed row per record out. `names`: each
+    file's name as landed, by its path."""
     arrow_schema = to_arrow_schema(schema)
 
     def parse(batches):
@@ -42,7 +43,7 @@ def _parse_batches(fields: tuple[ColumnSpec, ...], schema: T.StructType):
                 batch.column("content").to_pylist(),
             ):
                 ingest_date = ingest_date_of(path, modified.timestamp())
-                name = path.rsplit("/", 1)[-1]
+                name = names[local_path(path)]
                 columns = [[] for _ in arrow_schema]
                 for line in parse_file(content, fields, gzipped=name.endswith(".gz")):
                     values = line.values or (None,) * len(fields)
@@ -65,7 +66,7 @@ def parse_landing(spark: SparkSession, files: list[LandingFile], fields: tuple[C
     raw_files = (
         spark.read.format("binaryFile").option("recursiveFileLookup", "true").load([file.path for file in files])
     )
-    return raw_files.mapInArrow(_parse_batches(fields, schema), schema)
+    return raw_files.mapInArrow(_parse_batches(fields, schema, {file.path: file.name for file in files}), schema)
 
 
 def landing_records(parsed_lines: DataFrame, table: TableSpec) -> DataFrame:
