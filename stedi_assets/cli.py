@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import tempfile
+import traceback
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from stedi_assets.atomic_files import write_text_atomically
 from stedi_assets.code_versions import CODE_VERSIONS
 from stedi_assets.deliveries import NotHeld, held_deliveries, hold_line, inspect_hint
 from stedi_assets.deliveries import release as release_delivery
+from stedi_assets.failures import one_line
 from stedi_assets.lake import jars
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.lake.conflicts import ConcurrentWrite
@@ -192,7 +194,11 @@ def build_tables(args, landed: Landed, s3_lake: bool, terminal: Terminal, log: P
     from stedi_assets.materialize import StepProgress, run_all_zones
 
     progress = StepProgress(terminal)
-    success, table_rows = run_all_zones(args, landed.ingest_dates, landed.bytes, progress)
+    try:
+        success, table_rows = run_all_zones(args, landed.ingest_dates, landed.bytes, progress)
+    except LandingLayoutError as error:  # the landing files changed since they were listed above
+        print(f"stedi: {error}", file=terminal.err)
+        return 2, {}
     if not success or progress.failed_checks:
         print(f"stedi: the run failed; see the lines above ({details}; the run in `dagster dev`)", file=terminal.err)
         return 1, {}
@@ -224,9 +230,16 @@ def maintain(args) -> int:
     from stedi_assets.schemas.tables import ALL_TABLES
     from stedi_assets.spark_config import spark_config
 
-    with noise_to(run_log(args)):
-        spark = SparkSession.builder.config(map=spark_config(s3_lake=args.lake.startswith("s3://"))).getOrCreate()
-        deleted = maintain_lake(spark, Lake(args.lake, args.namespace), list(ALL_TABLES), args.retain_days)
+    log = run_log(args)
+    with noise_to(log) as terminal:
+        try:
+            spark = SparkSession.builder.config(map=spark_config(s3_lake=args.lake.startswith("s3://"))).getOrCreate()
+            deleted = maintain_lake(spark, Lake(args.lake, args.namespace), list(ALL_TABLES), args.retain_days)
+        except Exception as error:  # told in one line; the trace goes to the log
+            traceback.print_exc()
+            cause = one_line("".join(traceback.format_exception(error)), str(error))
+            print(f"stedi: maintenance failed: {cause} (details: {log or 'above'})", file=terminal.err)
+            return 1
     print(f"Expired snapshots older than {args.retain_days:g} days; files deleted:")
     print(f"{'table':<26}{'data':>8}{'metadata':>10}{'orphans':>9}")
     for table, files in deleted.items():

@@ -6,6 +6,7 @@ import os
 import dagster as dg
 
 from stedi_assets.definitions import build_definitions
+from stedi_assets.failures import one_line
 from stedi_assets.jobs import partition_range_tags
 from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.resources import local_resources
@@ -68,10 +69,19 @@ class StepProgress(logging.Handler):
             tables = ", ".join(f"{table} {n:,} row{'' if n == 1 else 's'}" for table, n in rows.items())
             print(f"  {tables:<62} {seconds:6.1f} s", file=self.terminal.out)
         elif event.is_step_failure:
-            error = event.step_failure_data.error
-            print(f"FAILED {step}: {error.message.strip() if error else ''}", file=self.terminal.err)
+            print(f"FAILED {step}: {step_failure(event.step_failure_data.error)}", file=self.terminal.err)
         elif event.is_step_skipped:
             print(f"  skipped {step}: an upstream step or blocking check failed", file=self.terminal.out)
+
+
+def step_failure(error) -> str:
+    """A failed step's cause in one line (`failures`), from Dagster's error and every error under it."""
+    chain = []
+    while error is not None:
+        chain.append(error)
+        error = error.cause or error.context
+    text = "\n".join(line for e in chain for line in [e.message, *e.stack])
+    return one_line(text, chain[-1].message) if chain else "unknown error"
 
 
 def run_all_zones(args, ingest_dates: list[str], landing_bytes: int, progress: StepProgress) -> tuple[bool, dict]:

@@ -193,3 +193,72 @@ def test_any_file_name_is_read_literally(tmp_path):
         )
         == expected["accelerometer_landing"]
     )
+
+
+def stedi_process(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "stedi_assets.cli", *arguments], capture_output=True, text=True)
+
+
+def assert_one_clear_failure(result: subprocess.CompletedProcess, cause: str, advice: str) -> None:
+    """Exit 1; each failure on the terminal in one line, with its cause and what to do (the one expected among
+    them); no trace and no class name."""
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert any(cause in line and advice in line for line in lines), result.stderr
+    failures = [line for line in lines if line.startswith(("FAILED ", "stedi: maintenance failed: "))]
+    assert failures and all(": the " in line for line in failures), result.stderr  # a cause, then what to do
+    assert len(lines) <= len(failures) + 1, result.stderr
+    assert "Traceback" not in result.stderr and "dagster._core" not in result.stderr
+    assert "Exception" not in result.stderr and "Error:" not in result.stderr, result.stderr
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 KiB file system (tmpfs), for a lake that runs out of space."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)]).returncode:
+        pytest.skip("mounting a tmpfs needs root")
+    yield folder
+    subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_one_clear_line(tmp_path, tiny_disk):
+    landing = tmp_path / "landing"
+    write_sample_landing(landing, customers=10, seed=2)
+    result = stedi_process("materialize", "--landing", str(landing), "--lake", str(tiny_disk), "--pseudonym-key", "k")
+    assert_one_clear_failure(result, "No space left on device", "the disk is full")
+
+
+@pytest.fixture
+def immutable(tmp_path):
+    """`chattr +i` on folders (then even root may not write them), undone after the test."""
+    flagged = []
+
+    def flag(folder: Path) -> None:
+        if subprocess.run(["chattr", "-R", "+i", str(folder)]).returncode:
+            pytest.skip("chattr +i needs root and a file system that supports it")
+        flagged.append(folder)
+
+    yield flag
+    for folder in flagged:
+        subprocess.run(["chattr", "-R", "-i", str(folder)], check=True)
+
+
+@pytest.mark.slow
+def test_an_unwritable_lake_folder_is_one_clear_line_for_materialize_and_maintain(tmp_path, spark, immutable):
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    write_sample_landing(landing, customers=5, seed=2)
+    run = ["materialize", "--landing", str(landing), "--lake", str(lake), "--pseudonym-key", "k"]
+    for date in ("2024-02-01", "2024-02-02"):  # two runs: every landing table has an older snapshot to expire
+        assert main(run) == 0
+        (landing / "accelerometer" / "landing" / f"ingest_date={date}").mkdir()
+        (landing / "accelerometer" / "landing" / f"ingest_date={date}" / "new.json").write_text(f"{GOOD}\n")
+    immutable(lake / "landing")
+
+    assert_one_clear_failure(stedi_process(*run), str(lake / "landing"), "the lake may not be written there")
+
+    result = stedi_process("maintain", "--lake", str(lake), "--retain-days", "0")
+    assert_one_clear_failure(result, str(lake / "landing"), "the lake may not be written there")
+    assert result.stderr.startswith("stedi: maintenance failed: ")
