@@ -251,7 +251,12 @@ def sample(args) -> int:
     from stedi_assets.sample import write_sample_landing
 
     summary = write_sample_landing(args.out, customers=args.customers, seed=args.seed, scale=args.scale)
-    print(f"Wrote {summary['files']} landing files under {args.out}: {summary['lines']}")
+    lines = ", ".join(f"{count:,} {source}" for source, count in summary["lines"].items())
+    dates = summary["ingest_dates"]
+    print(
+        f"Wrote {summary['files']} landing files under {args.out} for {summary['customers']} customers over "
+        f"{len(dates)} ingest dates ({dates[0]} to {dates[-1]}): {lines} lines."
+    )
     return 0
 
 
@@ -312,9 +317,14 @@ def row_limit(text: str) -> int:
     return limit
 
 
+DEFAULT_LANDING, DEFAULT_LAKE = "data/landing", "data/lake"  # where `stedi sample` and `dagster dev` have them
+
+
 def add_lake_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument(
-        "--lake", required=True, help="lake root: a folder (with its own catalog) or s3://bucket/prefix"
+        "--lake",
+        default=DEFAULT_LAKE,
+        help=f"lake root: a folder (with its own catalog) or s3://bucket/prefix (default: {DEFAULT_LAKE})",
     )
     command.add_argument(
         "--namespace",
@@ -369,9 +379,19 @@ Exit status: 0 done, 1 the run or an ERROR check failed or a delivery is held, 2
 A held delivery (too many bad lines, judged per source and ingest date) gets a line saying why and how to
 release it; every other delivery is built.""",
     )
-    run.add_argument("--landing", required=True, help="landing root: <root>/<source>/landing/...")
+    run.add_argument(
+        "--landing",
+        default=DEFAULT_LANDING,
+        help=f"landing root: <root>/<source>/landing/... (default: {DEFAULT_LANDING})",
+    )
     add_lake_arguments(run)
-    run.add_argument("--ml-join", choices=ML_JOIN_MODES, default="customer")
+    run.add_argument(
+        "--ml-join",
+        choices=ML_JOIN_MODES,
+        default="customer",
+        help="customer (default): pair a step trainer reading with its owner's accelerometer reading at the same "
+        "millisecond; timestamp: on the time alone, as the published rubric does",
+    )
     run.add_argument("--consent-cutoff", action="store_true", help="drop readings taken before consent")
     run.add_argument("--expect", metavar="PROFILE", help="check row counts against a profile (stedi-starter)")
     run.add_argument(
@@ -427,7 +447,7 @@ when); the quarantined lines stay in the quarantine table.""",
         """  stedi sample --out data/landing
   stedi sample --out /tmp/landing-10x --scale 10""",
     )
-    make.add_argument("--out", required=True, help="the landing root to write")
+    make.add_argument("--out", default=DEFAULT_LANDING, help=f"the landing root to write (default: {DEFAULT_LANDING})")
     size = make.add_mutually_exclusive_group()
     size.add_argument("--customers", type=int, help="number of customers (default 60)")
     size.add_argument("--scale", type=float, help="volume as a multiple of the public starter data (100: ~8M readings)")
@@ -437,7 +457,8 @@ when); the quarantined lines stay in the quarantine table.""",
         commands,
         "query",
         "run SQL (DuckDB) over the lake's current tables and print the result",
-        """  stedi query --lake data/lake "SELECT count(*) FROM machine_learning_curated"
+        """  stedi query --lake data/lake "SHOW TABLES"
+  stedi query --lake data/lake "SELECT count(*) FROM machine_learning_curated"
   stedi query --lake data/lake --limit 10 "SELECT reason, count(*) FROM accelerometer_quarantine GROUP BY 1\"""",
     )
     add_lake_arguments(ask)
@@ -449,7 +470,11 @@ when); the quarantined lines stay in the quarantine table.""",
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except BrokenPipeError:  # the output went to a reader that stopped reading (`| head`): nothing to tell
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

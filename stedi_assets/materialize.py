@@ -11,7 +11,7 @@ from stedi_assets.jobs import partition_range_tags
 from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.resources import local_resources
 from stedi_assets.run_targets import changed_landing, dates_of, run_range
-from stedi_assets.schemas.tables import ZONE_TABLES
+from stedi_assets.schemas.tables import ALL_TABLES
 
 
 def instance_for_cli() -> dg.DagsterInstance:
@@ -67,7 +67,7 @@ class StepProgress(logging.Handler):
             seconds = event.step_success_data.duration_ms / 1000
             rows = {table: self.table_rows[table] for table in self.step_tables.pop(step)}
             tables = ", ".join(f"{table} {n:,} row{'' if n == 1 else 's'}" for table, n in rows.items())
-            print(f"  {tables:<62} {seconds:6.1f} s", file=self.terminal.out)
+            print(f"{seconds:7.1f} s  {tables}", file=self.terminal.out)  # the time first: its column never drifts
         elif event.is_step_failure:
             print(f"FAILED {step}: {step_failure(event.step_failure_data.error)}", file=self.terminal.err)
         elif event.is_step_skipped:
@@ -87,8 +87,8 @@ def step_failure(error) -> str:
 def run_all_zones(args, ingest_dates: list[str], landing_bytes: int, progress: StepProgress) -> tuple[bool, dict]:
     """One run of every zone over the ingest dates whose landing files changed (`run_targets`; the latest
     date when none did, so the other steps still catch up with a new code version): (success, rows of each
-    zone table, as `progress` saw them). Dagster's own log goes to the console logger, at every level:
-    `--verbose` shows it, else it is in the run's log file."""
+    table, quarantines included, as `progress` saw them). Dagster's own log goes to the console logger, at every
+    level: `--verbose` shows it, else it is in the run's log file."""
     resources = local_resources(
         args.landing,
         args.lake,
@@ -113,4 +113,4 @@ def run_all_zones(args, ingest_dates: list[str], landing_bytes: int, progress: S
             run_config={"loggers": {"console": {"config": {"log_level": "DEBUG"}}, "progress": {}}},
             raise_on_error=False,
         )
-    return result.success, {table.name: progress.table_rows.get(table.name, 0) for table in ZONE_TABLES}
+    return result.success, {table.name: progress.table_rows.get(table.name, 0) for table in ALL_TABLES}

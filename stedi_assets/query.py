@@ -7,10 +7,12 @@ names the SQL mentions are scanned. The SQL can reach nothing but those tables: 
 and its configuration locked before it runs.
 """
 
+import os
 import re
 from typing import NamedTuple
 
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE, SQLITE_FILE, LakeCatalog
+from stedi_assets.schemas.tables import ALL_TABLES
 
 
 class LakeQueryError(Exception):
@@ -39,25 +41,35 @@ def query_lake(
 ) -> QueryResult:
     """Run `sql` over the tables of `namespace` in the lake at `lake_root` (a folder or s3://bucket/prefix).
 
-    Each table is a DuckDB view named after it (`customer_landing`, `machine_learning_curated`, ...).
+    Each table is a DuckDB view named after it (`customer_landing`, `machine_learning_curated`, ...); all are
+    listed (`SHOW TABLES`), and only those the SQL names are read.
     Statements run in a throwaway in-memory database: nothing is written to the lake.
     """
     import duckdb
     from pyiceberg.exceptions import NoSuchNamespaceError
 
     lake = LakeCatalog(lake_root, namespace)
+    if not lake.on_s3 and os.path.isfile(lake.root):
+        raise LakeQueryError(f"{lake.root} is a file, not a lake: give the lake's folder (or s3://bucket/prefix)")
     if not lake.exists():
         raise LakeQueryError(f"no lake at {lake.root}: it has no catalog ({SQLITE_FILE}) yet; run `stedi materialize`")
     catalog = lake.pyiceberg()
     try:
-        names = [identifier[-1] for identifier in catalog.list_tables(namespace)]
+        names = sorted(identifier[-1] for identifier in catalog.list_tables(namespace))
     except NoSuchNamespaceError:
         raise LakeQueryError(f"the lake at {lake.root} has no namespace {namespace!r}") from None
+    if unbuilt := mentioned_tables(sql, sorted({t.name for t in ALL_TABLES} - set(names))):
+        raise LakeQueryError(f"{', '.join(unbuilt)}: not built yet in the lake at {lake.root}; run `stedi materialize`")
 
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     try:
-        for name in mentioned_tables(sql, names):
-            catalog.load_table((namespace, name)).scan().to_duckdb(name, connection=con)
+        mentioned = mentioned_tables(sql, names)
+        for name in names:  # every table is listed (SHOW TABLES); only those the SQL names are scanned
+            table = catalog.load_table((namespace, name))
+            if name in mentioned:
+                table.scan().to_duckdb(name, connection=con)
+            else:
+                con.register(name, table.schema().as_arrow().empty_table())
         # The SQL sees the tables above and nothing else: no file read or written, no database attached from a
         # file, no extension installed or loaded, and no setting that could turn any of that back on.
         con.execute("SET enable_external_access = false")
@@ -69,6 +81,9 @@ def query_lake(
             result = relation.to_arrow_table()
         except duckdb.PermissionException as error:
             raise LakeQueryError(f"{_one_line(error)}: stedi query reads the lake's tables only") from None
+        except duckdb.CatalogException as error:  # DuckDB would suggest its own system tables: name the lake's
+            message = re.sub(r"\s*Did you mean .*$", "", _one_line(error))
+            raise LakeQueryError(f"{message} The lake's tables: {', '.join(names)}") from None
         except duckdb.Error as error:
             raise LakeQueryError(_one_line(error)) from None
     finally:

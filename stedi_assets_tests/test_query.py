@@ -121,6 +121,38 @@ def test_a_lake_folder_without_a_catalog_is_one_error_line_and_exit_2(tmp_path, 
     assert not (tmp_path / "catalog.db").exists()  # a query makes no catalog
 
 
+def test_show_tables_lists_the_lakes_tables(lake, capsys):
+    code, out, err = run(capsys, "--lake", lake, "SHOW TABLES")
+    assert code == 0 and out[2:4] == ["customer_landing", "step_trainer_landing"] and out[-1] == "(2 rows)"
+    code, out, err = run(capsys, "--lake", lake, "SELECT count(*) AS n FROM information_schema.tables")
+    assert code == 0 and out[2].strip() == "2"
+
+
+@pytest.mark.parametrize(
+    "sql, says",
+    [
+        (
+            "SELECT * FROM step_trainer_landin",
+            "The lake's tables: customer_landing, step_trainer_landing",
+        ),
+        ("SELECT count(*) FROM machine_learning_curated", "machine_learning_curated: not built yet in the lake at"),
+    ],
+    ids=["typo", "not-built"],
+)
+def test_a_table_the_lake_lacks_is_named_with_what_the_lake_has(lake, capsys, sql, says):
+    code, out, err = run(capsys, "--lake", lake, sql)
+    assert code == 2 and out == [] and len(err) == 1
+    assert says in err[0] and "pg_" not in err[0]
+
+
+def test_a_lake_path_that_is_a_file_is_said_to_be_one(tmp_path, capsys):
+    (tmp_path / "lake").write_text("not a lake")
+    code, out, err = run(capsys, "--lake", str(tmp_path / "lake"), "SHOW TABLES")
+    assert code == 2 and err == [
+        f"stedi: {tmp_path / 'lake'} is a file, not a lake: give the lake's folder (or s3://bucket/prefix)"
+    ]
+
+
 def test_only_the_tables_named_as_whole_words_are_scanned():
     names = ["customer_landing", "step_trainer_landing", "customer_trusted"]
     sql = 'SELECT * FROM "CUSTOMER_LANDING" JOIN step_trainer_landing_old USING (x) -- customer_trusted2'
