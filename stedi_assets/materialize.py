@@ -47,7 +47,7 @@ class StepProgress(logging.Handler):
         if event.is_step_materialization:
             materialization = event.step_materialization_data.materialization
             table = materialization.asset_key.path[-1]
-            self.table_rows[table] = materialization.metadata["table_rows"].value
+            self.table_rows[table] = materialization.metadata["dagster/row_count"].value
             tables = self.step_tables.setdefault(step, [])
             if table not in tables:  # one materialization per partition
                 tables.append(table)

@@ -93,7 +93,7 @@ def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
     expected = CONTRACT_COUNTS["default"]
     for table in ZONE_TABLES:
         metadata = materializations[table.name].metadata
-        assert metadata["table_rows"].value == expected[table.name], table.name
+        assert metadata["dagster/row_count"].value == expected[table.name], table.name
         assert metadata["AWS Glue Job Name"].value == "stedi-steps"  # it ran as a Glue job run
         assert metadata["AWS Glue Job Run ID"].value.startswith("jr_")
     assert_checks_came_back_and_passed(result, set(materializations), defs)
@@ -143,7 +143,7 @@ def test_customer_tables_through_emr_serverless(starter_data, shipped, moto_clie
     result = run_all_zones(defs, ingest_dates(starter_data), [dg.AssetKey(t.name) for t in tables])
     assert result.success
     events = result.get_asset_materialization_events()
-    rows = {e.asset_key.to_user_string(): e.materialization.metadata["table_rows"].value for e in events}
+    rows = {e.asset_key.to_user_string(): e.materialization.metadata["dagster/row_count"].value for e in events}
     expected = CONTRACT_COUNTS["default"]
     assert rows == {
         "customer_landing": expected["customer_landing"],

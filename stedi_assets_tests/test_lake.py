@@ -166,3 +166,22 @@ def test_personal_columns_have_no_bounds_in_the_manifests(spark, tmp_path):
     assert pq.ParquetFile(files[0]["file_path"].removeprefix("file:")).read().column("email").to_pylist() == [
         "Ann@X.com"
     ]
+
+
+def test_an_existing_table_gets_the_contracts_column_docs_without_a_new_snapshot(spark, tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1])
+    table = lake._python_catalog.load_table(("stedi", TABLE.name))
+    assert [field.doc for field in table.schema().fields] == [None] * len(TABLE.spark_schema)  # as lakes were
+    before = table.current_snapshot().snapshot_id
+
+    lake.document(TABLE)
+
+    table = LakeCatalog(str(tmp_path)).pyiceberg().load_table(("stedi", TABLE.name))
+    docs = {field.name: field.doc for field in table.schema().fields}
+    assert docs["sensorReadingTime"] == "When the step trainer took the reading, epoch milliseconds UTC."
+    assert docs["line_number"] == "1-based line number in that file."
+    assert docs["ingest_date"].startswith("Ingest date (YYYY-MM-DD) of the landing file")
+    assert all(docs.values())
+    assert table.current_snapshot().snapshot_id == before
+    assert [tuple(row) for row in lake.read(spark, TABLE).collect()] == [reading(1, DAY1)]

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from stedi_assets.cli import last_run, main
+from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.sample import write_sample_landing
+from stedi_assets.schemas.tables import ALL_TABLES
 from stedi_assets_tests.conftest import CONTRACT_COUNTS
 from stedi_assets_tests.lake_contents import TABLE_FIELDS, current_snapshots, lake_table, landed_dates, table_rows
 from stedi_assets_tests.reference import CONTRACT_FIELDS, reference_tables
@@ -77,6 +79,12 @@ def test_sample_data_matches_the_reference_and_reruns_change_nothing(tmp_path, s
         assert quarantined_lines(lake, source) == expected[f"{source}_quarantine"], source
     assert sum(expected["accelerometer_quarantine"].values()) > 0, "the sample has a truncated line"
     assert landed_dates(lake, "accelerometer") == {f"2024-01-0{day}" for day in (1, 2, 3)}
+
+    # Readers outside Dagster see the contract's column docs (pyiceberg here).
+    catalog = LakeCatalog(str(lake)).pyiceberg()
+    for table in ALL_TABLES:
+        fields = catalog.load_table(("stedi", table.name)).schema().fields
+        assert {field.name: field.doc for field in fields} == table.column_docs, table.name
 
     before, snapshots = lake_snapshot(lake), current_snapshots(lake)
     assert materialize(landing, lake) == 0

@@ -46,7 +46,7 @@ def materialized_in_last_run(instance: dg.DagsterInstance) -> dict[str, dict[str
     partitions = defaultdict(dict)
     for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
         materialization = event.asset_materialization
-        rows = materialization.metadata["dagster/row_count"].value
+        rows = materialization.metadata["dagster/partition_row_count"].value
         partitions[materialization.asset_key.to_user_string()][materialization.partition] = rows
     return partitions
 

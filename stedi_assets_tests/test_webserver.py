@@ -6,6 +6,7 @@ The materialized sample (conftest's `materialized_sample`) is shared with `test_
 
 import pytest
 
+from stedi_assets_tests.lake_contents import table_rows
 from stedi_assets_tests.servers import dagster_server, tool
 
 pytestmark = pytest.mark.slow
@@ -111,3 +112,22 @@ def test_every_check_passed_in_the_cli_run(graphql, asset_nodes, cli_run_id):
 def test_cli_run_listed_as_success(runs, cli_run_id):
     """The CLI's run shows in the runs list: the `all_zones` job, status SUCCESS."""
     assert [(r["runId"], r["jobName"], r["status"]) for r in runs] == [(cli_run_id, "all_zones", "SUCCESS")]
+
+
+ROW_COUNT_QUERY = """{ assetNodes { assetKey { path } assetMaterializations(limit: 1) { partition
+  metadataEntries { label ... on IntMetadataEntry { intValue } } } } }"""
+
+
+def test_the_asset_pages_row_count_is_the_tables(graphql, materialized_sample):
+    """The latest materialization's `dagster/row_count` (the asset page's "Row count") is the whole table's rows,
+    as pyiceberg reads them; each partition's own rows are `dagster/partition_row_count`."""
+    folder, _ = materialized_sample
+    for node in graphql(ROW_COUNT_QUERY)["assetNodes"]:
+        table = node["assetKey"]["path"][-1]
+        (latest,) = node["assetMaterializations"]
+        entries = {entry["label"]: entry.get("intValue") for entry in latest["metadataEntries"]}
+        assert entries["dagster/row_count"] == len(table_rows(folder / "lake", table)), table
+        partition_rows = [
+            row for row in table_rows(folder / "lake", table) if row["ingest_date"] == latest["partition"]
+        ]
+        assert entries["dagster/partition_row_count"] == len(partition_rows), table

@@ -14,7 +14,7 @@ somebody did, the rows may come from older inputs than the other writer's: the w
 
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from pyspark.errors import AnalysisException
@@ -112,6 +112,7 @@ class Lake:
 
     root: str
     namespace: str = DEFAULT_NAMESPACE
+    _documented: set = field(default_factory=set, init=False, repr=False, compare=False)
 
     @cached_property
     def catalog(self) -> LakeCatalog:
@@ -233,6 +234,23 @@ class Lake:
             raise ConcurrentWrite(f"{table.name}: another writer committed first; try again") from error
         return new_state
 
+    def document(self, table: TableSpec) -> None:
+        """Give the stored table its columns' descriptions from the contract (`TableSpec`), so readers outside
+        Dagster (pyiceberg, Spark, Athena) see what the UI shows: a change of schema metadata (no snapshot, no
+        data file), made where a description differs, checked once per table and `Lake`."""
+        if table.name in self._documented:
+            return
+        iceberg = self._iceberg_table(table)
+        if iceberg is None:
+            return
+        schema = iceberg.schema()
+        differ = {name: doc for name, doc in table.column_docs.items() if schema.find_field(name).doc != doc}
+        if differ:
+            with iceberg.update_schema() as update:
+                for name, doc in differ.items():
+                    update.update_column(name, doc=doc)
+        self._documented.add(table.name)
+
     def attach(self, spark: SparkSession) -> None:
         """Point the session's catalog `lake` at this lake. A session that served another lake (tests run
         many lakes in one JVM) forgets that catalog first: Spark keeps a catalog once it has loaded it."""
@@ -284,7 +302,7 @@ class Lake:
         identifier = self.identifier(table)
         if spark.catalog.tableExists(identifier):
             return
-        columns = ", ".join(f"`{field.name}` {field.dataType.simpleString()}" for field in table.spark_schema)
+        columns = ", ".join(f"`{column.name}` {column.dataType.simpleString()}" for column in table.spark_schema)
         masked = {f"write.metadata.metrics.column.{c}": "none" for c in table.column_names if c in MASKED_COLUMNS}
         properties = ", ".join(f"'{key}' = '{value}'" for key, value in {**TABLE_PROPERTIES, **masked}.items())
         spark.sql(f"CREATE NAMESPACE IF NOT EXISTS lake.`{self.namespace}`")

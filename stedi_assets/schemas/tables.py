@@ -14,6 +14,10 @@ LONG = T.LongType()
 DOUBLE = T.DoubleType()
 
 PARTITION_COLUMN = "ingest_date"
+PARTITION_DESCRIPTION = (
+    "Ingest date (YYYY-MM-DD) of the landing file the row came from: its ingest_date= folder, else the date of the "
+    "epoch in its name, else its modification date (UTC). The table's partition."
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,11 @@ class TableSpec:
     @property
     def column_names(self) -> list[str]:
         return [column.name for column in self.columns]
+
+    @property
+    def column_docs(self) -> dict[str, str]:
+        """Each stored column's description, the partition column's included."""
+        return {**{c.name: c.description for c in self.columns}, PARTITION_COLUMN: PARTITION_DESCRIPTION}
 
     @property
     def spark_schema(self) -> T.StructType:

@@ -50,6 +50,7 @@ def publish(
     write_keys = partition_keys if write_keys is None else write_keys
     rules = rule_breaks(table)  # counted in the write's digest pass, not in a pass of their own
     written = lake.replace_partitions(rows, table, write_keys, extra_state, {**rules, **(measures or {})}, pinned)
+    lake.document(table)
     stored = lake.read(rows.sparkSession, table)
     rewritten_rows = stored.where(F.col(PARTITION_COLUMN).isin(written.rewritten))
     return Published(
@@ -73,7 +74,7 @@ def partition_metadata(state: dict, rules: dict) -> dict:
     measures = state.get("measures", {})
     broken = {rule: measures[rule] for rule in rules if measures.get(rule)}
     return {
-        "dagster/row_count": state.get("rows", 0),
+        "dagster/partition_row_count": state.get("rows", 0),
         **{name: value for name, value in measures.items() if name not in rules},
         **({"rows_breaking_rules": broken} if broken else {}),
     }
@@ -96,13 +97,13 @@ def schema_result(published: Published) -> CheckOutcome:
 def table_outcome(
     published: Published, recomputed: list[str], checks: list[CheckOutcome], extra: dict | None = None
 ) -> TableOutcome:
-    """What the whole table is now (numeric `table_rows` is plotted over time): which Iceberg table and
+    """What the whole table is now (numeric `dagster/row_count` is plotted over time): which Iceberg table and
     snapshot, where its files are, how many rows, and a masked preview of what changed; and per partition
     (`PER_PARTITION`), what the step did to it, its rows and measures. `extra`: the step's own metadata."""
     recomputed, rewritten = set(recomputed), set(published.rewritten)
     metadata = {
         **(extra or {}),
-        "table_rows": published.table_rows,
+        "dagster/row_count": published.table_rows,  # the whole table's: the asset page shows it
         "dagster/table_name": published.identifier,
         "dagster/uri": Location(published.location),
         PER_PARTITION: {

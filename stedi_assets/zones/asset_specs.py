@@ -113,7 +113,7 @@ def metadata(values: dict) -> dict[str, dg.MetadataValue]:
     return {name: METADATA_VALUES[t["type"]](t["raw_value"]) for name, t in typed_metadata(values).items()}
 
 
-SHARED_WITH_PARTITIONS_BEYOND_RUN = ("table_rows", "dagster/table_name", "dagster/uri", "iceberg_snapshot_id")
+SHARED_WITH_PARTITIONS_BEYOND_RUN = ("dagster/row_count", "dagster/table_name", "dagster/uri", "iceberg_snapshot_id")
 
 
 def with_metadata_per_partition(context: dg.AssetExecutionContext, run_partitions: set[str], result):
