@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -26,9 +27,21 @@ from stedi_assets_tests.lake_contents import current_snapshots, table_rows
 pytestmark = pytest.mark.slow
 
 
-def start_materialize(landing, lake) -> subprocess.Popen:
+def start_materialize(landing, lake, log: Path | None = None) -> subprocess.Popen:
+    """A `stedi materialize` process; with `log`, its log file there and its terminal beside it (`.terminal`)."""
     command = [sys.executable, "-m", "stedi_assets.cli", "materialize", "--landing", str(landing), "--lake", str(lake)]
-    return subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if log is None:
+        return subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(f"{log}.terminal", "w") as terminal:
+        return subprocess.Popen(
+            [*command, "--log-file", str(log)], start_new_session=True, stdout=terminal, stderr=subprocess.STDOUT
+        )
+
+
+def what_it_said(log: Path) -> str:
+    """A run's terminal and the errors in its log: what a failed assertion on its exit status shows."""
+    errors = [line for line in log.read_text(errors="replace").splitlines() if "Error" in line or "FAILED" in line]
+    return Path(f"{log}.terminal").read_text() + "\n".join(errors[-20:])
 
 
 def run_materialize(landing, lake) -> None:
@@ -135,8 +148,10 @@ def test_two_different_runs_at_once_on_an_empty_lake_leave_it_correct_and_a_thir
         return Counter({row: n for row, n in rows.items() if dict(row)["ingest_date"] in first_two})
 
     assert in_first_two(before["accelerometer_trusted"]) != in_first_two(after["accelerometer_trusted"])
-    runs = [start_materialize(two_dates, lake), start_materialize(complete, lake)]
-    assert [run.wait(timeout=900) for run in runs] == [0, 0]
+    logs = [tmp_path / "two-dates.log", tmp_path / "complete.log"]
+    runs = [start_materialize(two_dates, lake, logs[0]), start_materialize(complete, lake, logs[1])]
+    for run, log in zip(runs, logs):
+        assert run.wait(timeout=900) == 0, what_it_said(log)
     assert contents(lake) == after
     committed = current_snapshots(lake)
     (lake / MANIFEST).unlink()  # so the third run computes every table again instead of trusting the manifest
