@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from stedi_assets.atomic_files import write_text_atomically
 from stedi_assets.code_versions import CODE_VERSIONS
-from stedi_assets.deliveries import NotHeld, held_deliveries, hold_line, inspect_hint
+from stedi_assets.deliveries import held_deliveries, hold_line, inspect_hint
 from stedi_assets.deliveries import release as release_delivery
 from stedi_assets.failures import one_line
 from stedi_assets.lake import jars
@@ -158,6 +158,13 @@ def tell_holds(lake) -> int:
     return 1 if held else 0
 
 
+def user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container's user with no name
+        return f"uid {os.getuid()}"
+
+
 def release(args) -> int:
     """Mark a held delivery released, in the lake: the next run takes its valid rows downstream."""
     lake = Lake(args.lake, args.namespace)
@@ -165,8 +172,8 @@ def release(args) -> int:
         print(f"stedi: no lake at {args.lake} (its catalog {lake.catalog.sqlite_path} is missing)", file=sys.stderr)
         return 2
     try:
-        delivery = release_delivery(lake, args.source, args.date, args.by)
-    except (NotHeld, ConcurrentWrite) as error:
+        delivery = release_delivery(lake, args.source, args.date, args.by or user_name())
+    except (ValueError, ConcurrentWrite) as error:  # not held (NotHeld), or the table not built yet
         print(f"stedi: {error}", file=sys.stderr)
         return 2
     print(
@@ -438,7 +445,7 @@ when); the quarantined lines stay in the quarantine table.""",
     add_lake_arguments(free)
     free.add_argument("--source", required=True, choices=SOURCES, help="the delivery's source")
     free.add_argument("--date", required=True, type=ingest_date, help="the delivery's ingest date, YYYY-MM-DD")
-    free.add_argument("--by", default=getpass.getuser(), help="who releases it (default: your user name)")
+    free.add_argument("--by", help="who releases it (default: your user name)")
     free.set_defaults(handler=release)
     make = command(
         commands,

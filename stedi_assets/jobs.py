@@ -7,7 +7,8 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from dagster_pyspark import PySparkResource
 from pydantic import Field
 
-from stedi_assets.deliveries import NotHeld, release
+from stedi_assets.deliveries import release
+from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.lake.maintenance import maintain
 from stedi_assets.options import DEFAULT_RETAIN_DAYS
@@ -91,7 +92,7 @@ def release_delivery(context: dg.OpExecutionContext, config: Release, lake: dg.R
         raise dg.Failure(f"source must be one of {', '.join(LANDING_TABLES)}, not {config.source!r}")
     try:
         delivery = release(lake, config.source, config.date, config.released_by)
-    except NotHeld as error:
+    except (ValueError, ConcurrentWrite) as error:  # not held (NotHeld), the table not built, or a lost race
         raise dg.Failure(str(error)) from None
     context.log.info(f"released {delivery.source} {delivery.date}: {delivery.summary()}")
 

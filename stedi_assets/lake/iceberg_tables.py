@@ -246,9 +246,14 @@ class Lake:
         schema = iceberg.schema()
         differ = {name: doc for name, doc in table.column_docs.items() if schema.find_field(name).doc != doc}
         if differ:
-            with iceberg.update_schema() as update:
-                for name, doc in differ.items():
-                    update.update_column(name, doc=doc)
+            from pyiceberg.exceptions import CommitFailedException
+
+            try:
+                with iceberg.update_schema() as update:
+                    for name, doc in differ.items():
+                        update.update_column(name, doc=doc)
+            except CommitFailedException:  # another writer committed meanwhile: the next write tries again
+                return
         self._documented.add(table.name)
 
     def attach(self, spark: SparkSession) -> None:

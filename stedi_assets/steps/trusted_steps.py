@@ -34,10 +34,10 @@ def flowing(spark: SparkSession, lake: Lake, source: str) -> tuple[DataFrame, di
     landing = LANDING_TABLES[source]
     state = lake.state(landing)
     held = held_dates(source, state)
-    rows = lake.read(spark, landing)
-    if held:
-        rows = rows.where(~F.col(PARTITION_COLUMN).isin(held))
-    return rows, {key: entry for key, entry in state.items() if key not in held}, held
+    flowing_state = {key: entry for key, entry in state.items() if key not in held}
+    # The dates the state knows and does not hold: a date another writer commits meanwhile waits for the next run.
+    rows = lake.read(spark, landing).where(F.col(PARTITION_COLUMN).isin(sorted(flowing_state)))
+    return rows, flowing_state, held
 
 
 def held_metadata(source: str, held: list[str]) -> dict:

@@ -43,7 +43,7 @@ def _parse_batches(fields: tuple[ColumnSpec, ...], schema: T.StructType, names: 
                 batch.column("content").to_pylist(),
             ):
                 ingest_date = ingest_date_of(path, modified.timestamp())
-                name = names[local_path(path)]
+                name = names.get(local_path(path)) or names.get(path) or path.rsplit("/", 1)[-1]
                 columns = [[] for _ in arrow_schema]
                 for line in parse_file(content, fields, gzipped=name.endswith(".gz")):
                     values = line.values or (None,) * len(fields)
