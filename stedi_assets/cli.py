@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from stedi_assets.atomic_files import write_text_atomically
 from stedi_assets.code_versions import CODE_VERSIONS
-from stedi_assets.deliveries import held_deliveries, hold_line, inspect_hint
+from stedi_assets.deliveries import held_deliveries, hold_line, inspect_hint, landing_pins
 from stedi_assets.deliveries import release as release_delivery
 from stedi_assets.failures import one_line
 from stedi_assets.lake import jars
@@ -125,7 +125,8 @@ def materialize(args) -> int:
     manifest_path = None if s3_lake else Path(args.lake) / MANIFEST
     previous = last_run(manifest_path) if manifest_path else {}
     lake = Lake(args.lake, args.namespace)
-    if previous.get("fingerprint") == landed.fingerprint and previous.get("landing") == landing_snapshots(lake):
+    landing = landing_pins(lake)  # one read of the landing tables: what is up to date, and what is held
+    if previous.get("fingerprint") == landed.fingerprint and previous.get("landing") == snapshot_ids(landing):
         print("The lake is up to date: no new or changed landing files or releases since the last run.")
         table_rows = previous["table_rows"]
     else:
@@ -134,27 +135,28 @@ def materialize(args) -> int:
             status, table_rows = build_tables(args, landed, s3_lake, terminal, log)
         if status:
             return status
+        landing = landing_pins(lake)  # as the run left them
         if manifest_path:
-            manifest = {"fingerprint": landed.fingerprint, "landing": landing_snapshots(lake), "table_rows": table_rows}
+            manifest = {"fingerprint": landed.fingerprint, "landing": snapshot_ids(landing), "table_rows": table_rows}
             write_text_atomically(manifest_path, json.dumps(manifest, indent=2))
     print(f"{'table':<26}{'rows':>10}")
     for table, rows in table_rows.items():
         print(f"{table:<26}{rows:>10}")
-    return tell_holds(lake)
+    return tell_holds(lake.root, landing)
 
 
-def landing_snapshots(lake) -> dict[str, str]:
+def snapshot_ids(landing: dict) -> dict[str, str]:
     """The landing tables' current snapshots: a release (or another instance's run) commits a new one."""
-    return {table.name: str(lake.snapshot_id(table)) for table in LANDING_TABLES.values()}
+    return {LANDING_TABLES[source].name: str(pin.snapshot_id) for source, pin in landing.items()}
 
 
-def tell_holds(lake) -> int:
-    """One line per held delivery, read from the lake, and exit status 1 while any is held."""
-    held = held_deliveries(lake)
+def tell_holds(lake_root: str, landing: dict) -> int:
+    """One line per held delivery in the landing tables' state, and exit status 1 while any is held."""
+    held = held_deliveries(landing)
     for delivery in held:
-        print(f"stedi: {hold_line(lake.root, delivery)}", file=sys.stderr)
+        print(f"stedi: {hold_line(lake_root, delivery)}", file=sys.stderr)
     if held:
-        print(f"stedi: to see why, e.g.: {inspect_hint(lake.root, held[0])}", file=sys.stderr)
+        print(f"stedi: to see why, e.g.: {inspect_hint(lake_root, held[0])}", file=sys.stderr)
     return 1 if held else 0
 
 

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.lake.iceberg_tables import Lake, Pinned
 from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES
 
 CONFIDENCE_Z = 1.959964  # two-sided 95%
@@ -82,14 +82,14 @@ def held_dates(source: str, landing_state: dict[str, dict]) -> list[str]:
     return [delivery.date for delivery in deliveries(source, landing_state) if delivery.held]
 
 
-def held_deliveries(lake: Lake) -> list[Delivery]:
-    """Every held delivery of the lake, read from its landing tables' state (no Spark)."""
-    return [
-        delivery
-        for source, table in LANDING_TABLES.items()
-        for delivery in deliveries(source, lake.state(table))
-        if delivery.held
-    ]
+def landing_pins(lake: Lake) -> dict[str, Pinned]:
+    """Each source's landing table as it is now, read without Spark: its snapshot and partition state."""
+    return {source: lake.pin(table) for source, table in LANDING_TABLES.items()}
+
+
+def held_deliveries(landing: dict[str, Pinned]) -> list[Delivery]:
+    """Every held delivery in the landing tables' state (`landing_pins`)."""
+    return [delivery for source, pin in landing.items() for delivery in deliveries(source, pin.state) if delivery.held]
 
 
 def release_command(lake_root: str, delivery: Delivery) -> str:

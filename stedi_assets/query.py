@@ -42,11 +42,12 @@ def query_lake(
     """Run `sql` over the tables of `namespace` in the lake at `lake_root` (a folder or s3://bucket/prefix).
 
     Each table is a DuckDB view named after it (`customer_landing`, `machine_learning_curated`, ...); all are
-    listed (`SHOW TABLES`), and only those the SQL names are read.
+    listed (`SHOW TABLES`), and only those the SQL names are loaded and read.
     Statements run in a throwaway in-memory database: nothing is written to the lake.
     """
     import duckdb
     from pyiceberg.exceptions import NoSuchNamespaceError
+    from pyspark.sql.pandas.types import to_arrow_schema
 
     lake = LakeCatalog(lake_root, namespace)
     if not lake.on_s3 and os.path.isfile(lake.root):
@@ -64,12 +65,11 @@ def query_lake(
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     try:
         mentioned = mentioned_tables(sql, names)
-        for name in names:  # every table is listed (SHOW TABLES); only those the SQL names are scanned
-            table = catalog.load_table((namespace, name))
-            if name in mentioned:
-                table.scan().to_duckdb(name, connection=con)
-            else:
-                con.register(name, table.schema().as_arrow().empty_table())
+        for name in mentioned:
+            catalog.load_table((namespace, name)).scan().to_duckdb(name, connection=con)
+        for table in ALL_TABLES:  # the others are listed too (SHOW TABLES), with their columns and no rows
+            if table.name in names and table.name not in mentioned:
+                con.register(table.name, to_arrow_schema(table.spark_schema).empty_table())
         # The SQL sees the tables above and nothing else: no file read or written, no database attached from a
         # file, no extension installed or loaded, and no setting that could turn any of that back on.
         con.execute("SET enable_external_access = false")

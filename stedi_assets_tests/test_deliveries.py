@@ -6,7 +6,7 @@ import re
 import pytest
 
 from stedi_assets.checks.count_checks import delivery_quality
-from stedi_assets.deliveries import BROKEN, DELIVERY, OK, WARN, NotHeld, held_deliveries, release, verdict
+from stedi_assets.deliveries import BROKEN, DELIVERY, OK, WARN, NotHeld, held_deliveries, landing_pins, release, verdict
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.options import StediOptions
@@ -80,13 +80,13 @@ def landing_lake(spark, tmp_path, held_verdict: str = BROKEN) -> Lake:
 
 def test_a_release_is_a_commit_of_state_alone_that_says_who_and_when(spark, tmp_path):
     lake = landing_lake(spark, tmp_path)
-    assert [(d.source, d.date) for d in held_deliveries(lake)] == [("step_trainer", DAY1)]
+    assert [(d.source, d.date) for d in held_deliveries(landing_pins(lake))] == [("step_trainer", DAY1)]
     before = lake.pin(TABLE)
 
     released = release(lake, "step_trainer", DAY1, "ann")
 
     assert released.released["by"] == "ann" and not released.held
-    assert held_deliveries(lake) == []
+    assert held_deliveries(landing_pins(lake)) == []
     iceberg = lake._python_catalog.load_table((lake.namespace, TABLE.name))
     snapshot = iceberg.current_snapshot()
     assert snapshot.parent_snapshot_id == before.snapshot_id
@@ -137,5 +137,5 @@ def test_a_release_racing_another_commit_fails_and_changes_nothing(spark, tmp_pa
     with pytest.raises(ConcurrentWrite):
         release(lake, "step_trainer", DAY1, "ann")
     monkeypatch.undo()
-    assert raced and [d.date for d in held_deliveries(lake)] == [DAY1]
+    assert raced and [d.date for d in held_deliveries(landing_pins(lake))] == [DAY1]
     assert lake.state(TABLE)[DAY2]["inputs"] == "x"

@@ -102,6 +102,15 @@ def _properties(snapshot) -> dict[str, str]:
     return dict(snapshot.summary.additional_properties) if snapshot.summary else {}
 
 
+def _pinned(iceberg) -> Pinned:
+    """A pyiceberg table's current snapshot and its partitions' state (none before the table exists)."""
+    snapshot = iceberg.current_snapshot() if iceberg else None
+    if snapshot is None:
+        return Pinned(None, {})
+    snapshots = {s.snapshot_id: (s.parent_snapshot_id, _properties(s)) for s in iceberg.snapshots()}
+    return Pinned(snapshot.snapshot_id, state_at(snapshot.snapshot_id, snapshots))
+
+
 def _is_conflict(error: Exception) -> bool:
     return any(name in str(error) for name in CONFLICTS)
 
@@ -136,12 +145,7 @@ class Lake:
 
     def pin(self, table: TableSpec) -> Pinned:
         """The table's current snapshot and its partitions' state, from one read of the catalog, without Spark."""
-        iceberg = self._iceberg_table(table)
-        snapshot = iceberg.current_snapshot() if iceberg else None
-        if snapshot is None:
-            return Pinned(None, {})
-        snapshots = {s.snapshot_id: (s.parent_snapshot_id, _properties(s)) for s in iceberg.snapshots()}
-        return Pinned(snapshot.snapshot_id, state_at(snapshot.snapshot_id, snapshots))
+        return _pinned(self._iceberg_table(table))
 
     def state(self, table: TableSpec) -> dict[str, dict]:
         """Every partition's state as of the table's current snapshot."""
@@ -211,14 +215,12 @@ class Lake:
         from pyiceberg.table import Table
 
         iceberg = self._iceberg_table(table)
-        snapshot = iceberg.current_snapshot() if iceberg else None
-        if snapshot is None:
+        pinned = _pinned(iceberg)
+        if pinned.snapshot_id is None:
             raise ValueError(f"{table.name} holds no data yet")
-        snapshots = {s.snapshot_id: (s.parent_snapshot_id, _properties(s)) for s in iceberg.snapshots()}
-        state = state_at(snapshot.snapshot_id, snapshots)
-        changed = change(state)
-        new_state = {**state, **changed}
-        properties = {**summary_properties(new_state, snapshot.snapshot_id, list(changed)), **note}
+        changed = change(pinned.state)
+        new_state = {**pinned.state, **changed}
+        properties = {**summary_properties(new_state, pinned.snapshot_id, list(changed)), **note}
         # The state committed is the state read: pyiceberg's own retry would re-apply it on a newer snapshot,
         # whose entry for a changed partition it would overwrite. So this commit is tried once.
         once = Table(
