@@ -28,9 +28,9 @@ WRITE = "write (Iceberg commit)"
 FUNCTIONS = {
     "schema_check": "check: schema_valid",
     "not_empty_result": "check: not_empty",
-    "records_landed": "check: lines_accounted_for",  # Spark's own record count: the check's real cost
+    # One aggregation of the parse: the records landed (lines_accounted_for) and the reasons (delivery_quality).
+    "tally": "check: lines_accounted_for + delivery_quality",
     "lines_accounted_for": "check: lines_accounted_for",
-    "judged_deliveries": "check: delivery_quality",  # the aggregation of reasons that judges each delivery
     "one_row_per_customer": "check: one_row_per_customer",
     "readings_distinct": "check: readings_distinct",
     "no_personal_columns": "check: no_personal_columns",

@@ -23,7 +23,7 @@ from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.landing_files import SOURCES, LandingLayoutError, bucket_and_key, fingerprint, list_landing_files
-from stedi_assets.options import DEFAULT_RETAIN_DAYS, ML_JOIN_MODES
+from stedi_assets.options import DEFAULT_RETAIN_DAYS, ML_JOIN_MODES, parse_size
 from stedi_assets.pseudonym_key import local_pseudonym_key
 from stedi_assets.run_log import Terminal, log_dir, new_log_file, noise_to
 from stedi_assets.schemas.tables import LANDING_TABLES
@@ -319,6 +319,13 @@ def ingest_date(text: str) -> str:
         raise argparse.ArgumentTypeError(f"not a date of the form YYYY-MM-DD: {text!r}") from None
 
 
+def byte_size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def row_limit(text: str) -> int:
     limit = int(text)
     if limit < 0:
@@ -402,6 +409,18 @@ release it; every other delivery is built.""",
         "millisecond; timestamp: on the time alone, as the published rubric does",
     )
     run.add_argument("--consent-cutoff", action="store_true", help="drop readings taken before consent")
+    run.add_argument(
+        "--max-file-size",
+        type=byte_size,
+        default=os.environ.get("STEDI_MAX_FILE_SIZE", "1GiB"),
+        help="a landing file larger than this once decompressed is one quarantine row (default: 1GiB)",
+    )
+    run.add_argument(
+        "--max-record-size",
+        type=byte_size,
+        default=os.environ.get("STEDI_MAX_RECORD_SIZE", "1MiB"),
+        help="a line or array element larger than this is quarantined (default: 1MiB)",
+    )
     run.add_argument("--expect", metavar="PROFILE", help="check row counts against a profile (stedi-starter)")
     run.add_argument(
         "--pseudonym-key",

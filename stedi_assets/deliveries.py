@@ -28,7 +28,7 @@ def bad_share_lower_bound(bad: int, lines: int, z: float = CONFIDENCE_Z) -> floa
     """The lower bound of the Wilson score interval of `bad` out of `lines` (0 for no lines)."""
     if not lines:
         return 0.0
-    share = min(bad / lines, 1.0)  # more bad than counted lines is `lines_accounted_for`'s to report
+    share = bad / lines  # at most 1: both counts come from one tally of the parse
     spread = z * math.sqrt(share * (1 - share) / lines + z * z / (4 * lines * lines))
     return max(0.0, (share + z * z / (2 * lines) - spread) / (1 + z * z / lines))
 

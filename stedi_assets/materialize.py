@@ -99,6 +99,8 @@ def run_all_zones(args, ingest_dates: list[str], landing_bytes: int, progress: S
         args.namespace,
         args.spark_master,
         landing_bytes,
+        max_file_size=args.max_file_size,
+        max_record_size=args.max_record_size,
     )
     defs = build_definitions(resources, args.expect)
     changed = dates_of(changed_landing(resources["landing_root"], resources["lake"]))

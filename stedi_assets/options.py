@@ -1,5 +1,6 @@
 """The contract's options and the platform's defaults, as plain values (no Spark, no Dagster)."""
 
+import re
 from dataclasses import dataclass
 
 ML_JOIN_MODES = ("customer", "timestamp")
@@ -8,11 +9,25 @@ DEFAULT_RETAIN_DAYS = 7  # how long old snapshots (and a withdrawn customer's ro
 
 @dataclass(frozen=True)
 class StediOptions:
-    """The contract's options, the key of the pseudonymous customer ids, and quarantine thresholds."""
+    """The contract's options, the key of the pseudonymous customer ids, quarantine thresholds and size limits."""
 
     ml_join: str = "customer"  # or "timestamp"
     consent_cutoff: bool = False
     quarantine_warn_rate: float = 0.01  # share of landed lines quarantined that warns
     quarantine_error_rate: float = 0.10  # ... and that stops the downstream tables
+    max_file_size: int = 2**30  # bytes of a landing file, once decompressed, past which it is one quarantine row
+    max_record_size: int = 2**20  # bytes of a line or array element, past which it is quarantined
     pseudonym_key: str | None = None  # the key (runs on this machine, see `pseudonym_key.py`)...
     pseudonym_key_secret: str | None = None  # ... or the AWS secret a Glue or EMR job reads it from
+
+
+_SIZE = re.compile(r"\s*([0-9]+)\s*(KiB|MiB|GiB)?\s*")
+_UNITS = {None: 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+
+
+def parse_size(text: str) -> int:
+    """ "1GiB", "512 KiB" or a number of bytes -> bytes; ValueError saying what is expected otherwise."""
+    match = _SIZE.fullmatch(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"not a size: {text!r} (write it as bytes, or with KiB, MiB or GiB, for example 1GiB)")
+    return int(match.group(1)) * _UNITS[match.group(2)]

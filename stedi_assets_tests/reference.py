@@ -12,7 +12,9 @@ Decisions where the contract is silent (keep in sync with the project docs):
   numbered by its position in the array; an element with invalid UTF-8 is
   invalid.  Any other file holds one record per non-blank line.
 * A ``.json.gz`` file that does not decompress is one invalid record, number 1.
-* A line must be strict UTF-8 (a byte-order mark is not stripped) and strict
+* Limits: a file over 1 GiB (once decompressed) is one invalid record, number
+  1; a line or array element over 1 MiB is invalid.
+* A line must be strict UTF-8 (a leading UTF-8 byte-order mark of the file is skipped) and strict
   JSON (``NaN``/``Infinity`` rejected).
 * A contract field given twice in one object (e.g. ``timestamp`` and
   ``timeStamp``) makes the line invalid.
@@ -201,23 +203,49 @@ _NOT_UTF8 = re.compile(
 )
 
 
-def parse_file(content: bytes, source: str) -> list[tuple[int, tuple | None]]:
+MAX_FILE_BYTES, MAX_RECORD_BYTES = 2**30, 2**20  # the platform's default limits (its docs)
+
+
+def _element_sizes(text: str) -> list[int]:
+    """The size in bytes, as written, of each element of the JSON array that ``text`` holds."""
+    sizes, pos = [], text.index("[") + 1
+    while True:
+        pos = len(text) - len(text[pos:].lstrip(" \t\n\r"))
+        if text[pos] == "]":
+            return sizes
+        end = _DECODER.raw_decode(text, pos)[1]
+        sizes.append(len(text[pos:end].encode("utf-8", "surrogateescape")))
+        pos = len(text) - len(text[end:].lstrip(" \t\n\r"))
+        pos += text[pos] == ","
+
+
+def parse_file(content: bytes, source: str, max_record: int = MAX_RECORD_BYTES) -> list[tuple[int, tuple | None]]:
     """(record number, row or None when invalid) for every record of a decompressed file.
 
     A leading UTF-8 byte-order mark is skipped; a file that starts with a UTF-16 or UTF-32 byte-order mark, or
-    with two ASCII characters in UTF-16, is in another encoding: every non-blank line of it is invalid."""
+    with two ASCII characters in UTF-16, is in another encoding: every non-blank line of it is invalid. A
+    record (line or array element) over ``max_record`` bytes is invalid."""
     if content.startswith(b"\xef\xbb\xbf"):
         content = content[3:]
     if _NOT_UTF8.match(content):
         return [(n, None) for n, raw in enumerate(content.splitlines(), start=1) if raw.strip()]
+    text = content.decode("utf-8", "surrogateescape")
     try:
-        whole = _DECODER.decode(content.decode("utf-8", "surrogateescape"))
+        whole = _DECODER.decode(text)
     except (ValueError, RecursionError):
         whole = None
     if type(whole) is list:
-        return [(n, _row_or_none(parse_element, element, source)) for n, element in enumerate(whole, start=1)]
+        fits = [size <= max_record for size in _element_sizes(text)]
+        return [
+            (n, _row_or_none(parse_element, element, source) if fit else None)
+            for n, (element, fit) in enumerate(zip(whole, fits, strict=True), start=1)
+        ]
     lines = enumerate(content.splitlines(), start=1)
-    return [(n, _row_or_none(parse_line, raw, source)) for n, raw in lines if raw.strip()]
+    return [
+        (n, _row_or_none(parse_line, raw, source) if len(raw) <= max_record else None)
+        for n, raw in lines
+        if raw.strip()
+    ]
 
 
 def customer_key(email: str) -> str:
@@ -263,19 +291,29 @@ def landing_files(landing_root, source: str) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith((".json", ".json.gz")))
 
 
-def read_source(landing_root, source: str):
-    """Return ([(row, order)], quarantine Counter of (file name, record number))."""
+def read_source(landing_root, source: str, max_file: int = MAX_FILE_BYTES, max_record: int = MAX_RECORD_BYTES):
+    """Return ([(row, order)], quarantine Counter of (file name, record number)).
+
+    A file over ``max_file`` bytes (once decompressed) is one invalid record, number 1, as is a gzip file that
+    does not decompress."""
     records, quarantine = [], collections.Counter()
     for path in landing_files(landing_root, source):
         ingest_date = ingest_date_of(path)
+        if path.stat().st_size > max_file:
+            quarantine[(path.name, 1)] += 1
+            continue
         content = path.read_bytes()
         if path.name.endswith(".gz"):
             try:
-                content = gzip.decompress(content)
+                with gzip.open(path) as stream:
+                    content = stream.read(max_file + 1)
             except (OSError, EOFError):
                 quarantine[(path.name, 1)] += 1
                 continue
-        for number, row in parse_file(content, source):
+            if len(content) > max_file:
+                quarantine[(path.name, 1)] += 1
+                continue
+        for number, row in parse_file(content, source, max_record):
             if row is None:
                 quarantine[(path.name, number)] += 1
             else:
@@ -296,7 +334,13 @@ def current_states(customer_records) -> dict[str, tuple]:
 
 
 def reference_tables(
-    landing_root, ml_join="customer", consent_cutoff=False, pseudonym_key="test-key", held=frozenset()
+    landing_root,
+    ml_join="customer",
+    consent_cutoff=False,
+    pseudonym_key="test-key",
+    held=frozenset(),
+    max_file=MAX_FILE_BYTES,
+    max_record=MAX_RECORD_BYTES,
 ) -> dict[str, collections.Counter]:
     """Compute every contract table (and quarantine counts) as Counters of tuples.
 
@@ -306,7 +350,7 @@ def reference_tables(
         raise ValueError(f"ml_join must be 'customer' or 'timestamp', not {ml_join!r}")
     out, landed = {}, {}
     for source in CONTRACT_FIELDS:
-        records, out[f"{source}_quarantine"] = read_source(landing_root, source)
+        records, out[f"{source}_quarantine"] = read_source(landing_root, source, max_file, max_record)
         out[f"{source}_landing"] = collections.Counter(row for row, _ in records)
         landed[source] = [(row, order) for row, order in records if (source, order[0]) not in held]
 

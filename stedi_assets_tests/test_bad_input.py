@@ -1,13 +1,15 @@
 """Bad input never crashes a run or loses a line; bad configuration is one clear line and writes nothing."""
 
+import contextlib
 import gzip
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,12 +17,16 @@ import pytest
 from stedi_assets.cli import main
 from stedi_assets.lake import jars
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.landing_files import list_landing_files
+from stedi_assets.landing_files import LandingRoot, list_landing_files
+from stedi_assets.options import StediOptions
 from stedi_assets.sample import write_sample_landing
-from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES
-from stedi_assets.transforms.landing import records_landed
-from stedi_assets_tests.lake_contents import table_rows
+from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES, SOURCE_FIELDS
+from stedi_assets.steps import StepInputs, landing_steps
+from stedi_assets.transforms.landing import parse_landing
+from stedi_assets.transforms.landing_parser import Limits
+from stedi_assets_tests.lake_contents import TABLE_FIELDS, lake_table, table_rows
 from stedi_assets_tests.reference import read_source, reference_tables
+from stedi_assets_tests.test_spark_start import LOOPBACK, listening_addresses
 
 GOOD = '{"user": "a@x.com", "timestamp": 1700000000000, "x": 1.0, "y": 0.0, "z": 0.0}'
 BAD_ACCELEROMETER_FILES = {
@@ -61,18 +67,25 @@ def messy_landing(tmp_path_factory):
     (folder / "array.json.gz").write_bytes(gzip.compress(f"[{GOOD},\n{GOOD}]".encode()))
     (folder / "not-gzip.json.gz").write_text(f"{GOOD}\n{GOOD}\n")
     (folder / "truncated.json.gz").write_bytes(gzip.compress(f"{GOOD}\n".encode() * 1000)[:-20])
+    (folder / "nul-padded.json.gz").write_bytes(gzip.compress(f"{GOOD}\n".encode() * 3) + bytes(4096))
+    (folder / "long-number.json").write_text(f'[{GOOD}, {{"user": "a@x.com", "timestamp": 9, "x": {"7" * 1001}}}]')
+    (folder / "deep.json").write_text("[" * 5000 + "]" * 5000)  # too deep for any JSON reader here: one bad line
     return landing
 
 
-def test_the_independent_count_agrees_with_the_reference_file_by_file(messy_landing, spark):
-    """Spark's count of records landed (lines, array elements, one per unreadable gzip) against reference.py's."""
-    files = [replace(f, ingest_date=Path(f.path).name) for f in list_landing_files(str(messy_landing), "accelerometer")]
+def test_the_parse_has_one_row_for_each_record_the_reference_counts_file_by_file(messy_landing, spark):
+    """Lines, array elements, one per unreadable gzip: the count the landing check uses is the parse's own, so it
+    must agree with the reference's reading of the same bytes, file by file (files Spark's readers miscounted
+    among them)."""
+    files = list_landing_files(str(messy_landing), "accelerometer")
     records, quarantine = read_source(messy_landing, "accelerometer")
     expected = Counter(order[1] for _, order in records) + Counter(name for name, _ in quarantine.elements())
-    counted = records_landed(spark, files)
-    assert {name: count for name, count in counted.items() if count} == expected
-    assert counted["empty.json"] == 0
-    assert (counted["pretty-array.json"], counted["not-gzip.json.gz"], counted["truncated.json.gz"]) == (4, 1, 1)
+    parsed = parse_landing(spark, files, SOURCE_FIELDS["accelerometer"], Limits())
+    counted = Counter({row.source_file: row["count"] for row in parsed.groupBy("source_file").count().collect()})
+    assert counted == expected
+    assert "empty.json" not in counted
+    assert [counted[name] for name in ("pretty-array.json", "not-gzip.json.gz", "truncated.json.gz")] == [4, 1, 1]
+    assert [counted[name] for name in ("nul-padded.json.gz", "long-number.json", "deep.json")] == [3, 2, 1]
 
 
 @pytest.mark.slow
@@ -99,7 +112,10 @@ def test_every_case_lands_or_is_quarantined_with_a_reason(messy_landing, tmp_pat
     assert not [key for key in reasons if key[0].startswith("bom")]  # a byte-order mark is not data
     landing_rows = stored.read(spark, LANDING_TABLES["accelerometer"])
     assert landing_rows.count() == sum(expected["accelerometer_landing"].values())
-    assert landing_rows.where("source_file = 'huge-line.json'").count() == 1
+    assert landing_rows.where("source_file = 'huge-line.json'").count() == 0
+    assert reasons[("huge-line.json", 1)].startswith("the record is over 1 MiB, the largest landing record read")
+    assert landing_rows.where("source_file = 'nul-padded.json.gz'").count() == 3
+    assert reasons[("long-number.json", 2)] == f"field 'x': number {'7' * 1001} out of the double range"
     assert landing_rows.where("source_file = 'array.json.gz'").count() == 2
     state = stored.state(LANDING_TABLES["accelerometer"])
     quarantine_state = stored.state(QUARANTINE_TABLES["accelerometer"])
@@ -170,29 +186,55 @@ ODD_NAMES = ["a [1].json", "b:2.json", "c%20.json", "d é.json", "e f.json", "g.
 
 
 @pytest.mark.slow
-def test_any_file_name_is_read_literally(tmp_path):
+def test_any_file_name_is_read_literally_and_the_size_limits_are_the_users(tmp_path):
     """Names Hadoop would read as a glob or a URI, landed beside sample data, through a real `stedi` process:
-    every line lands under its file's own name."""
+    every line lands under its file's own name. Limits set lower (one by option, one by variable) quarantine a
+    file and a line past them, each in one row naming its limit."""
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     write_sample_landing(landing, customers=5, seed=2)
     folder = landing / "accelerometer" / "landing" / "ingest_date=2024-02-01"
     folder.mkdir()
     for number, name in enumerate(ODD_NAMES):
         (folder / name).write_text(f"{GOOD}\n" + GOOD.replace("1700000000000", str(1700000000001 + number)) + "\n")
+    sample_date = landing / "accelerometer" / "landing" / "ingest_date=2024-01-01"
+    (sample_date / "long-line.json").write_text(GOOD.replace("a@x.com", "a" * 2000 + "@x.com") + f"\n{GOOD}\n")
+    (sample_date / "big.json.gz").write_bytes(gzip.compress(f"{GOOD}\n".encode() * 30_000))  # 2.4 MB of lines
     command = ["materialize", "--landing", str(landing), "--lake", str(lake), "--pseudonym-key", "k"]
-    result = subprocess.run([sys.executable, "-m", "stedi_assets.cli", *command], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "stedi_assets.cli", *command, "--max-file-size", "1MiB"],
+        env={**os.environ, "STEDI_MAX_RECORD_SIZE": "1KiB"},
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     landed = Counter(row["source_file"] for row in table_rows(lake, "accelerometer_landing"))
     assert {name: landed[name] for name in ODD_NAMES} == dict.fromkeys(ODD_NAMES, 2)
-    assert not [row for row in table_rows(lake, "accelerometer_quarantine") if row["source_file"] in ODD_NAMES]
-    expected = reference_tables(landing, pseudonym_key="k")
-    assert (
-        Counter(
-            tuple(row[f] for f in ("user", "timestamp", "x", "y", "z"))
-            for row in table_rows(lake, "accelerometer_landing")
-        )
-        == expected["accelerometer_landing"]
-    )
+    quarantined = {
+        (row["source_file"], row["line_number"]): row["reason"] for row in table_rows(lake, "accelerometer_quarantine")
+    }
+    assert not [name for name, _ in quarantined if name in ODD_NAMES]
+    assert quarantined[("long-line.json", 1)].startswith("the record is over 1 KiB")
+    assert quarantined[("big.json.gz", 1)].startswith("the file is over 1 MiB once decompressed")
+    assert (landed["long-line.json"], landed["big.json.gz"]) == (1, 0)
+    expected = reference_tables(landing, pseudonym_key="k", max_file=2**20, max_record=2**10)
+    assert Counter(quarantined.keys()) == expected["accelerometer_quarantine"]
+    for table in ("accelerometer_landing", "accelerometer_trusted"):
+        assert lake_table(lake, table) == expected[table], table
+
+
+def test_names_hadoop_reads_as_globs_are_read_literally_by_spark_itself(tmp_path, spark):
+    """Glue and EMR hand `s3://` paths to Spark's reader as listed (no stand-ins): each glob character is escaped
+    for Hadoop's pattern matcher, which S3A shares with the local file system tried here."""
+    folder = tmp_path / "accelerometer" / "landing" / "ingest_date=2024-02-01"
+    folder.mkdir(parents=True)
+    names = [name for name in ODD_NAMES if ":" not in name] + ["k\\l.json", "[x].json"]
+    for name in names:
+        (folder / name).write_text(f"{GOOD}\n")
+    (folder / "x.json").write_text(f"{GOOD}\n{GOOD}\n")  # what `[x].json` would match as a pattern
+    files = list_landing_files(str(tmp_path), "accelerometer")
+    assert not [file for file in files if file.landed_name]  # read as listed
+    parsed = parse_landing(spark, files, SOURCE_FIELDS["accelerometer"], Limits()).groupBy("source_file").count()
+    assert {row.source_file: row["count"] for row in parsed.collect()} == {**dict.fromkeys(names, 1), "x.json": 2}
 
 
 def stedi_process(*arguments: str) -> subprocess.CompletedProcess:
@@ -262,3 +304,104 @@ def test_an_unwritable_lake_folder_is_one_clear_line_for_materialize_and_maintai
     result = stedi_process("maintain", "--lake", str(lake), "--retain-days", "0")
     assert_one_clear_failure(result, str(lake / "landing"), "the lake may not be written there")
     assert result.stderr.startswith("stedi: maintenance failed: ")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("forgery, unaccounted", [("lose", 1), ("invent", -1)])
+def test_a_record_lost_or_invented_on_the_way_to_the_table_fails_the_count(
+    forgery, unaccounted, tmp_path, spark, monkeypatch
+):
+    """The count comes from the parse, so a row the landing table loses, or gains, between the parse and the
+    commit must still fail `lines_accounted_for`, for that date only."""
+    landing = tmp_path / "landing"
+    write_sample_landing(landing, customers=5, seed=2)
+    folder = landing / "accelerometer" / "landing" / "ingest_date=2024-02-01"
+    folder.mkdir()
+    (folder / "new.json").write_text(f"{GOOD}\n")
+
+    landing_records = landing_steps.landing_records
+
+    def forged(records, table):
+        """The new file's one row dropped, or written twice."""
+        rows = landing_records(records, table)
+        if forgery == "lose":
+            return rows.where("source_file != 'new.json'")
+        return rows.unionByName(rows.where("source_file = 'new.json'"))
+
+    monkeypatch.setattr(landing_steps, "landing_records", forged)
+    dates = sorted({f.ingest_date for f in list_landing_files(str(landing), "accelerometer")})
+    inputs = StepInputs(spark, Lake(str(tmp_path / "lake")), LandingRoot(str(landing)), StediOptions(), dates, dates)
+    valid, _ = landing_steps.landing_step("accelerometer", inputs)
+    (check,) = [check for check in valid.checks if check.name == "lines_accounted_for"]
+    assert not check.passed and check.severity == "ERROR"
+    assert {date: n for date, n in check.metadata["unaccounted_lines"].items() if n} == {"2024-02-01": unaccounted}
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (Spark's JVM, started by the `stedi` process), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:  # it ended meanwhile
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def customer_lines(landing: Path, first: int, count: int) -> list[str]:
+    """Starter customers, each given research consent at its last update and updated one millisecond later:
+    a redelivery that changes who is trusted."""
+    (starter,) = (landing / "customer" / "landing").glob("*.json")
+    lines = []
+    for line in starter.read_text().splitlines()[first : first + count]:
+        customer = json.loads(line)
+        customer["shareWithResearchAsOfDate"] = customer.get("shareWithResearchAsOfDate") or customer["lastUpdateDate"]
+        customer["lastUpdateDate"] += 1
+        lines.append(json.dumps(customer))
+    return lines
+
+
+@pytest.mark.slow
+def test_a_hostile_delivery_beside_the_starter_data_lands_and_spark_listens_on_loopback_only(starter_data, tmp_path):
+    """The issue's delivery, through a real `stedi` process: a gzip bomb (1 GiB of zeros and more), a name Hadoop
+    reads as a glob, one it reads as a URI, a gzip with NUL padding after its stream."""
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    shutil.copytree(starter_data, landing)
+    folder = landing / "customer" / "landing" / "ingest_date=2024-03-01"
+    folder.mkdir()
+    (folder / "customers [1].json").write_text("\n".join(customer_lines(landing, 0, 40)) + "\n")
+    (folder / "customers:2.json").write_text("\n".join(customer_lines(landing, 40, 40)) + "\n")
+    padded = "\n".join(customer_lines(landing, 80, 40)).encode()
+    (folder / "customers-padded.json.gz").write_bytes(gzip.compress(padded) + bytes(8192))
+    with (folder / "bomb.json.gz").open("wb") as bomb, gzip.GzipFile(fileobj=bomb, mode="wb") as stream:
+        for _ in range(1025):
+            stream.write(bytes(2**20))  # 1 GiB and 1 MiB of zeros: about 1 MiB on disk
+
+    command = ["materialize", "--landing", str(landing), "--lake", str(lake), "--pseudonym-key", "k"]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "stedi_assets.cli", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    listening = set()
+    while run.poll() is None:
+        for pid in descendants(run.pid):
+            with contextlib.suppress(OSError):
+                listening |= listening_addresses(pid)
+        time.sleep(0.2)
+    stdout, stderr = run.communicate()
+    assert run.returncode == 0, stderr.decode()[-3000:]
+    assert listening and listening <= LOOPBACK, listening  # Spark's ports were seen, all on loopback
+
+    quarantine = [row for row in table_rows(lake, "customer_quarantine") if row["ingest_date"] == "2024-03-01"]
+    assert [(row["source_file"], row["line_number"]) for row in quarantine] == [("bomb.json.gz", 1)]
+    assert quarantine[0]["reason"].startswith("the file is over 1 GiB once decompressed")
+    landed = Counter(row["source_file"] for row in table_rows(lake, "customer_landing"))
+    assert [landed[name] for name in ("customers [1].json", "customers:2.json", "customers-padded.json.gz")] == [40] * 3
+    expected = reference_tables(landing, pseudonym_key="k")
+    for table in TABLE_FIELDS:
+        assert lake_table(lake, table) == expected[table], table

@@ -4,8 +4,9 @@ import gzip
 
 import pytest
 
+from stedi_assets.options import parse_size
 from stedi_assets.schemas.tables import ACCELEROMETER_FIELDS, CUSTOMER_FIELDS, STEP_TRAINER_FIELDS
-from stedi_assets.transforms.landing_parser import parse_file, parse_line
+from stedi_assets.transforms.landing_parser import Limits, parse_file, parse_line, size_text
 
 
 def accelerometer(line: str):
@@ -164,3 +165,50 @@ def test_a_file_in_another_encoding_is_quarantined_line_by_line_naming_it(encodi
     parsed = list(parse_file(content, ACCELEROMETER_FIELDS))
     assert [p.line_number for p in parsed] == sorted({p.line_number for p in parsed}) and len(parsed) >= 2
     assert all(p.values is None and p.reason.startswith(f"the file is {name}, not UTF-8") for p in parsed)
+
+
+GOOD_READING = b'{"user": "a@x.com", "timestamp": 1}'
+SMALL = Limits(file_bytes=10_000, record_bytes=100)
+
+
+def test_a_gzip_bomb_is_one_quarantine_row_naming_the_limit():
+    """Decompressed no further than the limit: 10 MB of zeros past a 10,000-byte limit is one row."""
+    (line,) = parse_file(gzip.compress(bytes(10_000_000)), ACCELEROMETER_FIELDS, gzipped=True, limits=SMALL)
+    assert (line.line_number, line.values) == (1, None)
+    assert line.reason.startswith("the file is over 10,000 bytes once decompressed") and "max_file_size" in line.reason
+    (line,) = parse_file(bytes(10_001), ACCELEROMETER_FIELDS, limits=SMALL)
+    assert line.reason.startswith("the file is over 10,000 bytes, the largest landing file read (max_file_size)")
+
+
+def test_a_file_at_the_limit_is_read_and_a_record_past_its_limit_is_quarantined_naming_it():
+    long_line = b'{"user": "' + b"a" * 100 + b'", "timestamp": 2}'
+    content = b"\n".join([GOOD_READING, long_line, b" " * 500, GOOD_READING])  # a long blank line is still blank
+    content += b"\n" + bytes(SMALL.file_bytes - len(content) - 1)  # exactly at the file limit: one long line more
+    parsed = list(parse_file(content, ACCELEROMETER_FIELDS, limits=SMALL))
+    assert [(p.line_number, p.reason is None) for p in parsed] == [(1, True), (2, False), (4, True), (5, False)]
+    assert (
+        parsed[1].reason
+        == parsed[3].reason
+        == ("the record is over 100 bytes, the largest landing record read (max_record_size)")
+    )
+    assert parsed[1].raw_text.startswith('{"user": "aaa')
+    array = b"[" + GOOD_READING + b", " + long_line + b"]"
+    assert [p.reason is None for p in parse_file(array, ACCELEROMETER_FIELDS, limits=SMALL)] == [True, False]
+
+
+def test_every_member_of_a_gzip_is_read_and_padding_after_it_is_not_data():
+    members = gzip.compress(GOOD_READING + b"\n") + gzip.compress(GOOD_READING + b"\n" + GOOD_READING)
+    parsed = list(parse_file(members + bytes(1024), ACCELEROMETER_FIELDS, gzipped=True))
+    assert [(p.line_number, p.values) for p in parsed] == [(n, ("a@x.com", 1, None, None, None)) for n in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("text, size", [("1GiB", 2**30), ("512 KiB", 512 * 1024), ("2MiB", 2 * 2**20), ("100", 100)])
+def test_sizes_are_written_as_people_write_them(text, size):
+    assert parse_size(text) == size
+    assert parse_size(size_text(size).replace(",", "").removesuffix(" bytes")) == size
+
+
+@pytest.mark.parametrize("text", ["1TB", "0", "-1", "one", "1.5GiB", ""])
+def test_a_size_that_is_not_one_is_refused_saying_how_to_write_it(text):
+    with pytest.raises(ValueError, match="for example 1GiB"):
+        parse_size(text)

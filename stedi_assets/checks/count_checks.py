@@ -50,8 +50,8 @@ def not_empty(published: Published):
 @count_check(
     "lines_accounted_for",
     "Per ingest date, valid + quarantined = records landed (non-blank lines, or the elements of a file that "
-    "is one JSON array), counted independently by Spark's own readers. A failure means a record was lost or "
-    "invented: a bug, not bad data.",
+    "is one JSON array), as the parse counted them in its one read of the files. A failure means a record was "
+    "lost or invented on its way to the tables: a bug, not bad data.",
 )
 def lines_accounted_for(valid: Published, invalid: Published, lines_landed: dict[str, int]):
     unaccounted = {

@@ -5,7 +5,7 @@ import os
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.landing_files import LandingRoot, local_landing_bytes
-from stedi_assets.options import ML_JOIN_MODES, StediOptions
+from stedi_assets.options import ML_JOIN_MODES, StediOptions, parse_size
 from stedi_assets.pseudonym_key import SECRET_ENV, local_pseudonym_key
 from stedi_assets.resources.local_steps import LocalSteps
 from stedi_assets.resources.spark import local_spark
@@ -19,6 +19,8 @@ def shared_resources(
     pseudonym_key: str | None = None,
     namespace: str = DEFAULT_NAMESPACE,
     pseudonym_key_secret: str | None = None,
+    max_file_size: int = StediOptions.max_file_size,
+    max_record_size: int = StediOptions.max_record_size,
 ) -> dict:
     """What every deployment has: where the data is, and the options, with the pseudonym key or the AWS
     secret holding it. Raises ValueError for an unknown option value, an unsupported root or no key, before
@@ -28,7 +30,12 @@ def shared_resources(
     if not (pseudonym_key or pseudonym_key_secret):
         raise ValueError(f"no pseudonym key: set {SECRET_ENV} (the AWS Secrets Manager secret holding it)")
     options = StediOptions(
-        ml_join, consent_cutoff, pseudonym_key=pseudonym_key, pseudonym_key_secret=pseudonym_key_secret
+        ml_join,
+        consent_cutoff,
+        pseudonym_key=pseudonym_key,
+        pseudonym_key_secret=pseudonym_key_secret,
+        max_file_size=max_file_size,
+        max_record_size=max_record_size,
     )
     return {"landing_root": LandingRoot(root=landing_root), "lake": Lake(lake_root, namespace), "options": options}
 
@@ -42,13 +49,24 @@ def local_resources(
     namespace: str = DEFAULT_NAMESPACE,
     spark_master: str = "local[*]",
     landing_bytes: int | None = None,
+    max_file_size: int = StediOptions.max_file_size,
+    max_record_size: int = StediOptions.max_record_size,
 ) -> dict:
     """Steps run in the Dagster process, on local Spark (or the cluster at `spark_master`); `landing_bytes`
     tunes local Spark to the size of the landing data (see `spark_config`). Without a `pseudonym_key`, the
     one configured or this installation's is used (`local_pseudonym_key`)."""
     key = local_pseudonym_key(pseudonym_key)
     return {
-        **shared_resources(landing_root, lake_root, ml_join, consent_cutoff, key, namespace),
+        **shared_resources(
+            landing_root,
+            lake_root,
+            ml_join,
+            consent_cutoff,
+            key,
+            namespace,
+            max_file_size=max_file_size,
+            max_record_size=max_record_size,
+        ),
         "zone_steps": LocalSteps(),
         "pyspark": local_spark(spark_master, landing_bytes, s3_lake=lake_root.startswith("s3://")),
     }
@@ -64,6 +82,8 @@ def resources_from_environment() -> dict:
         "ml_join": os.environ.get("STEDI_ML_JOIN", "customer"),
         "consent_cutoff": os.environ.get("STEDI_CONSENT_CUTOFF", "off").lower() in ("1", "on", "true", "yes"),
         "namespace": os.environ.get("STEDI_NAMESPACE", DEFAULT_NAMESPACE),
+        "max_file_size": parse_size(os.environ.get("STEDI_MAX_FILE_SIZE", "1GiB")),
+        "max_record_size": parse_size(os.environ.get("STEDI_MAX_RECORD_SIZE", "1MiB")),
     }
     deployment = os.environ.get("STEDI_DEPLOYMENT", "local")
     if deployment == "local":

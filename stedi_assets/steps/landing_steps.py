@@ -7,6 +7,7 @@ code (`code_versions.py`), are parsed again; the others are already in the lake.
 
 import logging
 import tempfile
+from collections import Counter
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -20,12 +21,8 @@ from stedi_assets.schemas.tables import LANDING_TABLES, PARTITION_COLUMN, QUARAN
 from stedi_assets.steps import StepInputs
 from stedi_assets.steps.outcome import PER_PARTITION, TableOutcome
 from stedi_assets.steps.publish import publish, table_outcome
-from stedi_assets.transforms.landing import (
-    landing_records,
-    parse_landing,
-    quarantine_records,
-    records_landed,
-)
+from stedi_assets.transforms.landing import landing_records, parse_landing, quarantine_records
+from stedi_assets.transforms.landing_parser import Limits
 
 log = logging.getLogger(__name__)
 
@@ -36,23 +33,30 @@ def spark_is_local(spark) -> bool:
     return spark.conf.get("spark.master", "").startswith("local")
 
 
+def tally(records: DataFrame, dates: list[str]) -> dict[str, Counter]:
+    """Per parsed date, its records by reason (None for the valid ones; numbers in a reason read `#`, so the same
+    fault groups), from one aggregation of the parse: the count of what landed is the parser's own, so it
+    cannot disagree with the parse over bytes both read."""
+    counts: dict[str, Counter] = {date: Counter() for date in dates}
+    if not dates:
+        return counts
+    reason = F.regexp_replace("reason", "[0-9]+", "#").alias("reason")
+    for row in records.groupBy(PARTITION_COLUMN, reason).count().collect():
+        counts[row[PARTITION_COLUMN]][row["reason"]] += row["count"]
+    return counts
+
+
 def judged_deliveries(
-    records: DataFrame, lines_landed: dict[str, int], sources: dict[str, str], options: StediOptions, pinned: dict
+    tallied: dict[str, Counter], sources: dict[str, str], options: StediOptions, pinned: dict
 ) -> dict[str, dict]:
-    """Per parsed date, the delivery's verdict (`deliveries`), its quarantined lines and their commonest reasons
-    (numbers in a reason read `#`, so the same fault groups), from one aggregation of the parsed lines. A release
-    stays while the date's files are the same (a re-parse by a new parser version)."""
-    if not sources:
-        return {}
-    reason = F.regexp_replace("reason", "[0-9]+", "#")
-    counts = records.where(F.col("reason").isNotNull()).groupBy(PARTITION_COLUMN, reason.alias("reason")).count()
-    reasons: dict[str, list] = {date: [] for date in sources}
-    for row in counts.collect():
-        reasons[row[PARTITION_COLUMN]].append([row["reason"], row["count"]])
+    """Per parsed date, the delivery's verdict (`deliveries`), its quarantined lines and their commonest
+    reasons. A release stays while the date's files are the same (a re-parse by a new parser version)."""
     judged = {}
-    for date in sources:
-        bad, lines = sum(count for _, count in reasons[date]), lines_landed.get(date, 0)
-        common = sorted(reasons[date], key=lambda pair: (-pair[1], pair[0]))[:COMMON_REASONS]
+    for date, counts in tallied.items():
+        lines = counts.total()
+        reasons = [[text, count] for text, count in counts.items() if text is not None]
+        bad = lines - counts[None]
+        common = sorted(reasons, key=lambda pair: (-pair[1], pair[0]))[:COMMON_REASONS]
         judged[date] = {
             "quarantined": bad,
             "verdict": verdict(bad, lines, options.quarantine_warn_rate, options.quarantine_error_rate),
@@ -76,17 +80,14 @@ def landing_step(source: str, inputs: StepInputs) -> list[TableOutcome]:
     changed_files = [f for f in files if f.ingest_date in changed]
     with tempfile.TemporaryDirectory(prefix="stedi-landing-") as copies:
         readable = local_copies(changed_files, copies) if spark_is_local(spark) else changed_files
-        lines_landed = records_landed(spark, readable)
+        limits = Limits(options.max_file_size, options.max_record_size)
+        records = parse_landing(spark, readable, SOURCE_FIELDS[source], limits).persist()
+        tallied = tally(records, changed)
+        judged = judged_deliveries(tallied, sources, options, states[landing])
         landed = {
-            table: {
-                key: {**parsed_from(table, sources[key]), "lines_landed": lines_landed.get(key, 0)} for key in changed
-            }
+            table: {key: {**parsed_from(table, sources[key]), "lines_landed": tallied[key].total()} for key in changed}
             for table in (landing, quarantine)
         }
-        records = parse_landing(spark, readable, SOURCE_FIELDS[source]).persist()
-        judged = judged_deliveries(
-            records, lines_landed, {key: sources[key] for key in changed}, options, states[landing]
-        )
         for key in changed:
             landed[landing][key][DELIVERY] = judged[key]
         valid = publish(

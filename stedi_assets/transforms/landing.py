@@ -1,5 +1,6 @@
 """Landing zone: landed files -> typed records and quarantine rows, in one pass over the bytes."""
 
+import re
 from urllib.parse import unquote
 
 import pyarrow as pa
@@ -11,10 +12,7 @@ from pyspark.sql.pandas.types import to_arrow_schema
 from stedi_assets.landing_files import LandingFile, ingest_date_of
 from stedi_assets.schemas.tables import LINEAGE_COLUMNS, PARTITION_COLUMN, ColumnSpec, TableSpec
 from stedi_assets.transforms import empty_frame
-from stedi_assets.transforms.landing_parser import parse_file
-
-# Spark's JSON reader accepts NaN and single quotes unless told not to; the parser never does.
-_STRICT_JSON = {"allowNonNumericNumbers": "false", "allowSingleQuotes": "false"}
+from stedi_assets.transforms.landing_parser import Limits, file_over_limit, parse_file
 
 
 def parsed_lines_schema(fields: tuple[ColumnSpec, ...]) -> T.StructType:
@@ -30,7 +28,7 @@ def parsed_lines_schema(fields: tuple[ColumnSpec, ...]) -> T.StructType:
     )
 
 
-def _parse_batches(fields: tuple[ColumnSpec, ...], schema: T.StructType, names: dict[str, str]):
+def _parse_batches(fields: tuple[ColumnSpec, ...], schema: T.StructType, names: dict[str, str], limits: Limits):
     """mapInArrow function: binaryFile rows (whole files) in, one parsed row per record out. `names`: each
     file's name as landed, by its path."""
     arrow_schema = to_arrow_schema(schema)
@@ -45,7 +43,7 @@ def _parse_batches(fields: tuple[ColumnSpec, ...], schema: T.StructType, names: 
                 ingest_date = ingest_date_of(path, modified.timestamp())
                 name = names.get(local_path(path)) or names.get(path) or path.rsplit("/", 1)[-1]
                 columns = [[] for _ in arrow_schema]
-                for line in parse_file(content, fields, gzipped=name.endswith(".gz")):
+                for line in parse_file(content, fields, name.endswith(".gz"), limits):
                     values = line.values or (None,) * len(fields)
                     row = (ingest_date, name, line.line_number, *values, line.raw_text, line.reason)
                     for column, value in zip(columns, row):
@@ -58,15 +56,35 @@ def _parse_batches(fields: tuple[ColumnSpec, ...], schema: T.StructType, names: 
     return parse
 
 
-def parse_landing(spark: SparkSession, files: list[LandingFile], fields: tuple[ColumnSpec, ...]) -> DataFrame:
-    """One row per landed record (a non-blank line or an array element), valid or not (see `parsed_lines_schema`)."""
+# Hadoop reads a path given to a reader as a glob pattern; a backslash makes each of these characters literal.
+_GLOB_CHARACTERS = re.compile(r"([\\\[\]{}*?])")
+
+
+def literal_path(path: str) -> str:
+    """The path as a pattern that matches only itself (Glue and EMR read `s3://` names as they are listed)."""
+    return _GLOB_CHARACTERS.sub(r"\\\1", path)
+
+
+def parse_landing(
+    spark: SparkSession, files: list[LandingFile], fields: tuple[ColumnSpec, ...], limits: Limits
+) -> DataFrame:
+    """One row per landed record (a non-blank line or an array element), valid or not (see `parsed_lines_schema`).
+
+    A file larger than `limits.file_bytes` is not read at all: the listing's size is enough to quarantine it."""
     schema = parsed_lines_schema(fields)
-    if not files:
-        return empty_frame(spark, schema)
-    raw_files = (
-        spark.read.format("binaryFile").option("recursiveFileLookup", "true").load([file.path for file in files])
-    )
-    return raw_files.mapInArrow(_parse_batches(fields, schema, {file.path: file.name for file in files}), schema)
+    readable = [file for file in files if file.size <= limits.file_bytes]
+    too_large = [file for file in files if file.size > limits.file_bytes]
+    parsed = empty_frame(spark, schema)
+    if readable:
+        paths = [literal_path(file.path) for file in readable]
+        raw_files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(paths)
+        names = {file.path: file.name for file in readable}
+        parsed = raw_files.mapInArrow(_parse_batches(fields, schema, names, limits), schema)
+    if too_large:
+        reason = file_over_limit(limits.file_bytes)
+        rows = [(file.ingest_date, file.name, 1, *(None,) * len(fields), "", reason) for file in too_large]
+        parsed = parsed.unionByName(spark.createDataFrame(rows, schema))
+    return parsed
 
 
 def landing_records(parsed_lines: DataFrame, table: TableSpec) -> DataFrame:
@@ -75,37 +93,6 @@ def landing_records(parsed_lines: DataFrame, table: TableSpec) -> DataFrame:
 
 def quarantine_records(parsed_lines: DataFrame, table: TableSpec) -> DataFrame:
     return parsed_lines.where(F.col("reason").isNotNull()).select(*table.column_names, PARTITION_COLUMN)
-
-
-def records_landed(spark: SparkSession, files: list[LandingFile]) -> dict[str, int]:
-    """Records landed per ingest date, counted by Spark's own readers (independent of the parser).
-
-    The parser's units: a file that is one JSON array lands one record per element, any other file one
-    per non-blank line, and a file Spark cannot read (a corrupt gzip) one, the quarantine row saying so.
-    """
-    if not files:
-        return {}
-    text = F.regexp_replace("value", "^\ufeff", "")  # a UTF-8 byte-order mark is not data, as in the parser
-    # from_json stops after the first value; inside brackets, anything after the array is a parse error.
-    whole_file = F.from_json(F.concat(F.lit("["), text, F.lit("]")), "array<array<string>>", _STRICT_JSON)
-    is_array = text.rlike(r"^[ \t\n\r]*\[") & (F.size(whole_file) == 1)
-    nonblank_lines = F.filter(F.split(text, r"\r\n|\r|\n"), lambda line: line.rlike(r"\S"))
-    per_file = (
-        spark.read.option("recursiveFileLookup", "true")
-        .option("ignoreCorruptFiles", "true")
-        .text([file.path for file in files], wholetext=True)
-        .select(
-            F.col("_metadata.file_path").alias("uri"),
-            F.when(is_array, F.size(whole_file[0])).otherwise(F.size(nonblank_lines)).alias("records"),
-        )
-        .collect()
-    )
-    records = {local_path(row["uri"]): row["records"] for row in per_file}
-    totals: dict[str, int] = {}
-    for file in files:
-        unreadable = 1 if file.size else 0  # Spark skips a corrupt file (and an empty gzip, which has no lines)
-        totals[file.ingest_date] = totals.get(file.ingest_date, 0) + records.get(file.path, unreadable)
-    return totals
 
 
 def local_path(uri: str) -> str:

@@ -6,9 +6,11 @@ Spark Python worker (locally or on Glue).
 
 import codecs
 import gzip
+import io
 import json
 import math
 import re
+import zlib
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import NamedTuple
@@ -215,38 +217,113 @@ def foreign_encoding(content: bytes) -> str | None:
     return None
 
 
-def parse_file(content: bytes, fields: tuple[ColumnSpec, ...], gzipped: bool = False) -> Iterator[ParsedLine]:
+def size_text(size: int) -> str:
+    """1073741824 -> "1 GiB": sizes as people write them, in reasons and messages."""
+    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size:,} bytes"
+
+
+class Limits(NamedTuple):
+    """The largest landing file (once decompressed) and record the parser reads (`StediOptions`). Past them, a
+    quarantine row names the limit, and memory stays bounded: a gzip is decompressed no further than the limit."""
+
+    file_bytes: int = 2**30
+    record_bytes: int = 2**20
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def file_over_limit(limit: int, once_decompressed: bool = False) -> str:
+    """The reason of a file past the size limit: one quarantine row stands for the whole file."""
+    decompressed = " once decompressed" if once_decompressed else ""
+    return (
+        f"the file is over {size_text(limit)}{decompressed}, the largest landing file read (max_file_size): "
+        "split it into smaller files and land them"
+    )
+
+
+def record_over_limit(limit: int) -> str:
+    return f"the record is over {size_text(limit)}, the largest landing record read (max_record_size)"
+
+
+def _decompressed(content: bytes, limit: int) -> tuple[bytes | None, str | None]:
+    """A gzip file's bytes, read no further than `limit` + 1 (a gzip bomb stops there), or why there are none.
+
+    Python's gzip reads multi-member files and skips the NUL padding some tools write after the stream."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(content)) as stream:
+            data = stream.read(limit + 1)
+    except (OSError, EOFError, zlib.error) as error:
+        return None, f"unreadable gzip file: {error}"
+    if len(data) > limit:
+        return data[:RAW_TEXT_LIMIT], file_over_limit(limit, once_decompressed=True)
+    return data, None
+
+
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")  # as bytes.splitlines() splits
+_BLANK = re.compile(rb"[ \t\n\r\x0b\x0c]*")  # what bytes.strip() removes
+
+
+def _nonblank_lines(content: bytes) -> Iterator[tuple[int, int, int]]:
+    """(line number, start, end) of each non-blank line, as `bytes.splitlines()` numbers them: spans, not
+    copies, so a line of a gigabyte is looked at, never copied."""
+    start = number = 0
+    for number, line_break in enumerate(_LINE_BREAK.finditer(content), start=1):
+        if not _BLANK.fullmatch(content, start, line_break.start()):
+            yield number, start, line_break.start()
+        start = line_break.end()
+    if not _BLANK.fullmatch(content, start):
+        yield number + 1, start, len(content)
+
+
+def _raw_text(record: bytes) -> str:
+    return record[: RAW_TEXT_LIMIT * 4].decode("utf-8", "replace")[:RAW_TEXT_LIMIT]
+
+
+def parse_file(
+    content: bytes, fields: tuple[ColumnSpec, ...], gzipped: bool = False, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[ParsedLine]:
     """One ParsedLine per record landed: every element of a file that is one JSON array, else every non-blank line.
 
     An array element's `line_number` is its 1-based position in the array: unique and in file order, as the
     customer current state's tie-break needs. A leading UTF-8 byte-order mark is not data: it is skipped. A
-    file in another encoding is quarantined line by line, each with a reason that names the encoding.
+    file in another encoding is quarantined line by line, each with a reason that names the encoding. A file
+    (decompressed) past `limits.file_bytes` is one quarantine row, a record past `limits.record_bytes` another.
     """
     if gzipped:
-        try:
-            content = gzip.decompress(content)
-        except (OSError, EOFError) as error:
-            raw = content[:RAW_TEXT_LIMIT].decode("utf-8", "replace")
-            yield ParsedLine(1, None, raw, f"unreadable gzip file: {error}")
+        data, reason = _decompressed(content, limits.file_bytes)
+        if reason:
+            yield ParsedLine(1, None, _raw_text(content if data is None else data), reason)
             return
+        content = data
+    elif len(content) > limits.file_bytes:
+        yield ParsedLine(1, None, _raw_text(content), file_over_limit(limits.file_bytes))
+        return
     content = content.removeprefix(codecs.BOM_UTF8)
     encoding = foreign_encoding(content)
     if encoding:
         reason = f"the file is {encoding}, not UTF-8: convert it to UTF-8 and land it again"
-        for number, line in enumerate(content.splitlines(), start=1):
-            if line.strip():
-                yield ParsedLine(number, None, line[:RAW_TEXT_LIMIT].decode("utf-8", "replace"), reason)
+        for number, start, end in _nonblank_lines(content):
+            yield ParsedLine(number, None, _raw_text(content[start : min(end, start + RAW_TEXT_LIMIT * 4)]), reason)
         return
     plan = typing_plan(fields)
     elements = _array_elements(content)
-    if elements is None:
-        records = ((number, line) for number, line in enumerate(content.splitlines(), start=1) if line.strip())
+    if elements is None:  # a line past the limit is not copied: its first bytes stand for it
+        limit = limits.record_bytes
+        records = (
+            (number, content[start : min(end, start + limit + 1)]) for number, start, end in _nonblank_lines(content)
+        )
     else:
         records = enumerate(elements, start=1)
     for number, record in records:
+        if len(record) > limits.record_bytes:
+            yield ParsedLine(number, None, _raw_text(record), record_over_limit(limits.record_bytes))
+            continue
         values, reason = _parse_record(record, plan)
         if reason is None:
             yield ParsedLine(number, values, None, None)
         else:
-            raw = record[: RAW_TEXT_LIMIT * 4].decode("utf-8", "replace")[:RAW_TEXT_LIMIT]
-            yield ParsedLine(number, None, raw, reason)
+            yield ParsedLine(number, None, _raw_text(record), reason)
