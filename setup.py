@@ -9,7 +9,7 @@ setup(
     version="0.1.0",
     description="The STEDI Step Trainer lakehouse: landing, trusted and curated zones as Dagster assets.",
     packages=find_packages(exclude=["stedi_assets_tests"]),
-    package_data={"stedi_assets.profiles": ["*.json"]},
+    package_data={"stedi_assets": ["dagster.yaml"], "stedi_assets.profiles": ["*.json"]},
     python_requires=">=3.10,<3.13",
     install_requires=[
         f"dagster=={DAGSTER}",

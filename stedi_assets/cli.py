@@ -129,6 +129,7 @@ def materialize(args) -> int:
     if previous.get("fingerprint") == landed.fingerprint and previous.get("landing") == snapshot_ids(landing):
         print("The lake is up to date: no new or changed landing files or releases since the last run.")
         table_rows = previous["table_rows"]
+        show_in_instance(lake)
     else:
         log = run_log(args)
         with noise_to(log) as terminal:
@@ -143,6 +144,44 @@ def materialize(args) -> int:
     for table, rows in table_rows.items():
         print(f"{table:<26}{rows:>10}")
     return tell_holds(lake.root, landing)
+
+
+def show_in_instance(lake: Lake) -> None:
+    """The shared Dagster instance learns what it has not seen of the lake (built by another instance, a
+    release), so `stedi ui` shows it: nothing is computed."""
+    from stedi_assets.instance import dagster_home, learn_lake, open_instance  # Dagster's import: when asked for
+
+    with open_instance(lake.root) as instance:
+        learned = learn_lake(instance, lake)
+    if learned:
+        home = dagster_home(lake.root)
+        print(f"Recorded {learned} partitions of the lake's tables in the Dagster instance at {home}.")
+
+
+# `dagster dev` warns that `dg dev` supersedes it; `dg dev` runs `dagster dev` too, in a project laid out for
+# `dg` (pyproject's tool.dg), which this one is not (setup.py, workspace.yaml): the warning asks nothing of a user.
+SUPERSEDED_DEV = "ignore:Function `dev_command` is superseded:FutureWarning"
+
+
+def ui(args) -> int:
+    """`dagster dev` (web UI, sensors, schedules) on the instance `stedi materialize` uses, which first learns
+    the lake; from the instance's folder, so no other dagster.yaml is in the way. Returns only on failure."""
+    from stedi_assets.instance import dagster_home, learn_lake, open_instance
+
+    roots = {"STEDI_LANDING_ROOT": args.landing, "STEDI_LAKE_ROOT": args.lake}
+    env = {name: root if root.startswith("s3://") else os.path.abspath(root) for name, root in roots.items()}
+    with open_instance(args.lake) as instance:
+        learn_lake(instance, Lake(env["STEDI_LAKE_ROOT"], args.namespace))
+    home = dagster_home(args.lake)
+    print(f"Dagster UI on http://{args.host}:{args.port} (instance: {home}; Ctrl-C stops it)", flush=True)
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "stedi_assets.definitions"]
+    # Dagster's own lines (services starting, each sensor tick) only with --verbose: the UI shows them all.
+    level = "info" if args.verbose else "error"
+    command += ["--host", args.host, "--port", str(args.port), "--log-level", level, "--code-server-log-level", level]
+    warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), SUPERSEDED_DEV]))
+    os.chdir(home)
+    settings = {**env, "DAGSTER_HOME": str(home), "STEDI_NAMESPACE": args.namespace, "PYTHONWARNINGS": warnings}
+    os.execve(sys.executable, command, {**os.environ, **settings})
 
 
 def snapshot_ids(landing: dict) -> dict[str, str]:
@@ -481,6 +520,28 @@ when); the quarantined lines stay in the quarantine table.""",
     size.add_argument("--scale", type=float, help="volume as a multiple of the public starter data (100: ~8M readings)")
     make.add_argument("--seed", type=int, default=7, help="the same seed writes the same data (default 7)")
     make.set_defaults(handler=sample)
+    view = command(
+        commands,
+        "ui",
+        "open the Dagster UI (dagster dev) on the instance stedi materialize records its runs in",
+        """  stedi ui
+  stedi ui --lake data/lake --port 3001
+  DAGSTER_HOME=/srv/stedi-dagster stedi ui --landing s3://my-landing --lake s3://my-lake
+
+The instance is $DAGSTER_HOME, else data/dagster under the current folder (as for stedi materialize). It first
+records what it has not seen of the lake, so every table built shows as materialized. The landing sensor
+then starts a run when landing files change.""",
+    )
+    view.add_argument(
+        "--landing",
+        default=os.environ.get("STEDI_LANDING_ROOT", DEFAULT_LANDING),
+        help=f"landing root the sensor watches (default: $STEDI_LANDING_ROOT or {DEFAULT_LANDING})",
+    )
+    add_lake_arguments(view)
+    view.add_argument("--host", default="127.0.0.1", help="the address to serve on (default: 127.0.0.1)")
+    view.add_argument("--port", type=int, default=3000, help="the port to serve on (default: 3000)")
+    view.add_argument("--verbose", action="store_true", help="show Dagster's own lines (default: errors only)")
+    view.set_defaults(handler=ui)
     ask = command(
         commands,
         "query",

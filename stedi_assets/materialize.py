@@ -1,23 +1,18 @@
 """One Dagster run of every zone, over the ingest dates that changed, as `stedi materialize` starts it."""
 
 import logging
-import os
 
 import dagster as dg
 
 from stedi_assets.checks.count_checks import delivery_quality
 from stedi_assets.definitions import build_definitions
 from stedi_assets.failures import one_line
+from stedi_assets.instance import learn_lake, open_instance
 from stedi_assets.jobs import partition_range_tags
 from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.resources import local_resources
 from stedi_assets.run_targets import changed_landing, dates_of, run_range
 from stedi_assets.schemas.tables import ALL_TABLES
-
-
-def instance_for_cli() -> dg.DagsterInstance:
-    """The instance at $DAGSTER_HOME, so runs show in `dagster dev`; else a throwaway one."""
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
 class StepProgress(logging.Handler):
@@ -104,7 +99,8 @@ def run_all_zones(args, ingest_dates: list[str], landing_bytes: int, progress: S
     )
     defs = build_definitions(resources, args.expect)
     changed = dates_of(changed_landing(resources["landing_root"], resources["lake"]))
-    with instance_for_cli() as instance:
+    with open_instance(args.lake) as instance:
+        learn_lake(instance, resources["lake"])  # what it has not seen yet shows before this run adds to it
         known = set(instance.get_dynamic_partitions(ingest_date_partitions.name))
         # A date whose files are gone is registered too: its partitions are emptied.
         instance.add_dynamic_partitions(ingest_date_partitions.name, sorted((set(ingest_dates) | changed) - known))

@@ -90,22 +90,35 @@ def dagster_server(
     command: list[str], env: dict[str, str], log: Path, startup_timeout_s: float = 120
 ) -> Iterator[DagsterServer]:
     """Run `command` (e.g. `[tool("dagster-webserver")]` or `[tool("dagster"), "dev"]`) on the repo's
-    workspace.yaml and a free loopback port, in its own process group, logging to `log`. Yields once the
-    server answers and the code location has loaded (else the UI would show a load error); always stops
-    the whole process group."""
+    workspace.yaml and a free loopback port, logging to `log`; see `_serve`."""
     port = free_port()
+    command = [*command, "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+    with _serve(command, port, REPO, env, log, startup_timeout_s) as server:
+        yield server
+
+
+@contextmanager
+def stedi_ui(env: dict[str, str], cwd: Path, log: Path, startup_timeout_s: float = 120) -> Iterator[DagsterServer]:
+    """`stedi ui` as the README runs it, from `cwd`, on a free loopback port, logging to `log`; see `_serve`."""
+    port = free_port()
+    command = [sys.executable, "-m", "stedi_assets.cli", "ui", "--port", str(port)]
+    with _serve(command, port, cwd, env, log, startup_timeout_s) as server:
+        yield server
+
+
+@contextmanager
+def _serve(
+    command: list[str], port: int, cwd: Path, env: dict[str, str], log: Path, startup_timeout_s: float
+) -> Iterator[DagsterServer]:
+    """`command`, serving on `port`, in its own process group. Yields once the server answers and the code
+    location has loaded (else the UI would show a load error); always stops the whole process group."""
     with open(log, "wb") as out:  # the child keeps its own copy of the file descriptor
         process = subprocess.Popen(
-            [*command, "-w", str(REPO / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     server = DagsterServer(process, f"http://127.0.0.1:{port}", log)
     try:
-        _wait_until_loaded(server, " ".join([Path(command[0]).name, *command[1:]]), startup_timeout_s)
+        _wait_until_loaded(server, " ".join([Path(command[0]).name, *command[1:3]]), startup_timeout_s)
         yield server
     finally:
         _stop(process)

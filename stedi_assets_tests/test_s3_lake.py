@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -24,22 +25,25 @@ pytestmark = pytest.mark.slow
 NAMESPACE = "stedi_s3_lake"
 
 
-def stedi(*arguments: str) -> subprocess.CompletedProcess:
-    """A fresh process, so its JVM sees the environment that points every AWS client at moto."""
+def stedi(cwd: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """A fresh process, so its JVM sees the environment that points every AWS client at moto; from `cwd`, where
+    its Dagster instance goes (`data/dagster`, the default for a lake on S3)."""
     env = {name: value for name, value in os.environ.items() if name != "DAGSTER_HOME"}
     command = [sys.executable, "-m", "stedi_assets.cli", *arguments]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
 
-def materialize(landing: str, lake: str) -> subprocess.CompletedProcess:
+def materialize(cwd: Path, landing: str, lake: str) -> subprocess.CompletedProcess:
     return stedi(
-        "materialize", "--landing", landing, "--lake", lake, "--namespace", NAMESPACE, "--expect", "stedi-starter"
+        cwd, "materialize", "--landing", landing, "--lake", lake, "--namespace", NAMESPACE, "--expect", "stedi-starter"
     )
 
 
-def test_starter_data_from_s3_into_iceberg_tables_on_s3_in_the_glue_catalog(moto_env, moto_client, starter_data):
+def test_starter_data_from_s3_into_iceberg_tables_on_s3_in_the_glue_catalog(
+    moto_env, moto_client, starter_data, tmp_path
+):
     s3, glue = moto_client("s3"), moto_client("glue")
     landing_bucket, lake_bucket = f"landing-{uuid.uuid4().hex[:8]}", f"lake-{uuid.uuid4().hex[:8]}"
     for bucket in (landing_bucket, lake_bucket):
@@ -48,7 +52,8 @@ def test_starter_data_from_s3_into_iceberg_tables_on_s3_in_the_glue_catalog(moto
         s3.upload_file(str(file), landing_bucket, f"raw/{file.relative_to(starter_data).as_posix()}")
     landing, lake = f"s3://{landing_bucket}/raw", f"s3://{lake_bucket}/lake"
 
-    result = materialize(landing, lake)
+    result = materialize(tmp_path, landing, lake)
+    assert (tmp_path / "data" / "dagster").is_dir()  # the instance, under the current folder
     assert printed_counts(result.stdout) == CONTRACT_COUNTS["default"]
 
     registered = {table["Name"]: table for table in glue.get_tables(DatabaseName=NAMESPACE)["TableList"]}
@@ -67,7 +72,7 @@ def test_starter_data_from_s3_into_iceberg_tables_on_s3_in_the_glue_catalog(moto
     # Maintenance lists and deletes through S3FileIO: a file no snapshot references goes, the tables stay.
     orphan = "lake/trusted/customer_trusted/data/ingest_date=2023-08-06/left-by-a-killed-run.parquet"
     s3.put_object(Bucket=lake_bucket, Key=orphan, Body=b"PAR1")
-    stedi("maintain", "--lake", lake, "--namespace", NAMESPACE, "--retain-days", "0")
+    stedi(tmp_path, "maintain", "--lake", lake, "--namespace", NAMESPACE, "--retain-days", "0")
     assert s3.list_objects_v2(Bucket=lake_bucket, Prefix=orphan)["KeyCount"] == 0
     assert current_snapshots(lake, NAMESPACE) == committed
     for name, rows in CONTRACT_COUNTS["default"].items():

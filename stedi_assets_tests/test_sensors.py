@@ -53,6 +53,8 @@ def tick(instance, landing_root: str, lake, cursor=None):
     result = landing_sensor.evaluate_tick(context)
     for request in result.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    for event in result.asset_events:
+        instance.report_runless_asset_event(event)
     return result
 
 
@@ -150,3 +152,23 @@ def test_many_files_are_fingerprinted_in_one_tick(instance, tmp_path):
     result = tick(instance, *roots(tmp_path))
     assert len(json.loads(result.cursor)) == 28
     assert len(instance.get_dynamic_partitions("ingest_date")) == 28
+
+
+def test_a_tick_records_what_the_instance_has_not_seen_of_the_lake_once(instance, tmp_path, spark):
+    """Tables written elsewhere (here: by no run of this instance) show as materialized in each partition the
+    lake holds, with the lake's snapshot; the next tick, having seen them, records nothing."""
+    for date in ("2024-01-01", "2024-01-02"):
+        land(tmp_path, "customer", date, f"c-{date}.json")
+        process(spark, str(tmp_path / "landing"), tmp_path / "lake", "customer", date)
+    lake = Lake(str(tmp_path / "lake"))
+    result = tick(instance, *roots(tmp_path))
+    learned = {(event.asset_key.path[-1], event.partition): event.metadata for event in result.asset_events}
+    tables = (LANDING_TABLES["customer"], QUARANTINE_TABLES["customer"])
+    assert set(learned) == {(table.name, date) for table in tables for date in ("2024-01-01", "2024-01-02")}
+    for (name, _), values in learned.items():
+        (table,) = [table for table in tables if table.name == name]
+        assert values["iceberg_snapshot_id"].value == str(lake.pin(table).snapshot_id)
+        assert values["dagster/partition_row_count"].value == 0
+    assert instance.get_dynamic_partitions("ingest_date") == ["2024-01-01", "2024-01-02"]
+    assert instance.get_materialized_partitions(dg.AssetKey("customer_landing")) == {"2024-01-01", "2024-01-02"}
+    assert tick(instance, *roots(tmp_path)).asset_events == []

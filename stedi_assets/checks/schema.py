@@ -12,10 +12,9 @@ import pandera.pyspark as pa
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from stedi_assets.schemas.tables import PARTITION_COLUMN, STRING, ColumnSpec, TableSpec
+from stedi_assets.schemas.tables import TableSpec
 from stedi_assets.steps.outcome import CheckOutcome
 
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 SCHEMA_CHECK = "schema_valid"
 SCHEMA_CHECK_DESCRIPTION = (
     "pandera: the columns and their types (no other columns); then, in one pass over the rows just written, "
@@ -24,35 +23,28 @@ SCHEMA_CHECK_DESCRIPTION = (
 )
 
 
-def _checked_columns(table: TableSpec) -> tuple[ColumnSpec, ...]:
-    partition = ColumnSpec(PARTITION_COLUMN, STRING, "Ingest date.", nullable=False, pattern=DATE_PATTERN)
-    return (*table.columns, partition)
-
-
 def pandera_schema(table: TableSpec) -> pa.DataFrameSchema:
     """Column names and types, strict: checked from the DataFrame's schema, without a Spark job."""
-    columns = {c.name: pa.Column(c.spark_type, nullable=True) for c in _checked_columns(table)}
+    columns = {c.name: pa.Column(c.spark_type, nullable=True) for c in table.checked_columns}
     return pa.DataFrameSchema(columns, name=table.name, strict=True)
 
 
-def value_rules(table: TableSpec) -> dict[str, Column]:
-    """Each row-level rule as the condition a breaking row meets."""
-    rules = {}
-    for column in _checked_columns(table):
-        value = F.col(column.name)
-        if not column.nullable:
-            rules[f"{column.name}: not_nullable"] = value.isNull()
-        if column.min_value is not None:
-            rules[f"{column.name}: greater_than_or_equal_to({column.min_value})"] = value < column.min_value
-        if column.pattern is not None:
-            rules[f"{column.name}: str_matches('{column.pattern}')"] = ~value.rlike(column.pattern)
-    return rules
+# What a value breaking each kind of rule is (`ColumnSpec.value_rules`).
+BROKEN = {
+    "not_nullable": lambda column, value: value.isNull(),
+    "min_value": lambda column, value: value < column.min_value,
+    "pattern": lambda column, value: ~value.rlike(column.pattern),
+}
 
 
 def rule_breaks(table: TableSpec) -> dict[str, Column]:
     """Per value rule, the number of rows breaking it: aggregates, to compute in a pass made anyway
     (the write's digest pass, see `publish`)."""
-    return {rule: F.count_if(broken) for rule, broken in value_rules(table).items()}
+    return {
+        name: F.count_if(BROKEN[kind](column, F.col(column.name)))
+        for column in table.checked_columns
+        for name, kind in column.value_rules()
+    }
 
 
 def count_rule_breaks(rows: DataFrame, table: TableSpec) -> dict[str, int]:

@@ -29,6 +29,16 @@ class ColumnSpec:
     min_value: float | None = None
     pattern: str | None = None
 
+    def value_rules(self) -> list[tuple[str, str]]:
+        """Each rule a value of the column must meet: its name (as pandera names its checks, and the partition
+        state counts its breaks) and its kind (`checks/schema.py` computes it)."""
+        rules = [(f"{self.name}: not_nullable", "not_nullable")] if not self.nullable else []
+        if self.min_value is not None:
+            rules.append((f"{self.name}: greater_than_or_equal_to({self.min_value})", "min_value"))
+        if self.pattern is not None:
+            rules.append((f"{self.name}: str_matches('{self.pattern}')", "pattern"))
+        return rules
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -47,10 +57,22 @@ class TableSpec:
         return {**{c.name: c.description for c in self.columns}, PARTITION_COLUMN: PARTITION_DESCRIPTION}
 
     @property
+    def checked_columns(self) -> tuple[ColumnSpec, ...]:
+        """The columns the schema check checks: the table's and the partition column."""
+        return (*self.columns, PARTITION)
+
+    @property
+    def rule_names(self) -> list[str]:
+        return [name for column in self.checked_columns for name, _ in column.value_rules()]
+
+    @property
     def spark_schema(self) -> T.StructType:
         """The stored schema: the table's columns plus the ingest-date partition column."""
         fields = [T.StructField(c.name, c.spark_type, c.nullable) for c in self.columns]
         return T.StructType([*fields, T.StructField(PARTITION_COLUMN, STRING, False)])
+
+
+PARTITION = ColumnSpec(PARTITION_COLUMN, STRING, PARTITION_DESCRIPTION, nullable=False, pattern=r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _epoch(name: str, what: str, nullable: bool = True) -> ColumnSpec:

@@ -10,6 +10,10 @@ restarts, while that run is queued or running. Nothing depends on modification
 times moving forward, so files copied with their original times (`cp -p`,
 `rsync -t`, a move from a staging folder) are not missed.
 
+Each tick also records what the instance has not seen of the lake (`instance.py`): tables another
+instance's run, an AWS job or a release changed show as materialized, though no run of this instance
+wrote them.
+
 A failed run is retried by Dagster's run retries (`dagster.yaml`). When the
 last retry has failed too, the sensor asks again once `RETRY_FAILED_AFTER`
 has passed, so the files do not wait for the next delivery (and a delivery
@@ -34,6 +38,7 @@ import time
 import dagster as dg
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
+from stedi_assets.instance import lake_news
 from stedi_assets.jobs import all_zones_job, partition_range_tags
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.landing_files import LandingRoot
@@ -43,6 +48,13 @@ from stedi_assets.run_targets import changed_landing, dates_of, run_range
 RETRY_FAILED_AFTER = 15 * 60  # seconds after a run and its retries failed before the sensor asks again
 RUN_KEY_TAG = "dagster/run_key"  # set on the runs a sensor requests, and kept on their retries
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 
 def failed_for_good(instance: dg.DagsterInstance, run_key: str, now: float) -> bool:
@@ -57,6 +69,10 @@ def failed_for_good(instance: dg.DagsterInstance, run_key: str, now: float) -> b
         and last.end_time is not None
         and now - last.end_time >= RETRY_FAILED_AFTER
     )
+
+
+def runs_in_flight(instance: dg.DagsterInstance) -> bool:
+    return bool(instance.get_run_records(dg.RunsFilter(statuses=IN_FLIGHT), limit=1))
 
 
 @dg.sensor(
@@ -89,13 +105,22 @@ def landing_sensor(
     # Only what is still unprocessed is worth remembering: the cursor stays small.
     remembered = {**requested, **{key: [landed, run_key] for key, landed in new_work.items()}}
     cursor = json.dumps({key: entry for key, entry in remembered.items() if key in changed})
-    if not new_work:
-        return dg.SensorResult(skip_reason="no new or changed landing files", cursor=cursor)
+    # What the instance has not seen of the lake (`instance.py`), unless a run is writing it: its own events come.
+    learned_dates, learned = ([], []) if runs_in_flight(context.instance) else lake_news(context.instance, lake)
     known = context.instance.get_dynamic_partitions(ingest_date_partitions.name)
-    new_dates = sorted(dates_of(new_work) - set(known))
+    new_dates = sorted((dates_of(new_work) | set(learned_dates)) - set(known))
+    partitions = [ingest_date_partitions.build_add_request(new_dates)] if new_dates else []
+    if not new_work:
+        return dg.SensorResult(
+            skip_reason="no new or changed landing files",
+            cursor=cursor,
+            asset_events=learned,
+            dynamic_partitions_requests=partitions,
+        )
     targets = run_range([*known, *new_dates], dates_of(new_work))
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=run_key, tags=partition_range_tags(targets))],
-        dynamic_partitions_requests=[ingest_date_partitions.build_add_request(new_dates)] if new_dates else [],
+        dynamic_partitions_requests=partitions,
         cursor=cursor,
+        asset_events=learned,
     )

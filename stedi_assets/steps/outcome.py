@@ -34,6 +34,18 @@ class TableOutcome:
     checks: list[CheckOutcome]
 
 
+def partition_metadata(state: dict, rules) -> dict:
+    """What one partition's materialization tells, from its state: its rows, its measures, and the value rules
+    (`rules`: their names) its rows break (only those broken)."""
+    measures = state.get("measures", {})
+    broken = {rule: measures[rule] for rule in rules if measures.get(rule)}
+    return {
+        "dagster/partition_row_count": state.get("rows", 0),
+        **{name: value for name, value in measures.items() if name not in rules},
+        **({"rows_breaking_rules": broken} if broken else {}),
+    }
+
+
 _TYPES = [(Markdown, "md"), (Location, "path"), (bool, "bool"), (int, "int"), (float, "float"), (str, "text")]
 
 

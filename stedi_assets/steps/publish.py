@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 from stedi_assets.checks.schema import rule_breaks, schema_check
 from stedi_assets.lake.iceberg_tables import Lake, Pinned
 from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
-from stedi_assets.steps.outcome import PER_PARTITION, CheckOutcome, Location, Markdown, TableOutcome
+from stedi_assets.steps.outcome import PER_PARTITION, CheckOutcome, Location, Markdown, TableOutcome, partition_metadata
 
 PREVIEW_ROWS = 5
 MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # a quarantined line may hold anything
@@ -66,18 +66,6 @@ def publish(
         written.snapshot_id,
         {rule: sum(written.measures.get(key, {}).get(rule, 0) for key in written.rewritten) for rule in rules},
     )
-
-
-def partition_metadata(state: dict, rules: dict) -> dict:
-    """What one partition's materialization tells: its rows, its measures, and the value rules its rows
-    break (only those broken)."""
-    measures = state.get("measures", {})
-    broken = {rule: measures[rule] for rule in rules if measures.get(rule)}
-    return {
-        "dagster/partition_row_count": state.get("rows", 0),
-        **{name: value for name, value in measures.items() if name not in rules},
-        **({"rows_breaking_rules": broken} if broken else {}),
-    }
 
 
 def preview(published: Published) -> Markdown:

@@ -10,7 +10,8 @@ from stedi_assets.lake.conflicts import RETRIES, RETRY_AFTER_SECONDS, lost_a_rac
 from stedi_assets.partitions import ingest_date_partitions, single_run
 from stedi_assets.schemas.lineage import column_lineage
 from stedi_assets.schemas.tables import TableSpec
-from stedi_assets.steps.outcome import PER_PARTITION, TableOutcome, typed_metadata
+from stedi_assets.steps.outcome import PER_PARTITION, TableOutcome
+from stedi_assets.zones.metadata import metadata
 
 OWNERS = ["team:stedi-data-platform"]
 STEPS_RESOURCE = "zone_steps"
@@ -94,23 +95,6 @@ def table_asset(table: TableSpec, deps: list[dg.AssetDep], resource_keys: set[st
     """The asset of a step that writes one table: it is named after the table, in the table's zone group."""
     spec = asset_spec(table, table.zone, deps)
     return step_asset(table.name, [spec], check_specs(table, not_empty, *count_checks), resource_keys)
-
-
-METADATA_VALUES = {
-    "md": dg.MetadataValue.md,
-    "path": dg.MetadataValue.path,
-    "json": dg.MetadataValue.json,
-    "text": dg.MetadataValue.text,
-    "int": dg.MetadataValue.int,
-    "float": dg.MetadataValue.float,
-    "bool": dg.MetadataValue.bool,
-    "null": lambda _: dg.MetadataValue.null(),
-}
-
-
-def metadata(values: dict) -> dict[str, dg.MetadataValue]:
-    """The same typing a remote run's values get through dagster-pipes (`typed_metadata`)."""
-    return {name: METADATA_VALUES[t["type"]](t["raw_value"]) for name, t in typed_metadata(values).items()}
 
 
 SHARED_WITH_PARTITIONS_BEYOND_RUN = ("dagster/row_count", "dagster/table_name", "dagster/uri", "iceberg_snapshot_id")

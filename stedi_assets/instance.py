@@ -1,0 +1,83 @@
+"""The Dagster instance `stedi` and `stedi ui` share, and what it learns from the lake.
+
+The instance is a view, never the truth: the lake's own state is. So an instance that has not seen the lake
+as it is now (a new one, or one another instance's run, an AWS job or a release went around) learns it: each
+zone table whose current snapshot is not the one the instance last recorded gets a materialization of each
+of its partitions, as the lake's state describes them, and nothing is recomputed. `stedi materialize`,
+`stedi ui` and the landing sensor's ticks do this.
+
+Where: `$DAGSTER_HOME` when set; else a `dagster` folder beside a local lake (`data/dagster` for the default
+`data/lake`), or `data/dagster` under the current folder for a lake on S3, set up with this package's
+instance settings (`dagster.yaml`). Lakes in one folder share it: Dagster keeps one set of ingest dates per
+instance, so give each lake a folder of its own (or its own DAGSTER_HOME).
+"""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from stedi_assets.atomic_files import write_text_atomically
+from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.partitions import ingest_date_partitions
+from stedi_assets.schemas.tables import ALL_TABLES
+from stedi_assets.steps.outcome import Location, partition_metadata
+from stedi_assets.zones.metadata import metadata
+
+DEFAULT_HOME = "data/dagster"  # for a lake on S3
+SETTINGS = Path(__file__).with_name("dagster.yaml")
+SNAPSHOT = "iceberg_snapshot_id"  # what every materialization of a zone table records of the lake
+
+
+def dagster_home(lake_root: str) -> Path:
+    """The instance's folder, made ready: `$DAGSTER_HOME` (created if missing), else the default for the lake
+    (module docstring), set up with the package's settings."""
+    chosen = os.environ.get("DAGSTER_HOME")
+    default = Path(DEFAULT_HOME) if lake_root.startswith("s3://") else Path(lake_root).absolute().parent / "dagster"
+    home = Path(chosen or default).absolute()
+    home.mkdir(parents=True, exist_ok=True)
+    if not chosen and not (home / "dagster.yaml").exists():
+        write_text_atomically(home / "dagster.yaml", SETTINGS.read_text())
+    return home
+
+
+def open_instance(lake_root: str) -> dg.DagsterInstance:
+    """The instance in `dagster_home`: what `DagsterInstance.get()` gives with DAGSTER_HOME set to that folder."""
+    return dg.DagsterInstance.from_config(str(dagster_home(lake_root)))
+
+
+def lake_news(instance: dg.DagsterInstance, lake: Lake) -> tuple[list[str], list[dg.AssetMaterialization]]:
+    """What `instance` has not seen of the lake: the ingest dates it has not registered, and a materialization
+    of every partition of each table whose current snapshot it has not recorded (rows and measures from the
+    partition's state, the table's rows and snapshot)."""
+    dates, news = set(), []
+    for table in ALL_TABLES:
+        pinned = lake.pin(table)
+        if pinned.snapshot_id is None:
+            continue
+        latest = instance.get_latest_materialization_event(dg.AssetKey(table.name))
+        seen = latest.asset_materialization.metadata.get(SNAPSHOT) if latest and latest.asset_materialization else None
+        if seen is not None and seen.value == str(pinned.snapshot_id):
+            continue
+        whole_table = {
+            "dagster/row_count": sum(entry.get("rows", 0) for entry in pinned.state.values()),
+            "dagster/table_name": lake.identifier(table),
+            "dagster/uri": Location(lake.location(table)),
+            SNAPSHOT: str(pinned.snapshot_id),
+            "learned_from_lake": True,
+        }
+        for date, entry in sorted(pinned.state.items()):
+            dates.add(date)
+            values = {**whole_table, **partition_metadata(entry, table.rule_names)}
+            news.append(dg.AssetMaterialization(table.name, partition=date, metadata=metadata(values)))
+    known = set(instance.get_dynamic_partitions(ingest_date_partitions.name))
+    return sorted(dates - known), news
+
+
+def learn_lake(instance: dg.DagsterInstance, lake: Lake) -> int:
+    """Record in `instance` what it has not seen of the lake (`lake_news`); returns how many partitions."""
+    new_dates, news = lake_news(instance, lake)
+    instance.add_dynamic_partitions(ingest_date_partitions.name, new_dates)
+    for materialization in news:
+        instance.report_runless_asset_event(materialization)
+    return len(news)
