@@ -13,6 +13,10 @@ KNOWN_CAUSES = (
     ("Permission denied", "the lake may not be written there: check the folder's permissions"),
     ("Mkdirs failed", "the lake may not be written there: check the folder's permissions and flags, and free space"),
     ("OutOfMemoryError", "Spark ran out of memory: give it more (SPARK_DRIVER_MEMORY) or land smaller files"),
+    (
+        "NULL value appeared in non-nullable field",
+        "a row has no value in a column the contract requires: a bug, report it",
+    ),
     ("NoSuchFileException", "a file vanished while the run read it: landing files must not be moved or deleted"),
     ("FileNotFoundException", "a file vanished while the run read it: landing files must not be moved or deleted"),
 )

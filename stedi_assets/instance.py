@@ -12,6 +12,7 @@ instance settings (`dagster.yaml`). Lakes in one folder share it: Dagster keeps 
 instance, so give each lake a folder of its own (or its own DAGSTER_HOME).
 """
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -42,8 +43,15 @@ def dagster_home(lake_root: str) -> Path:
 
 
 def open_instance(lake_root: str) -> dg.DagsterInstance:
-    """The instance in `dagster_home`: what `DagsterInstance.get()` gives with DAGSTER_HOME set to that folder."""
-    return dg.DagsterInstance.from_config(str(dagster_home(lake_root)))
+    """The instance in `dagster_home`: what `DagsterInstance.get()` gives with DAGSTER_HOME set to that folder.
+
+    Dagster creates an instance's SQLite databases when it first opens it, and two processes doing that at
+    once (two `stedi materialize` runs started together on a new lake) break its schema migrations: they open
+    it one at a time."""
+    home = dagster_home(lake_root)
+    with open(home / ".opening.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return dg.DagsterInstance.from_config(str(home))
 
 
 def lake_news(instance: dg.DagsterInstance, lake: Lake) -> tuple[list[str], list[dg.AssetMaterialization]]:

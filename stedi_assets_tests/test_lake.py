@@ -4,7 +4,10 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from pyspark.sql.types import StructField, StructType
 
+from stedi_assets.checks.schema import rule_breaks
+from stedi_assets.failures import explain
 from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake
@@ -168,11 +171,20 @@ def test_personal_columns_have_no_bounds_in_the_manifests(spark, tmp_path):
     ]
 
 
-def test_an_existing_table_gets_the_contracts_column_docs_without_a_new_snapshot(spark, tmp_path):
+def test_an_existing_table_gets_the_contracts_column_docs_and_required_columns_without_a_new_snapshot(spark, tmp_path):
+    """As lakes were: no docs, every column optional. A column whose partitions hold a null stays optional."""
     lake = Lake(str(tmp_path))
-    lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1])
+    lake.attach(spark)
+    columns = ", ".join(f"`{field.name}` {field.dataType.simpleString()}" for field in TABLE.spark_schema)
+    spark.sql("CREATE NAMESPACE lake.stedi")
+    spark.sql(f"CREATE TABLE {lake.identifier(TABLE)} ({columns}) USING iceberg PARTITIONED BY (ingest_date)")
+    no_serial = (2, None, 2, "f.json", 1, DAY2)
+    loose = StructType([StructField(field.name, field.dataType, True) for field in TABLE.spark_schema])
+    rows = spark.createDataFrame([reading(1, DAY1), no_serial], loose)
+    lake.replace_partitions(rows, TABLE, [DAY1, DAY2], measures=rule_breaks(TABLE))  # as `publish` writes
     table = lake._python_catalog.load_table(("stedi", TABLE.name))
-    assert [field.doc for field in table.schema().fields] == [None] * len(TABLE.spark_schema)  # as lakes were
+    assert [field.doc for field in table.schema().fields] == [None] * len(TABLE.spark_schema)
+    assert not [field for field in table.schema().fields if field.required]
     before = table.current_snapshot().snapshot_id
 
     lake.document(TABLE)
@@ -183,5 +195,25 @@ def test_an_existing_table_gets_the_contracts_column_docs_without_a_new_snapshot
     assert docs["line_number"] == "1-based line number in that file."
     assert docs["ingest_date"].startswith("Ingest date (YYYY-MM-DD) of the landing file")
     assert all(docs.values())
+    required = {field.name for field in table.schema().fields if field.required}
+    assert required == {"sensorReadingTime", "source_file", "line_number", "ingest_date"}  # not serialNumber
     assert table.current_snapshot().snapshot_id == before
-    assert [tuple(row) for row in lake.read(spark, TABLE).collect()] == [reading(1, DAY1)]
+    assert sorted(tuple(row) for row in lake.read(spark, TABLE).collect()) == [reading(1, DAY1), no_serial]
+
+
+def test_a_new_table_requires_what_the_contract_requires_and_refuses_a_null_there_in_one_clear_line(spark, tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1])
+    schema = lake._python_catalog.load_table(("stedi", TABLE.name)).schema()
+    contract = {field.name for field in TABLE.spark_schema if not field.nullable}
+    assert {field.name for field in schema.fields if field.required} == contract
+    assert "serialNumber" in contract and "distanceFromObject" not in contract
+    before = snapshots(lake)
+
+    loose = StructType([StructField(field.name, field.dataType, True) for field in TABLE.spark_schema])
+    with pytest.raises(Exception) as refused:
+        lake.replace_partitions(spark.createDataFrame([(2, None, 2, "f.json", 1, DAY2)], loose), TABLE, [DAY2])
+    assert explain(str(refused.value)).endswith(
+        "a row has no value in a column the contract requires: a bug, report it"
+    )
+    assert snapshots(lake) == before

@@ -80,11 +80,13 @@ def test_sample_data_matches_the_reference_and_reruns_change_nothing(tmp_path, s
     assert sum(expected["accelerometer_quarantine"].values()) > 0, "the sample has a truncated line"
     assert landed_dates(lake, "accelerometer") == {f"2024-01-0{day}" for day in (1, 2, 3)}
 
-    # Readers outside Dagster see the contract's column docs (pyiceberg here).
+    # Readers outside Dagster see the contract's column docs and required columns (pyiceberg here).
     catalog = LakeCatalog(str(lake)).pyiceberg()
     for table in ALL_TABLES:
         fields = catalog.load_table(("stedi", table.name)).schema().fields
         assert {field.name: field.doc for field in fields} == table.column_docs, table.name
+        required = {field.name for field in table.spark_schema if not field.nullable}
+        assert {field.name for field in fields if field.required} == required, table.name
 
     before, snapshots = lake_snapshot(lake), current_snapshots(lake)
     assert materialize(landing, lake) == 0

@@ -237,23 +237,38 @@ class Lake:
         return new_state
 
     def document(self, table: TableSpec) -> None:
-        """Give the stored table its columns' descriptions from the contract (`TableSpec`), so readers outside
-        Dagster (pyiceberg, Spark, Athena) see what the UI shows: a change of schema metadata (no snapshot, no
-        data file), made where a description differs, checked once per table and `Lake`."""
+        """Give the stored table the contract's column descriptions and required columns (`TableSpec`), so
+        readers outside Dagster (pyiceberg, Spark, Athena) see what the UI shows: a change of schema metadata
+        (no snapshot, no data file), made where the table differs, checked once per table and `Lake`.
+
+        A column of an existing table becomes required only when no partition's state records a null in it
+        (the schema check counts them as each partition is written): a required column cannot hold one."""
         if table.name in self._documented:
             return
         iceberg = self._iceberg_table(table)
         if iceberg is None:
             return
-        schema = iceberg.schema()
+        schema, state = iceberg.schema(), _pinned(iceberg).state
+
+        def null_free(rule: str) -> bool:
+            return all(not entry.get("rows") or entry.get("measures", {}).get(rule) == 0 for entry in state.values())
+
         differ = {name: doc for name, doc in table.column_docs.items() if schema.find_field(name).doc != doc}
-        if differ:
+        require = [
+            column.name
+            for column in table.checked_columns
+            for rule, kind in column.value_rules()
+            if kind == "not_nullable" and schema.find_field(column.name).optional and null_free(rule)
+        ]
+        if differ or require:
             from pyiceberg.exceptions import CommitFailedException
 
             try:
-                with iceberg.update_schema() as update:
+                with iceberg.update_schema(allow_incompatible_changes=bool(require)) as update:
                     for name, doc in differ.items():
                         update.update_column(name, doc=doc)
+                    for name in require:
+                        update.update_column(name, required=True)
             except CommitFailedException:  # another writer committed meanwhile: the next write tries again
                 return
         self._documented.add(table.name)
@@ -304,12 +319,15 @@ class Lake:
         return self._snapshot_of_commit(table, commit_id)
 
     def _create(self, spark: SparkSession, table: TableSpec) -> None:
-        """The namespace and the table, if they do not exist yet. Columns are nullable, as the rows written
-        are: the schema checks say which may not hold nulls."""
+        """The namespace and the table, if they do not exist yet, its columns required as the contract says
+        (Spark checks each row written for a null in them)."""
         identifier = self.identifier(table)
         if spark.catalog.tableExists(identifier):
             return
-        columns = ", ".join(f"`{column.name}` {column.dataType.simpleString()}" for column in table.spark_schema)
+        columns = ", ".join(
+            f"`{column.name}` {column.dataType.simpleString()}{'' if column.nullable else ' NOT NULL'}"
+            for column in table.spark_schema
+        )
         masked = {f"write.metadata.metrics.column.{c}": "none" for c in table.column_names if c in MASKED_COLUMNS}
         properties = ", ".join(f"'{key}' = '{value}'" for key, value in {**TABLE_PROPERTIES, **masked}.items())
         spark.sql(f"CREATE NAMESPACE IF NOT EXISTS lake.`{self.namespace}`")
