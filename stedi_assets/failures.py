@@ -14,7 +14,7 @@ KNOWN_CAUSES = (
     ("Mkdirs failed", "the lake may not be written there: check the folder's permissions and flags, and free space"),
     ("OutOfMemoryError", "Spark ran out of memory: give it more (SPARK_DRIVER_MEMORY) or land smaller files"),
     (
-        "NULL value appeared in non-nullable field",
+        "value appeared in non-nullable field",  # Spark 3.5 writes "Null value", 4.x "NULL value"
         "a row has no value in a column the contract requires: a bug, report it",
     ),
     ("NoSuchFileException", "a file vanished while the run read it: landing files must not be moved or deleted"),

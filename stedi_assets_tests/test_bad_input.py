@@ -17,14 +17,12 @@ import pytest
 from stedi_assets.cli import main
 from stedi_assets.lake import jars
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.landing_files import LandingRoot, list_landing_files
-from stedi_assets.options import StediOptions
+from stedi_assets.landing_files import list_landing_files
 from stedi_assets.sample import write_sample_landing
 from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES, SOURCE_FIELDS
-from stedi_assets.steps import StepInputs, landing_steps
 from stedi_assets.transforms.landing import parse_landing
 from stedi_assets.transforms.landing_parser import Limits
-from stedi_assets_tests.lake_contents import TABLE_FIELDS, lake_table, table_rows
+from stedi_assets_tests.lake_contents import TABLE_FIELDS, lake_table, table_rows, table_states
 from stedi_assets_tests.reference import read_source, reference_tables
 from stedi_assets_tests.test_spark_start import LOOPBACK, listening_addresses
 
@@ -89,10 +87,11 @@ def test_the_parse_has_one_row_for_each_record_the_reference_counts_file_by_file
 
 
 @pytest.mark.slow
-def test_every_case_lands_or_is_quarantined_with_a_reason(messy_landing, tmp_path, spark, capsys):
+def test_every_case_lands_or_is_quarantined_with_a_reason(messy_landing, tmp_path, spark):
+    """Through a real `stedi` process."""
     lake = tmp_path / "lake"
-    assert main(["materialize", "--landing", str(messy_landing), "--lake", str(lake)]) == 0
-    capsys.readouterr()
+    result = stedi_process("materialize", "--landing", str(messy_landing), "--lake", str(lake))
+    assert result.returncode == 0, result.stderr
     stored = Lake(str(lake))
     quarantine = stored.read(spark, QUARANTINE_TABLES["accelerometer"]).collect()
     expected = reference_tables(messy_landing)
@@ -237,8 +236,9 @@ def test_names_hadoop_reads_as_globs_are_read_literally_by_spark_itself(tmp_path
     assert {row.source_file: row["count"] for row in parsed.collect()} == {**dict.fromkeys(names, 1), "x.json": 2}
 
 
-def stedi_process(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stedi_assets.cli", *arguments], capture_output=True, text=True)
+def stedi_process(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "stedi_assets.cli", *arguments]
+    return subprocess.run(command, env=env, capture_output=True, text=True)
 
 
 def assert_one_clear_failure(result: subprocess.CompletedProcess, cause: str, advice: str) -> None:
@@ -306,35 +306,51 @@ def test_an_unwritable_lake_folder_is_one_clear_line_for_materialize_and_maintai
     assert result.stderr.startswith("stedi: maintenance failed: ")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("forgery, unaccounted", [("lose", 1), ("invent", -1)])
-def test_a_record_lost_or_invented_on_the_way_to_the_table_fails_the_count(
-    forgery, unaccounted, tmp_path, spark, monkeypatch
-):
-    """The count comes from the parse, so a row the landing table loses, or gains, between the parse and the
-    commit must still fail `lines_accounted_for`, for that date only."""
-    landing = tmp_path / "landing"
-    write_sample_landing(landing, customers=5, seed=2)
-    folder = landing / "accelerometer" / "landing" / "ingest_date=2024-02-01"
-    folder.mkdir()
-    (folder / "new.json").write_text(f"{GOOD}\n")
+# Loaded at the start of every Python process given its folder (`sitecustomize`): the landing step's table rows
+# lose the new file's row, or get it twice, between the parse and the commit.
+FORGERY = """
+import os
+if os.environ.get("STEDI_TEST_FORGERY"):
+    from stedi_assets.steps import landing_steps
 
     landing_records = landing_steps.landing_records
 
     def forged(records, table):
-        """The new file's one row dropped, or written twice."""
         rows = landing_records(records, table)
-        if forgery == "lose":
+        if os.environ["STEDI_TEST_FORGERY"] == "lose":
             return rows.where("source_file != 'new.json'")
         return rows.unionByName(rows.where("source_file = 'new.json'"))
 
-    monkeypatch.setattr(landing_steps, "landing_records", forged)
-    dates = sorted({f.ingest_date for f in list_landing_files(str(landing), "accelerometer")})
-    inputs = StepInputs(spark, Lake(str(tmp_path / "lake")), LandingRoot(str(landing)), StediOptions(), dates, dates)
-    valid, _ = landing_steps.landing_step("accelerometer", inputs)
-    (check,) = [check for check in valid.checks if check.name == "lines_accounted_for"]
-    assert not check.passed and check.severity == "ERROR"
-    assert {date: n for date, n in check.metadata["unaccounted_lines"].items() if n} == {"2024-02-01": unaccounted}
+    landing_steps.landing_records = forged
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("forgery, unaccounted", [("lose", 1), ("invent", -1)])
+def test_a_record_lost_or_invented_on_the_way_to_the_table_fails_the_count(forgery, unaccounted, tmp_path):
+    """The count comes from the parse, so a row the landing table loses, or gains, between the parse and the
+    commit must still fail `lines_accounted_for` in a real `stedi` process, for that date only."""
+    landing, lake, forger = tmp_path / "landing", tmp_path / "lake", tmp_path / "forger"
+    write_sample_landing(landing, customers=5, seed=2)
+    folder = landing / "accelerometer" / "landing" / "ingest_date=2024-02-01"
+    folder.mkdir()
+    (folder / "new.json").write_text(f"{GOOD}\n")
+    forger.mkdir()
+    (forger / "sitecustomize.py").write_text(FORGERY)
+    env = {**os.environ, "PYTHONPATH": str(forger), "STEDI_TEST_FORGERY": forgery}
+    command = ["materialize", "--landing", str(landing), "--lake", str(lake), "--pseudonym-key", "k"]
+    result = subprocess.run(
+        [sys.executable, "-m", "stedi_assets.cli", *command], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1, result.stderr
+    assert any("lines_accounted_for" in line for line in result.stderr.splitlines()), result.stderr
+    landed, rows = table_states(lake)["accelerometer_landing"], Counter()
+    for table in ("accelerometer_landing", "accelerometer_quarantine"):
+        rows.update(row["ingest_date"] for row in table_rows(lake, table))
+    assert {date: entry["lines_landed"] - rows[date] for date, entry in landed.items()} == {
+        **dict.fromkeys(landed, 0),
+        "2024-02-01": unaccounted,
+    }
 
 
 def descendants(pid: int) -> set[int]:
