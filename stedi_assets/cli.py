@@ -23,7 +23,7 @@ from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.landing_files import SOURCES, LandingLayoutError, bucket_and_key, fingerprint, list_landing_files
-from stedi_assets.options import DEFAULT_RETAIN_DAYS, ML_JOIN_MODES, parse_size
+from stedi_assets.options import DEFAULT_RETAIN_DAYS, ML_JOIN_MODES, StediOptions, parse_size, size_text
 from stedi_assets.pseudonym_key import local_pseudonym_key
 from stedi_assets.run_log import Terminal, log_dir, new_log_file, noise_to
 from stedi_assets.schemas.tables import LANDING_TABLES
@@ -451,14 +451,16 @@ release it; every other delivery is built.""",
     run.add_argument(
         "--max-file-size",
         type=byte_size,
-        default=os.environ.get("STEDI_MAX_FILE_SIZE", "1GiB"),
-        help="a landing file larger than this once decompressed is one quarantine row (default: 1GiB)",
+        default=os.environ.get("STEDI_MAX_FILE_SIZE", size_text(StediOptions.max_file_size)),
+        help="a landing file larger than this once decompressed is one quarantine row "
+        f"(default: {size_text(StediOptions.max_file_size)})",
     )
     run.add_argument(
         "--max-record-size",
         type=byte_size,
-        default=os.environ.get("STEDI_MAX_RECORD_SIZE", "1MiB"),
-        help="a line or array element larger than this is quarantined (default: 1MiB)",
+        default=os.environ.get("STEDI_MAX_RECORD_SIZE", size_text(StediOptions.max_record_size)),
+        help="a line or array element larger than this is quarantined "
+        f"(default: {size_text(StediOptions.max_record_size)})",
     )
     run.add_argument("--expect", metavar="PROFILE", help="check row counts against a profile (stedi-starter)")
     run.add_argument(

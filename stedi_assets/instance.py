@@ -22,12 +22,11 @@ from stedi_assets.atomic_files import write_text_atomically
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.schemas.tables import ALL_TABLES
-from stedi_assets.steps.outcome import Location, partition_metadata
+from stedi_assets.steps.outcome import SNAPSHOT_ID, partition_metadata, whole_table
 from stedi_assets.zones.metadata import metadata
 
 DEFAULT_HOME = "data/dagster"  # for a lake on S3
 SETTINGS = Path(__file__).with_name("dagster.yaml")
-SNAPSHOT = "iceberg_snapshot_id"  # what every materialization of a zone table records of the lake
 
 
 def dagster_home(lake_root: str) -> Path:
@@ -64,19 +63,19 @@ def lake_news(instance: dg.DagsterInstance, lake: Lake) -> tuple[list[str], list
         if pinned.snapshot_id is None:
             continue
         latest = instance.get_latest_materialization_event(dg.AssetKey(table.name))
-        seen = latest.asset_materialization.metadata.get(SNAPSHOT) if latest and latest.asset_materialization else None
+        seen = (
+            latest.asset_materialization.metadata.get(SNAPSHOT_ID) if latest and latest.asset_materialization else None
+        )
         if seen is not None and seen.value == str(pinned.snapshot_id):
             continue
-        whole_table = {
-            "dagster/row_count": sum(entry.get("rows", 0) for entry in pinned.state.values()),
-            "dagster/table_name": lake.identifier(table),
-            "dagster/uri": Location(lake.location(table)),
-            SNAPSHOT: str(pinned.snapshot_id),
+        rows = sum(entry.get("rows", 0) for entry in pinned.state.values())
+        table_values = {
+            **whole_table(rows, lake.identifier(table), lake.location(table), pinned.snapshot_id),
             "learned_from_lake": True,
         }
         for date, entry in sorted(pinned.state.items()):
             dates.add(date)
-            values = {**whole_table, **partition_metadata(entry, table.rule_names)}
+            values = {**table_values, **partition_metadata(entry, table.rule_names)}
             news.append(dg.AssetMaterialization(table.name, partition=date, metadata=metadata(values)))
     known = set(instance.get_dynamic_partitions(ingest_date_partitions.name))
     return sorted(dates - known), news

@@ -22,7 +22,7 @@ class StediOptions:
 
 
 _SIZE = re.compile(r"\s*([0-9]+)\s*(KiB|MiB|GiB)?\s*")
-_UNITS = {None: 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+_UNITS = {"GiB": 2**30, "MiB": 2**20, "KiB": 2**10, None: 1}
 
 
 def parse_size(text: str) -> int:
@@ -31,3 +31,11 @@ def parse_size(text: str) -> int:
     if not match or int(match.group(1)) == 0:
         raise ValueError(f"not a size: {text!r} (write it as bytes, or with KiB, MiB or GiB, for example 1GiB)")
     return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def size_text(size: int) -> str:
+    """1073741824 -> "1 GiB": a size as people write it (and `parse_size` reads it back)."""
+    for unit, factor in _UNITS.items():
+        if unit and size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size:,} bytes"

@@ -4,9 +4,9 @@ import gzip
 
 import pytest
 
-from stedi_assets.options import parse_size
+from stedi_assets.options import parse_size, size_text
 from stedi_assets.schemas.tables import ACCELEROMETER_FIELDS, CUSTOMER_FIELDS, STEP_TRAINER_FIELDS
-from stedi_assets.transforms.landing_parser import Limits, parse_file, parse_line, size_text
+from stedi_assets.transforms.landing_parser import Limits, parse_file, parse_line
 
 
 def accelerometer(line: str):

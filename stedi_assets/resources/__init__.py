@@ -82,8 +82,8 @@ def resources_from_environment() -> dict:
         "ml_join": os.environ.get("STEDI_ML_JOIN", "customer"),
         "consent_cutoff": os.environ.get("STEDI_CONSENT_CUTOFF", "off").lower() in ("1", "on", "true", "yes"),
         "namespace": os.environ.get("STEDI_NAMESPACE", DEFAULT_NAMESPACE),
-        "max_file_size": parse_size(os.environ.get("STEDI_MAX_FILE_SIZE", "1GiB")),
-        "max_record_size": parse_size(os.environ.get("STEDI_MAX_RECORD_SIZE", "1MiB")),
+        "max_file_size": parse_size(os.environ.get("STEDI_MAX_FILE_SIZE", str(StediOptions.max_file_size))),
+        "max_record_size": parse_size(os.environ.get("STEDI_MAX_RECORD_SIZE", str(StediOptions.max_record_size))),
     }
     deployment = os.environ.get("STEDI_DEPLOYMENT", "local")
     if deployment == "local":

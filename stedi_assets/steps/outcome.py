@@ -46,6 +46,18 @@ def partition_metadata(state: dict, rules) -> dict:
     }
 
 
+SNAPSHOT_ID = "iceberg_snapshot_id"  # the lake's snapshot a materialization describes
+
+
+def whole_table(rows: int, identifier: str, location: str, snapshot_id: int | None) -> dict:
+    """What a table's materialization tells of the whole table (numeric `dagster/row_count` is plotted over
+    time, and the asset page shows it): which Iceberg table and snapshot, where its files are, how many rows."""
+    values = {"dagster/row_count": rows, "dagster/table_name": identifier, "dagster/uri": Location(location)}
+    if snapshot_id is not None:
+        values[SNAPSHOT_ID] = str(snapshot_id)  # 64 bits: as text, exactly
+    return values
+
+
 _TYPES = [(Markdown, "md"), (Location, "path"), (bool, "bool"), (int, "int"), (float, "float"), (str, "text")]
 
 

@@ -8,7 +8,14 @@ from pyspark.sql import functions as F
 from stedi_assets.checks.schema import rule_breaks, schema_check
 from stedi_assets.lake.iceberg_tables import Lake, Pinned
 from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
-from stedi_assets.steps.outcome import PER_PARTITION, CheckOutcome, Location, Markdown, TableOutcome, partition_metadata
+from stedi_assets.steps.outcome import (
+    PER_PARTITION,
+    CheckOutcome,
+    Markdown,
+    TableOutcome,
+    partition_metadata,
+    whole_table,
+)
 
 PREVIEW_ROWS = 5
 MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # a quarantined line may hold anything
@@ -85,22 +92,17 @@ def schema_result(published: Published) -> CheckOutcome:
 def table_outcome(
     published: Published, recomputed: list[str], checks: list[CheckOutcome], extra: dict | None = None
 ) -> TableOutcome:
-    """What the whole table is now (numeric `dagster/row_count` is plotted over time): which Iceberg table and
-    snapshot, where its files are, how many rows, and a masked preview of what changed; and per partition
+    """What the whole table is now (`whole_table`) and a masked preview of what changed; and per partition
     (`PER_PARTITION`), what the step did to it, its rows and measures. `extra`: the step's own metadata."""
     recomputed, rewritten = set(recomputed), set(published.rewritten)
     metadata = {
         **(extra or {}),
-        "dagster/row_count": published.table_rows,  # the whole table's: the asset page shows it
-        "dagster/table_name": published.identifier,
-        "dagster/uri": Location(published.location),
+        **whole_table(published.table_rows, published.identifier, published.location, published.snapshot_id),
         PER_PARTITION: {
             key: {**values, "recomputed": key in recomputed, "rewritten": key in rewritten}
             for key, values in published.partitions.items()
         },
     }
-    if published.snapshot_id is not None:
-        metadata["iceberg_snapshot_id"] = str(published.snapshot_id)  # 64 bits: as text, exactly
     if published.rewritten:
         metadata["preview"] = preview(published)
     return TableOutcome(published.table.name, metadata, [schema_result(published), *checks])

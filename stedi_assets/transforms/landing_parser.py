@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from pyspark.sql import types as T
 
+from stedi_assets.options import StediOptions, size_text
 from stedi_assets.schemas.tables import ColumnSpec
 
 RAW_TEXT_LIMIT = 4096
@@ -217,20 +218,12 @@ def foreign_encoding(content: bytes) -> str | None:
     return None
 
 
-def size_text(size: int) -> str:
-    """1073741824 -> "1 GiB": sizes as people write them, in reasons and messages."""
-    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if size >= factor and size % factor == 0:
-            return f"{size // factor} {unit}"
-    return f"{size:,} bytes"
-
-
 class Limits(NamedTuple):
     """The largest landing file (once decompressed) and record the parser reads (`StediOptions`). Past them, a
     quarantine row names the limit, and memory stays bounded: a gzip is decompressed no further than the limit."""
 
-    file_bytes: int = 2**30
-    record_bytes: int = 2**20
+    file_bytes: int = StediOptions.max_file_size
+    record_bytes: int = StediOptions.max_record_size
 
 
 DEFAULT_LIMITS = Limits()

@@ -10,7 +10,7 @@ from stedi_assets.lake.conflicts import RETRIES, RETRY_AFTER_SECONDS, lost_a_rac
 from stedi_assets.partitions import ingest_date_partitions, single_run
 from stedi_assets.schemas.lineage import column_lineage
 from stedi_assets.schemas.tables import TableSpec
-from stedi_assets.steps.outcome import PER_PARTITION, TableOutcome
+from stedi_assets.steps.outcome import PER_PARTITION, SNAPSHOT_ID, TableOutcome
 from stedi_assets.zones.metadata import metadata
 
 OWNERS = ["team:stedi-data-platform"]
@@ -97,7 +97,7 @@ def table_asset(table: TableSpec, deps: list[dg.AssetDep], resource_keys: set[st
     return step_asset(table.name, [spec], check_specs(table, not_empty, *count_checks), resource_keys)
 
 
-SHARED_WITH_PARTITIONS_BEYOND_RUN = ("dagster/row_count", "dagster/table_name", "dagster/uri", "iceberg_snapshot_id")
+SHARED_WITH_PARTITIONS_BEYOND_RUN = ("dagster/row_count", "dagster/table_name", "dagster/uri", SNAPSHOT_ID)
 
 
 def with_metadata_per_partition(context: dg.AssetExecutionContext, run_partitions: set[str], result):
