@@ -45,7 +45,7 @@ from benchmarks.layout import (
 )
 from benchmarks.measure import run_measured
 from benchmarks.report import render
-from stedi_assets.jvm_classes import CACHE_ENV
+from stedi_assets.jvm_classes import CLASS_CACHE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 ZONES = {"landing": "landing", "trusted": "trusted", "curated": "curated"}
@@ -154,7 +154,7 @@ class Runner:
         self.env.setdefault("PYSPARK_PYTHON", sys.executable)
         self.env.pop("DAGSTER_HOME", None)
         self.env.pop("STEDI_BENCH_PROFILE", None)
-        self.env[CACHE_ENV] = str(work / "jvm-classes")
+        self.env[CLASS_CACHE_ENV] = str(work / "jvm-classes")
 
     def measure(self, name: str, command: list[str], folder: Path, env: dict | None = None) -> dict:
         log(f"  {name} ...")
@@ -266,7 +266,7 @@ class Runner:
         result = {"scale": scale, "data": data, "load_average_before": os.getloadavg(), "runs": {}}
         runs = result["runs"]
 
-        if not any(Path(self.env[CACHE_ENV]).glob("*.jsa")):
+        if not any(Path(self.env[CLASS_CACHE_ENV]).glob("*.jsa")):
             result["first_run"] = self.save_jvm_classes(landing, folder)
         runs.update(self.side_by_side(landing, folder, repeat))
         lake, home = lake_and_home(folder)  # the last full run's, which the incremental run continues

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from stedi_assets.atomic_files import write_text_atomically
-from stedi_assets.code_versions import CODE_VERSIONS
 from stedi_assets.deliveries import held_deliveries, hold_line, inspect_hint, landing_pins
 from stedi_assets.deliveries import release as release_delivery
 from stedi_assets.failures import one_line
@@ -22,11 +21,18 @@ from stedi_assets.lake import jars
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.landing_files import SOURCES, LandingLayoutError, bucket_and_key, fingerprint, list_landing_files
+from stedi_assets.landing_files import (
+    SOURCES,
+    LandingLayoutError,
+    bucket_and_key,
+    files_fingerprint,
+    list_landing_files,
+)
 from stedi_assets.options import DEFAULT_RETAIN_DAYS, ML_JOIN_MODES, StediOptions, parse_size, size_text
 from stedi_assets.pseudonym_key import local_pseudonym_key
 from stedi_assets.run_log import Terminal, log_dir, new_log_file, noise_to
 from stedi_assets.schemas.tables import LANDING_TABLES
+from stedi_assets.zones import CODE_VERSIONS
 
 MANIFEST = "_stedi_manifest.json"
 
@@ -39,7 +45,7 @@ class Landed(NamedTuple):
 
 def what_landed(landing_root: str, options: dict) -> Landed:
     files = [file for source in SOURCES for file in list_landing_files(landing_root, source)]
-    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode() + fingerprint(files).encode())
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode() + files_fingerprint(files).encode())
     return Landed(digest.hexdigest(), sorted({file.ingest_date for file in files}), sum(file.size for file in files))
 
 
@@ -274,7 +280,7 @@ def maintain(args) -> int:
     from pyspark.sql import SparkSession
 
     from stedi_assets.lake.iceberg_tables import Lake
-    from stedi_assets.lake.maintenance import maintain as maintain_lake
+    from stedi_assets.lake.maintenance import expire_old_files
     from stedi_assets.schemas.tables import ALL_TABLES
     from stedi_assets.spark_config import spark_config
 
@@ -282,7 +288,7 @@ def maintain(args) -> int:
     with noise_to(log) as terminal:
         try:
             spark = SparkSession.builder.config(map=spark_config(s3_lake=args.lake.startswith("s3://"))).getOrCreate()
-            deleted = maintain_lake(spark, Lake(args.lake, args.namespace), list(ALL_TABLES), args.retain_days)
+            deleted = expire_old_files(spark, Lake(args.lake, args.namespace), list(ALL_TABLES), args.retain_days)
         except Exception as error:  # told in one line; the trace goes to the log
             traceback.print_exc()
             cause = one_line("".join(traceback.format_exception(error)), str(error))

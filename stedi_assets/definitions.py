@@ -1,10 +1,12 @@
 """The code location: assembles the zones' assets, their checks, resources and jobs."""
 
 import os
+import warnings
 
 import dagster as dg
 
-from stedi_assets.checks.expected_counts import expected_count_check
+from stedi_assets.assets import STEPS_RESOURCE, zone_assets
+from stedi_assets.expected_counts import expected_count_check
 from stedi_assets.jobs import (
     all_zones_job,
     maintain_lake,
@@ -17,10 +19,6 @@ from stedi_assets.resources import resources_from_environment
 from stedi_assets.schemas.tables import ZONE_TABLES
 from stedi_assets.sensors.new_landing_files import landing_sensor
 from stedi_assets.sensors.released_deliveries import released_delivery_sensor
-from stedi_assets.zones.asset_specs import STEPS_RESOURCE
-from stedi_assets.zones.curated_assets import curated_zone
-from stedi_assets.zones.landing_assets import landing_zone
-from stedi_assets.zones.trusted_assets import trusted_zone
 
 
 def build_definitions(resources: dict, expected_counts_profile: str | None = None) -> dg.Definitions:
@@ -32,11 +30,14 @@ def build_definitions(resources: dict, expected_counts_profile: str | None = Non
     if expected_counts_profile and "pyspark" not in resources:
         raise ValueError("STEDI_EXPECTED_COUNTS needs the local deployment: its check counts rows with local Spark")
     step_resources = resources[STEPS_RESOURCE].required_resource_keys
-    assets = [*landing_zone(step_resources), *trusted_zone(step_resources), *curated_zone(step_resources)]
+    assets = zone_assets(step_resources)
     checks = [expected_count_check(table, expected_counts_profile) for table in ZONE_TABLES]
     local_spark = "pyspark" in resources  # maintenance runs on local Spark; on AWS, see docs (Athena VACUUM)
+    with warnings.catch_warnings():  # a beta feature, used on purpose: its warning asks nothing of a user
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        assets = dg.with_source_code_references(assets)
     return dg.Definitions(
-        assets=dg.with_source_code_references(assets),
+        assets=assets,
         asset_checks=checks if expected_counts_profile else [],
         jobs=[all_zones_job, *zone_jobs, release_held_delivery, *([maintain_lake] if local_spark else [])],
         schedules=[nightly_all_zones, *([nightly_maintenance] if local_spark else [])],

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from stedi_assets.asset_metadata import metadata
 from stedi_assets.atomic_files import write_text_atomically
+from stedi_assets.builds.outcome import SNAPSHOT_ID, partition_metadata, whole_table
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.schemas.tables import ALL_TABLES
-from stedi_assets.steps.outcome import SNAPSHOT_ID, partition_metadata, whole_table
-from stedi_assets.zones.metadata import metadata
 
 DEFAULT_HOME = "data/dagster"  # for a lake on S3
 SETTINGS = Path(__file__).with_name("dagster.yaml")

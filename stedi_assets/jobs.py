@@ -3,14 +3,13 @@
 import os
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster_pyspark import PySparkResource
 from pydantic import Field
 
 from stedi_assets.deliveries import release
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.lake.maintenance import maintain
+from stedi_assets.lake.maintenance import expire_old_files
 from stedi_assets.options import DEFAULT_RETAIN_DAYS
 from stedi_assets.schemas.tables import ALL_TABLES, LANDING_TABLES
 
@@ -38,7 +37,11 @@ zone_jobs = [
 
 def partition_range_tags(ordered_keys: list[str]) -> dict[str, str]:
     """Tags that make one run cover these ingest dates (first to last, in registration order)."""
-    return {ASSET_PARTITION_RANGE_START_TAG: ordered_keys[0], ASSET_PARTITION_RANGE_END_TAG: ordered_keys[-1]}
+    # Dagster's own tags of a run over a partition range (what a backfill's run carries); no public API sets them.
+    return {
+        "dagster/asset_partition_range_start": ordered_keys[0],
+        "dagster/asset_partition_range_end": ordered_keys[-1],
+    }
 
 
 @dg.schedule(
@@ -64,7 +67,7 @@ class Retention(dg.Config):
 def expire_snapshots_and_orphan_files(
     context: dg.OpExecutionContext, config: Retention, pyspark: PySparkResource, lake: dg.ResourceParam[Lake]
 ) -> None:
-    deleted = maintain(pyspark.spark_session, lake, list(ALL_TABLES), config.retain_days)
+    deleted = expire_old_files(pyspark.spark_session, lake, list(ALL_TABLES), config.retain_days)
     for table, files in deleted.items():
         context.log.info(f"{table}: deleted {files}")
 

@@ -14,10 +14,11 @@ import hashlib
 import os
 import re
 import shutil
-import uuid
 from pathlib import Path
 
-CACHE_ENV = "STEDI_JVM_CLASS_CACHE"
+from stedi_assets.atomic_files import written_whole
+
+CLASS_CACHE_ENV = "STEDI_JVM_CLASS_CACHE"
 # The JVM warns about each class it cannot archive (thousands) and any archive it does not use; none of it
 # changes what a run computes.
 _QUIET = "-Xlog:cds*=off"
@@ -50,7 +51,9 @@ def _major(java_version: str) -> int:
 @functools.cache
 def archive_path() -> Path | None:
     """Where the archive for this Java and this Spark is (or will be); None when there is to be none."""
-    folder = os.environ.get(CACHE_ENV) or str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "stedi")
+    folder = os.environ.get(CLASS_CACHE_ENV) or str(
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "stedi"
+    )
     java = _java()
     version = _java_version(java)
     if folder == "off" or version is None or _major(version) < 13 or re.search(r"[\s'\"]", folder):
@@ -89,13 +92,8 @@ def save_archive() -> Path | None:
     if context is None or archive is None or archive.exists() or not _records_classes(context):
         return None
     archive.parent.mkdir(parents=True, exist_ok=True)
-    partial = archive.with_name(f".{archive.name}.{uuid.uuid4().hex}")
-    try:
+    with written_whole(archive) as partial:
         _diagnostic_command(context, "vmCds", "dynamic_dump", str(partial))
-        if partial.exists():
-            os.replace(partial, archive)
-    finally:
-        partial.unlink(missing_ok=True)
     return archive if archive.exists() else None
 
 

@@ -145,7 +145,7 @@ def _list_s3_landing_files(landing_root: str, source: str) -> list[LandingFile]:
     return sorted(files, key=lambda file: file.path)
 
 
-def fingerprint(files: list[LandingFile]) -> str:
+def files_fingerprint(files: list[LandingFile]) -> str:
     """Changes when a file is added, removed, or rewritten (size, modification time or S3 ETag).
 
     Without an ETag the text hashed is as before, so lakes built from local roots keep their fingerprints."""
@@ -159,7 +159,7 @@ def fingerprint(files: list[LandingFile]) -> str:
 def fingerprints_by_ingest_date(files: list[LandingFile]) -> dict[str, str]:
     """The fingerprint of each ingest date's files: what the lake records as parsed, and the sensor compares."""
     dates = sorted({file.ingest_date for file in files})
-    return {date: fingerprint([file for file in files if file.ingest_date == date]) for date in dates}
+    return {date: files_fingerprint([file for file in files if file.ingest_date == date]) for date in dates}
 
 
 # Hadoop reads a path as a glob and a URI: `[`, `{`, `*`, `?`, `:` and the like in a name break it. Paths of

@@ -4,7 +4,6 @@ import logging
 
 import dagster as dg
 
-from stedi_assets.checks.count_checks import delivery_quality
 from stedi_assets.definitions import build_definitions
 from stedi_assets.failures import one_line
 from stedi_assets.instance import learn_lake, open_instance
@@ -13,6 +12,7 @@ from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.resources import local_resources
 from stedi_assets.run_targets import changed_landing, dates_of, run_range
 from stedi_assets.schemas.tables import ALL_TABLES
+from stedi_assets.zones.landing import delivery_quality
 
 
 class StepProgress(logging.Handler):

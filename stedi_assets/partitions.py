@@ -2,12 +2,11 @@ import warnings
 
 import dagster as dg
 
-# We use some of Dagster's beta features on purpose (single-run backfill policies, source code
-# references); their warnings say nothing a user of this platform can act on.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-
 # One partition per ingest date found in landing; sensors and `stedi materialize` register them.
 ingest_date_partitions = dg.DynamicPartitionsDefinition(name="ingest_date")
 
-# A range of ingest dates runs as one run in one Spark session, not one run per date.
-single_run = dg.BackfillPolicy.single_run()
+# A range of ingest dates runs as one run in one Spark session, not one run per date. A beta feature of
+# Dagster's, used on purpose: its warning says nothing a user of this platform can act on.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    single_run = dg.BackfillPolicy.single_run()

@@ -15,8 +15,9 @@ from the curated tables. Where it comes from, the first found wins:
 import os
 import secrets
 import sys
-import tempfile
 from pathlib import Path
+
+from stedi_assets.atomic_files import write_text_atomically
 
 KEY_ENV, FILE_ENV, SECRET_ENV, CONFIG_ENV = (
     "STEDI_PSEUDONYM_KEY",
@@ -45,15 +46,10 @@ def _generated() -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         return _read(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".pseudonym-key-")  # mode 0600
     try:
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_hex(32) + "\n")
-        os.link(temporary, path)
+        write_text_atomically(path, secrets.token_hex(32) + "\n", exclusive=True, mode=0o600)
     except FileExistsError:
         return _read(path)
-    finally:
-        os.unlink(temporary)
     print(
         f"stedi: generated this installation's pseudonym key in {path} (mode 0600). Keep it, and keep it away "
         "from whoever gets the curated tables: with another key the same customers get other ids.",

@@ -7,25 +7,10 @@ customer's consent, a reading that landed again) is recomputed too, and reported
 Dagster's partition status stays true while a run's events stay proportional to what changed.
 """
 
-from stedi_assets.code_versions import CODE_VERSIONS
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.landing_files import SOURCES, LandingRoot, fingerprint, fingerprints_by_ingest_date
-from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES, TableSpec
-
-
-def parsed_from(table: TableSpec, sources: str) -> dict[str, str]:
-    """What a landing or quarantine partition's state says it was parsed from (the landed files' fingerprint),
-    and by which code."""
-    return {"sources": sources, "code_version": CODE_VERSIONS[table.name]}
-
-
-def needs_parsing(date: str, sources: str, states: dict[TableSpec, dict[str, dict]]) -> bool:
-    """Whether a landing date must be parsed again: `states` (per landing and quarantine table) record other
-    files, or another parser."""
-    return any(
-        any(state.get(date, {}).get(entry) != value for entry, value in parsed_from(table, sources).items())
-        for table, state in states.items()
-    )
+from stedi_assets.landing_files import SOURCES, LandingRoot, files_fingerprint, fingerprints_by_ingest_date
+from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES
+from stedi_assets.zones.landing import needs_parsing
 
 
 def changed_landing(landing_root: LandingRoot, lake: Lake) -> dict[str, str]:
@@ -36,9 +21,9 @@ def changed_landing(landing_root: LandingRoot, lake: Lake) -> dict[str, str]:
         tables = (LANDING_TABLES[source], QUARANTINE_TABLES[source])
         states = {table: lake.state(table) for table in tables}
         landed = fingerprints_by_ingest_date(landing_root.files(source))
-        parsed = {date for date, entry in states[tables[0]].items() if entry.get("sources") != fingerprint([])}
+        parsed = {date for date, entry in states[tables[0]].items() if entry.get("sources") != files_fingerprint([])}
         for date in sorted(set(landed) | parsed):
-            sources = landed.get(date, fingerprint([]))
+            sources = landed.get(date, files_fingerprint([]))
             if needs_parsing(date, sources, states):
                 changed[f"{source}/{date}"] = sources
     return changed

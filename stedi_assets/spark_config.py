@@ -74,7 +74,7 @@ def spark_config(
     (`lake.jars`); a Spark Connect server has its own."""
     if master.startswith("local"):
         use_this_python_for_local_workers()
-        config = {**LOCAL_SPARK_CONFIG, **jars.spark_config(s3_lake), "spark.master": master}
+        config = {**LOCAL_SPARK_CONFIG, **jars.iceberg_config(s3_lake), "spark.master": master}
         options = [java_options(record_classes)]
         if landing_bytes is not None and landing_bytes < SMALL_LANDING_BYTES:
             config.update(SMALL_INPUT_CONFIG)
@@ -84,4 +84,4 @@ def spark_config(
         return config
     if master.startswith("sc://"):  # a session of a running server: only SQL settings can be set
         return {**{k: v for k, v in SPARK_SEMANTICS.items() if k.startswith("spark.sql.")}, "spark.remote": master}
-    return {**SPARK_SEMANTICS, **APP_NAME, **jars.spark_config(s3_lake), "spark.master": master}
+    return {**SPARK_SEMANTICS, **APP_NAME, **jars.iceberg_config(s3_lake), "spark.master": master}

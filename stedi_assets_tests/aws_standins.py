@@ -24,7 +24,7 @@ def script_environment(endpoint: str) -> dict[str, str]:
     """What the service's runtime gives a script: credentials, a region, and Spark (here local, with the JVM
     options of a local run over small inputs) with Iceberg on its classpath, as Glue's `--datalake-formats
     iceberg` and EMR's bundled jar give it (here from the test session's jar cache)."""
-    iceberg = " ".join(f"--conf {key}={value}" for key, value in jars.spark_config(aws=True).items())
+    iceberg = " ".join(f"--conf {key}={value}" for key, value in jars.iceberg_config(aws=True).items())
     small_input_jvm = shlex.quote(f"spark.driver.extraJavaOptions={SMALL_INPUT_JAVA_OPTIONS}")
     return {
         "PATH": os.environ["PATH"],

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from stedi_assets.jvm_classes import CACHE_ENV
+from stedi_assets.jvm_classes import CLASS_CACHE_ENV
 from stedi_assets.pseudonym_key import CONFIG_ENV
 from stedi_assets.run_log import LOG_DIR_ENV
 from stedi_assets.spark_config import spark_config
@@ -16,9 +16,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Spark JVMs that the tests start keep their class archive (`stedi_assets.jvm_classes`) in a folder of the test
 # session, never in the user's cache; STEDI_JVM_CLASS_CACHE=off turns it off for the tests too.
-if os.environ.get(CACHE_ENV) != "off":
-    os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="stedi-jvm-classes-")
-    atexit.register(shutil.rmtree, os.environ[CACHE_ENV], ignore_errors=True)
+if os.environ.get(CLASS_CACHE_ENV) != "off":
+    os.environ[CLASS_CACHE_ENV] = tempfile.mkdtemp(prefix="stedi-jvm-classes-")
+    atexit.register(shutil.rmtree, os.environ[CLASS_CACHE_ENV], ignore_errors=True)
 # Likewise the installation's pseudonym key (`stedi_assets.pseudonym_key`), generated in the test session's own
 # folder, never in the user's config, and the logs of `stedi materialize` (`stedi_assets.run_log`).
 for variable, prefix in ((CONFIG_ENV, "stedi-config-"), (LOG_DIR_ENV, "stedi-logs-")):

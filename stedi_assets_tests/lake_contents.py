@@ -38,7 +38,7 @@ def table_rows(lake: Path | str, name: str, namespace: str = DEFAULT_NAMESPACE) 
 def current_snapshots(lake: Path | str, namespace: str = DEFAULT_NAMESPACE) -> dict[str, int | None]:
     """Each table's current snapshot id: a run that commits nothing leaves them all as they were."""
     stored = Lake(str(lake), namespace)
-    return {table.name: stored.snapshot_id(table) for table in ALL_TABLES}
+    return {table.name: stored.pin(table).snapshot_id for table in ALL_TABLES}
 
 
 def table_states(lake: Path | str) -> dict[str, dict]:

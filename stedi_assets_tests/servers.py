@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from stedi_assets.jvm_classes import CACHE_ENV
+from stedi_assets.jvm_classes import CLASS_CACHE_ENV
 from stedi_assets.pseudonym_key import CONFIG_ENV
 from stedi_assets.run_log import LOG_DIR_ENV
 
@@ -44,7 +44,7 @@ def caller_env() -> dict[str, str]:
     """The test process's environment without STEDI_* settings from the caller's shell (e.g.
     STEDI_EXPECTED_COUNTS would add checks the CLI run doesn't execute), but with the test session's JVM class
     cache, config and log folders (see conftest)."""
-    session_folders = (CACHE_ENV, CONFIG_ENV, LOG_DIR_ENV)
+    session_folders = (CLASS_CACHE_ENV, CONFIG_ENV, LOG_DIR_ENV)
     return {k: v for k, v in os.environ.items() if not k.startswith("STEDI_") or k in session_folders}
 
 

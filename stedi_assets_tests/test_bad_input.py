@@ -168,7 +168,7 @@ def test_offline_with_no_cached_jars_is_one_clear_line(tmp_path):
     landing.mkdir(parents=True)
     (landing / "customer-1700000000000.json").write_text('{"email": "a@x.com"}\n')
     offline = "-Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=9 -Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=9"
-    env = {**os.environ, jars.CACHE_ENV: str(tmp_path / "empty-cache"), "JAVA_TOOL_OPTIONS": offline}
+    env = {**os.environ, jars.JAR_CACHE_ENV: str(tmp_path / "empty-cache"), "JAVA_TOOL_OPTIONS": offline}
     lake = str(tmp_path / "lake")
     command = ["materialize", "--landing", str(tmp_path / "landing"), "--lake", lake, "--pseudonym-key", "k"]
     result = subprocess.run(
@@ -311,9 +311,9 @@ def test_an_unwritable_lake_folder_is_one_clear_line_for_materialize_and_maintai
 FORGERY = """
 import os
 if os.environ.get("STEDI_TEST_FORGERY"):
-    from stedi_assets.steps import landing_steps
+    from stedi_assets.zones import landing
 
-    landing_records = landing_steps.landing_records
+    landing_records = landing.landing_records
 
     def forged(records, table):
         rows = landing_records(records, table)
@@ -321,7 +321,7 @@ if os.environ.get("STEDI_TEST_FORGERY"):
             return rows.where("source_file != 'new.json'")
         return rows.unionByName(rows.where("source_file = 'new.json'"))
 
-    landing_steps.landing_records = forged
+    landing.landing_records = forged
 """
 
 

@@ -1,25 +1,30 @@
 """The checks can fail: each is shown a table that breaks its rule."""
 
-from stedi_assets.checks.count_checks import readings_distinct
-from stedi_assets.checks.schema import schema_check
+from stedi_assets.builds.build import publish
+from stedi_assets.builds.checks import readings_distinct, schema_failures, schema_valid
+from stedi_assets.builds.outcome import Built
+from stedi_assets.builds.stale import reading_span
 from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.options import StediOptions
 from stedi_assets.schemas.tables import ACCELEROMETER_TRUSTED, LANDING_TABLES, MACHINE_LEARNING_CURATED
-from stedi_assets.steps.publish import publish, schema_result
-from stedi_assets.steps.stale import reading_span
+
+
+def built(published) -> Built:
+    """What a build leaves for the checks: here the table just published."""
+    return Built(published, published.rewritten, StediOptions())
 
 
 def test_schema_check_passes_good_rows_and_names_each_broken_rule(spark):
     table = LANDING_TABLES["step_trainer"]
     good = spark.createDataFrame([(1, "s", 2, "f.json", 1, "2024-01-01")], table.spark_schema)
-    assert schema_check(good, ["2024-01-01"], table).passed
+    assert schema_failures(good, ["2024-01-01"], table) == []
 
     loose = table.spark_schema
     for field in loose.fields:
         field.nullable = True
     bad = spark.createDataFrame([(1, None, 2, "f.json", 0, "24-1-1")], loose)
-    result = schema_check(bad, ["24-1-1"], table)
-    assert not result.passed
-    failures = result.metadata["failures"]
+    failures = schema_failures(bad, ["24-1-1"], table)
+    assert failures
     for broken in (
         "serialNumber: not_nullable",
         "line_number: greater_than_or_equal_to(1)",
@@ -34,10 +39,12 @@ def test_rule_breaks_counted_while_writing_fail_the_schema_check(spark, tmp_path
     rows = [(1, "s", 2, "f.json", 1, "2024-01-01"), (1, "s", 2, "f.json", 0, "2024-01-02")]
     lake = Lake(str(tmp_path))
     first = publish(lake, table, spark.createDataFrame(rows, table.spark_schema), ["2024-01-01", "2024-01-02"])
-    assert schema_result(first).metadata["failures"] == ["line_number: greater_than_or_equal_to(1): 1 rows break it"]
+    assert schema_valid(built(first)).metadata["failures"] == [
+        "line_number: greater_than_or_equal_to(1): 1 rows break it"
+    ]
     fixed = spark.createDataFrame([(1, "s", 2, "f.json", 3, "2024-01-02")], table.spark_schema)
     rewrite_one = publish(lake, table, fixed, ["2024-01-02"])
-    assert rewrite_one.rewritten == ["2024-01-02"] and schema_result(rewrite_one).passed
+    assert rewrite_one.rewritten == ["2024-01-02"] and schema_valid(built(rewrite_one)).passed
 
 
 def test_a_reading_written_again_in_another_partition_fails_readings_distinct(spark, tmp_path):
@@ -51,7 +58,7 @@ def test_a_reading_written_again_in_another_partition_fails_readings_distinct(sp
         ["2024-01-01"],
         measures=reading_span("timestamp"),
     )
-    assert readings_distinct(lake, first, "timestamp").passed
+    assert readings_distinct("timestamp")(built(first)).passed
     rows = [(*reading, "2024-01-02"), ("bob@x.com", 30, None, 1.0, 0.0, "2024-01-02")]  # nulls elsewhere: distinct
     again = publish(
         lake,
@@ -60,16 +67,15 @@ def test_a_reading_written_again_in_another_partition_fails_readings_distinct(sp
         ["2024-01-02"],
         measures=reading_span("timestamp"),
     )
-    result = readings_distinct(lake, again, "timestamp")
+    result = readings_distinct("timestamp")(built(again))
     assert not result.passed and result.metadata["readings_stored_twice"] == 1
 
 
 def test_schema_check_refuses_personal_or_extra_columns(spark):
     schema = MACHINE_LEARNING_CURATED.spark_schema.add("email", "string")
     row = (1, "s", 2, 1, 0.0, 0.0, 0.0, "a" * 64, "b" * 64, "2024-01-01", "a@x.com")
-    result = schema_check(spark.createDataFrame([row], schema), ["2024-01-01"], MACHINE_LEARNING_CURATED)
-    failures = result.metadata["failures"]
-    assert not result.passed and any("column 'email' not in DataFrameSchema" in failure for failure in failures)
+    failures = schema_failures(spark.createDataFrame([row], schema), ["2024-01-01"], MACHINE_LEARNING_CURATED)
+    assert any("column 'email' not in DataFrameSchema" in failure for failure in failures)
     not_hex = (1, "s", 2, 1, 0.0, 0.0, 0.0, "z" * 64, "b" * 64, "2024-01-01")
     frame = spark.createDataFrame([not_hex], MACHINE_LEARNING_CURATED.spark_schema)
-    assert not schema_check(frame, ["2024-01-01"], MACHINE_LEARNING_CURATED).passed
+    assert schema_failures(frame, ["2024-01-01"], MACHINE_LEARNING_CURATED)

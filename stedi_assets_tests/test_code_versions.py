@@ -1,4 +1,5 @@
-"""Code versions (`stedi_assets/code_versions.py`): an upgrade recomputes exactly the tables whose code changed.
+"""Code versions (`Table.code_version`, in each table's module): an upgrade recomputes exactly the tables whose
+code changed.
 
 `output_digests.json` records, per table, its code version and a digest of what it holds after a run on the fixed
 landing data below. A change to a table's output without a bump of its version fails here. After a deliberate
@@ -19,7 +20,8 @@ import dagster as dg
 import pytest
 
 from stedi_assets.cli import main
-from stedi_assets.code_versions import CODE_VERSIONS, LANDING_PARSER
+from stedi_assets.zones import CODE_VERSIONS
+from stedi_assets.zones.landing import LANDING_PARSER
 from stedi_assets_tests.lake_contents import current_snapshots, table_rows
 from stedi_assets_tests.servers import REPO, dagster_env
 
@@ -120,7 +122,7 @@ def test_output_on_a_fixed_input_changes_only_with_the_code_version(spark, tmp_p
         before = recorded.get(table, {})
         if now["code_version"] == before.get("code_version"):
             assert now["digest"] == before["digest"], (
-                f"{table}'s output changed: bump its version in stedi_assets/code_versions.py, then record the "
+                f"{table}'s output changed: bump its code_version in its module (stedi_assets/zones/), then record the "
                 f"digests ({__doc__.split('::')[1].strip()})"
             )
         else:
@@ -189,7 +191,8 @@ def test_an_upgrade_recomputes_exactly_the_tables_whose_code_changed(spark, tmp_
         'return trusted.where(F.col("distanceFromObject") % 2 == 0).select(*STEP_TRAINER_TRUSTED.column_names, '
         "PARTITION_COLUMN)",
     )
-    edit(copy / "stedi_assets" / "code_versions.py", '"step_trainer_trusted": "1"', '"step_trainer_trusted": "2"')
+    step_trainer_trusted = copy / "stedi_assets" / "zones" / "trusted" / "step_trainer_trusted.py"
+    edit(step_trainer_trusted, 'code_version="1"', 'code_version="2"')
     stedi(copy, env, *run)
     after = current_snapshots(lake)
     assert {table for table in after if after[table] != before[table]} == {
@@ -210,7 +213,7 @@ def test_an_upgrade_recomputes_exactly_the_tables_whose_code_changed(spark, tmp_
         'f"not JSON: {error}"',
     )
     bumped = f'LANDING_PARSER = "{int(LANDING_PARSER) + 1}"'
-    edit(copy / "stedi_assets" / "code_versions.py", f'LANDING_PARSER = "{LANDING_PARSER}"', bumped)
+    edit(copy / "stedi_assets" / "zones" / "landing.py", f'LANDING_PARSER = "{LANDING_PARSER}"', bumped)
     quarantined_before = table_rows(lake, "customer_quarantine")
     stedi(copy, env, *run)
     assert recomputed(home)["customer_landing"] == dates

@@ -118,7 +118,9 @@ def test_the_aws_deployment_loads_with_the_documented_variables(monkeypatch):
     for name, value in AWS_VARIABLES.items():
         monkeypatch.setenv(name, value)
     resources = resources_from_environment()
-    assert resources["lake"].catalog.spark_config()["spark.sql.catalog.lake.catalog-impl"].endswith("GlueCatalog")
+    assert (
+        resources["lake"].catalog.spark_catalog_config()["spark.sql.catalog.lake.catalog-impl"].endswith("GlueCatalog")
+    )
     # The jobs read the key from the secret: the key itself is not in the options sent through pipes.
     assert resources["options"].pseudonym_key is None
     assert resources["options"].pseudonym_key_secret == "stedi/pseudonym-key"

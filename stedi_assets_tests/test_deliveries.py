@@ -5,12 +5,12 @@ import re
 
 import pytest
 
-from stedi_assets.checks.count_checks import delivery_quality
 from stedi_assets.deliveries import BROKEN, DELIVERY, OK, WARN, NotHeld, held_deliveries, landing_pins, release, verdict
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.options import StediOptions
 from stedi_assets.schemas.tables import LANDING_TABLES
+from stedi_assets.zones.landing import delivery_verdicts
 
 DEFAULTS = StediOptions()
 RATES = (DEFAULTS.quarantine_warn_rate, DEFAULTS.quarantine_error_rate)
@@ -57,17 +57,17 @@ def test_the_check_fails_while_any_delivery_is_held_and_warns_only_for_what_the_
         "2024-01-03": entry(14, 14, BROKEN, released={"by": "ann", "at": "2024-01-04T00:00:00+00:00"}),
         "2024-01-04": entry(1000, 0, OK),
     }
-    held = delivery_quality("accelerometer", state, ["2024-01-04"], "/lake")
-    assert (held.passed, held.severity) == (False, "ERROR")
-    assert list(held.metadata["held"]) == ["2024-01-01"]  # judged on every date, not only the run's
-    assert "60 of 100 lines quarantined" in held.metadata["held"]["2024-01-01"]
-    assert held.metadata["release_with"] == ["stedi release --lake /lake --source accelerometer --date 2024-01-01"]
-    assert held.metadata["warned"] == {} and list(held.metadata["released"]) == ["2024-01-03"]
+    passed, held, severity = delivery_verdicts("accelerometer", state, ["2024-01-04"], "/lake")
+    assert (passed, severity) == (False, "ERROR")
+    assert list(held["held"]) == ["2024-01-01"]  # judged on every date, not only the run's
+    assert "60 of 100 lines quarantined" in held["held"]["2024-01-01"]
+    assert held["release_with"] == ["stedi release --lake /lake --source accelerometer --date 2024-01-01"]
+    assert held["warned"] == {} and list(held["released"]) == ["2024-01-03"]
 
     del state["2024-01-01"]
-    warned = delivery_quality("accelerometer", state, ["2024-01-02", "2024-01-04"], "/lake")
-    assert (warned.passed, warned.severity, list(warned.metadata["warned"])) == (False, "WARN", ["2024-01-02"])
-    assert delivery_quality("accelerometer", state, ["2024-01-04"], "/lake").passed
+    passed, warned, severity = delivery_verdicts("accelerometer", state, ["2024-01-02", "2024-01-04"], "/lake")
+    assert (passed, severity, list(warned["warned"])) == (False, "WARN", ["2024-01-02"])
+    assert delivery_verdicts("accelerometer", state, ["2024-01-04"], "/lake")[0]
 
 
 def landing_lake(spark, tmp_path, held_verdict: str = BROKEN) -> Lake:
@@ -114,10 +114,10 @@ def test_only_a_held_delivery_can_be_released_and_a_refusal_commits_nothing(
     spark, tmp_path, date, held_verdict, message
 ):
     lake = landing_lake(spark, tmp_path, held_verdict)
-    before = lake.snapshot_id(TABLE)
+    before = lake.pin(TABLE).snapshot_id
     with pytest.raises(NotHeld, match=re.escape(message)):
         release(lake, "step_trainer", date, "ann")
-    assert lake.snapshot_id(TABLE) == before
+    assert lake.pin(TABLE).snapshot_id == before
 
 
 def test_a_release_racing_another_commit_fails_and_changes_nothing(spark, tmp_path, monkeypatch):

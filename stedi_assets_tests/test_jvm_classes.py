@@ -22,7 +22,7 @@ FROM_SAVED_ARCHIVE = "source: shared objects file (top)"
 def cli_env(class_cache) -> dict[str, str]:
     """A fresh process's environment: no Dagster instance (an ephemeral one), its own class cache."""
     env = {k: v for k, v in caller_env().items() if k not in ("DAGSTER_HOME", "JAVA_TOOL_OPTIONS")}
-    return {**env, jvm_classes.CACHE_ENV: str(class_cache)}
+    return {**env, jvm_classes.CLASS_CACHE_ENV: str(class_cache)}
 
 
 def stedi_materialize(landing, lake, env) -> subprocess.CompletedProcess:
@@ -82,7 +82,7 @@ def test_a_run_that_cannot_save_the_archive_still_succeeds_and_says_why(tmp_path
 
 def test_no_archive_when_turned_off_or_the_folder_cannot_be_passed_to_the_jvm(monkeypatch, tmp_path):
     for folder in ("off", str(tmp_path / "with space")):
-        monkeypatch.setenv(jvm_classes.CACHE_ENV, folder)
+        monkeypatch.setenv(jvm_classes.CLASS_CACHE_ENV, folder)
         jvm_classes.archive_path.cache_clear()
         assert jvm_classes.archive_path() is None
         assert "spark.driver.extraJavaOptions" not in spark_config("local[*]", record_classes=True)
@@ -97,7 +97,7 @@ def test_java_versions_are_read_as_their_major_number(version, major):
 def test_only_a_run_that_saves_the_archive_pays_for_recording(monkeypatch, tmp_path):
     """Recording costs a run about 7 s: `dagster dev` runs (no `record_classes`) start plain until an archive
     exists, then from it."""
-    monkeypatch.setenv(jvm_classes.CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv(jvm_classes.CLASS_CACHE_ENV, str(tmp_path))
     jvm_classes.archive_path.cache_clear()
     try:
         assert "spark.driver.extraJavaOptions" not in spark_config("local[*]")

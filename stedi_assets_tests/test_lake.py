@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql.types import StructField, StructType
 
-from stedi_assets.checks.schema import rule_breaks
+from stedi_assets.builds.checks import rule_breaks
 from stedi_assets.failures import explain
 from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.lake.conflicts import ConcurrentWrite

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stedi_assets.schemas.tables import SOURCE_FIELDS
-from stedi_assets.transforms.landing_parser import parse_file, parse_line
+from stedi_assets.transforms.landing_parser import parse_file, parse_record, typing_plan
 from stedi_assets_tests.reference import CONTRACT_FIELDS, InvalidLine
 from stedi_assets_tests.reference import parse_file as reference_parse_file
 from stedi_assets_tests.reference import parse_line as reference_parse_line
@@ -44,7 +44,7 @@ lines = st.one_of(
 def test_parser_agrees_with_the_reference(line, source):
     if not line.strip() or len(line.splitlines()) != 1:
         return
-    values, reason = parse_line(line, SOURCE_FIELDS[source])
+    values, reason = parse_record(line, typing_plan(SOURCE_FIELDS[source]))
     try:
         expected = reference_parse_line(line, source)
     except InvalidLine:

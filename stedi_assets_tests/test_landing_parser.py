@@ -6,11 +6,11 @@ import pytest
 
 from stedi_assets.options import parse_size, size_text
 from stedi_assets.schemas.tables import ACCELEROMETER_FIELDS, CUSTOMER_FIELDS, STEP_TRAINER_FIELDS
-from stedi_assets.transforms.landing_parser import Limits, parse_file, parse_line
+from stedi_assets.transforms.landing_parser import Limits, parse_file, parse_record, typing_plan
 
 
 def accelerometer(line: str):
-    return parse_line(line.encode(), ACCELEROMETER_FIELDS)
+    return parse_record(line.encode(), typing_plan(ACCELEROMETER_FIELDS))
 
 
 def test_valid_reading_is_typed():
@@ -56,14 +56,14 @@ def test_untypeable_double_is_quarantined(bad):
 
 def test_number_where_text_expected_becomes_its_decimal_text():
     line = '{"email": "a@b.com", "phone": 8015551212, "serialNumber": 12.50}'
-    values, reason = parse_line(line.encode(), CUSTOMER_FIELDS)
+    values, reason = parse_record(line.encode(), typing_plan(CUSTOMER_FIELDS))
     assert reason is None
     assert values[2] == "8015551212" and values[4] == "12.50"
 
 
 @pytest.mark.parametrize("bad", ["true", "[]", '{"a": 1}'])
 def test_non_number_where_text_expected_is_quarantined(bad):
-    values, reason = parse_line(f'{{"email": "a@b.com", "phone": {bad}}}'.encode(), CUSTOMER_FIELDS)
+    values, reason = parse_record(f'{{"email": "a@b.com", "phone": {bad}}}'.encode(), typing_plan(CUSTOMER_FIELDS))
     assert values is None and "phone" in reason
 
 
@@ -79,12 +79,12 @@ def test_non_number_where_text_expected_is_quarantined(bad):
     ],
 )
 def test_invalid_lines_say_why(line, fragment):
-    values, reason = parse_line(line.encode(), STEP_TRAINER_FIELDS)
+    values, reason = parse_record(line.encode(), typing_plan(STEP_TRAINER_FIELDS))
     assert values is None and fragment in reason
 
 
 def test_invalid_utf8_is_quarantined():
-    values, reason = parse_line(b'{"serialNumber": "\xff", "sensorReadingTime": 1}', STEP_TRAINER_FIELDS)
+    values, reason = parse_record(b'{"serialNumber": "\xff", "sensorReadingTime": 1}', typing_plan(STEP_TRAINER_FIELDS))
     assert values is None and "UTF-8" in reason
 
 

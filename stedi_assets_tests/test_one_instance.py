@@ -49,7 +49,7 @@ def test_the_quick_start_then_the_ui_shows_every_table_in_every_partition_and_a_
     work.mkdir()
     home.mkdir()
     # A fresh home folder and no DAGSTER_HOME; the jars the session already fetched (offline here).
-    env = {**caller_env(), "HOME": str(home), jars.CACHE_ENV: str(jars.cache_dir())}
+    env = {**caller_env(), "HOME": str(home), jars.JAR_CACHE_ENV: str(jars.cache_dir())}
     env.pop("DAGSTER_HOME", None)
     stedi(work, env, "sample", "--out", "data/landing")
     stedi(work, env, "materialize", "--landing", "data/landing", "--lake", "data/lake")

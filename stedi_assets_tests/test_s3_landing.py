@@ -9,7 +9,7 @@ import uuid
 import dagster as dg
 import pytest
 
-from stedi_assets.landing_files import LandingFile, LandingLayoutError, fingerprint, list_landing_files
+from stedi_assets.landing_files import LandingFile, LandingLayoutError, files_fingerprint, list_landing_files
 from stedi_assets_tests.test_sensors import process, tick
 
 pytest_plugins = ["stedi_assets_tests.aws"]
@@ -95,9 +95,9 @@ def test_a_missing_bucket_or_a_malformed_date_folder_is_a_one_line_layout_error(
 
 def test_the_etag_tells_same_size_rewrites_apart_and_local_fingerprints_are_unchanged():
     local = LandingFile("customer", "/landing/c.json", "2024-01-01", 3, 5)
-    assert fingerprint([local]) == hashlib.sha256(b"/landing/c.json\x003\x005\n").hexdigest()
+    assert files_fingerprint([local]) == hashlib.sha256(b"/landing/c.json\x003\x005\n").hexdigest()
     first, second = (dataclasses.replace(local, path="s3://b/c.json", etag=etag) for etag in ("e1", "e2"))
-    assert fingerprint([first]) != fingerprint([second])
+    assert files_fingerprint([first]) != files_fingerprint([second])
 
 
 def test_the_landing_sensor_hands_on_new_and_rewritten_s3_files_once(s3, bucket, instance, tmp_path, spark):

@@ -9,11 +9,11 @@ import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.landing_files import LandingRoot, fingerprint, list_landing_files
-from stedi_assets.run_targets import parsed_from
+from stedi_assets.landing_files import LandingRoot, files_fingerprint, list_landing_files
 from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES
 from stedi_assets.sensors import new_landing_files
 from stedi_assets.sensors.new_landing_files import landing_sensor
+from stedi_assets.zones.landing import parsed_from
 
 READING = '{"user": "a@x.com", "timestamp": 1, "x": 0.0, "y": 0.0, "z": 0.0}\n'
 
@@ -36,7 +36,7 @@ def process(spark, landing_root: str, lake, source: str, date: str):
     files = [f for f in list_landing_files(landing_root, source) if f.ingest_date == date]
     for table in (LANDING_TABLES[source], QUARANTINE_TABLES[source]):
         no_rows = spark.createDataFrame([], table.spark_schema)
-        Lake(str(lake)).replace_partitions(no_rows, table, [date], {date: parsed_from(table, fingerprint(files))})
+        Lake(str(lake)).replace_partitions(no_rows, table, [date], {date: parsed_from(files_fingerprint(files))})
 
 
 def roots(tmp_path) -> tuple[str, str]:

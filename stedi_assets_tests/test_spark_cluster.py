@@ -143,7 +143,7 @@ def connect_server(tmp_path_factory):
         "spark.connect.grpc.binding.port": port,
         "spark.ui.enabled": "false",
         "spark.sql.session.timeZone": "UTC",
-        **jars.spark_config(aws=False),  # a server brings its own jars
+        **jars.iceberg_config(aws=False),  # a server brings its own jars
     }
     command = [
         str(SPARK_HOME / "bin" / "spark-submit"),

@@ -49,7 +49,7 @@ class LakeCatalog:
     def sqlite_path(self) -> str:
         return f"{self.root}/{SQLITE_FILE}"
 
-    def spark_config(self) -> dict[str, str]:
+    def spark_catalog_config(self) -> dict[str, str]:
         """The Spark catalog `lake`. Its table cache is off: another process's commit is seen at once."""
         prefix = f"spark.sql.catalog.{CATALOG}"
         config = {prefix: "org.apache.iceberg.spark.SparkCatalog", f"{prefix}.cache-enabled": "false"}

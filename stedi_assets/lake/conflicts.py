@@ -7,7 +7,7 @@ job's error message, from a Glue or EMR job run."""
 class ConcurrentWrite(Exception):
     """Another writer changed partitions this write replaces after the step read the table. The step's rows
     may come from older inputs, so committing them could undo the other writer's newer ones: the step is
-    computed again from the tables as they are now (`zones/asset_specs.py` asks Dagster to retry it)."""
+    computed again from the tables as they are now (`assets.py` asks Dagster to retry it)."""
 
 
 RETRIES = 4  # a step that lost this many races in a row fails: something else writes the lake in a loop

@@ -24,8 +24,7 @@ from pyspark.sql import functions as F
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE, LakeCatalog
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.partition_state import state_at, summary_properties
-from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
-from stedi_assets.transforms import empty_frame
+from stedi_assets.schemas.tables import MASKED_COLUMNS, PARTITION_COLUMN, TableSpec, empty_frame
 
 COMMIT_ID = "stedi.commit"  # finds a write's own snapshot among those committed since
 # Iceberg's own words for a commit that lost a race.
@@ -40,7 +39,6 @@ TABLE_PROPERTIES = {
     "write.distribution-mode": "none",
     "write.spark.fanout.enabled": "true",
 }
-MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}  # no min/max of these in the manifests
 
 
 @dataclass(frozen=True)
@@ -150,9 +148,6 @@ class Lake:
     def state(self, table: TableSpec) -> dict[str, dict]:
         """Every partition's state as of the table's current snapshot."""
         return self.pin(table).state
-
-    def snapshot_id(self, table: TableSpec) -> int | None:
-        return self.pin(table).snapshot_id
 
     def replace_partitions(
         self,
@@ -278,7 +273,7 @@ class Lake:
         many lakes in one JVM) forgets that catalog first: Spark keeps a catalog once it has loaded it."""
         if not self.catalog.on_s3:
             os.makedirs(self.catalog.root, exist_ok=True)  # the JDBC catalog makes its SQLite file, not folders
-        config = self.catalog.spark_config()
+        config = self.catalog.spark_catalog_config()
         current = {key: spark.conf.get(key, None) for key in config}
         if current == config:
             return

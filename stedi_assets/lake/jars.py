@@ -11,7 +11,7 @@ from pathlib import Path
 
 ICEBERG = "1.11.0"  # iceberg-spark-runtime for Spark 4.0 and 3.5 (Glue 5 ships 1.7.1, Glue 5.1 ships 1.10.0)
 SQLITE_JDBC = "3.51.1.0"
-CACHE_ENV = "STEDI_JAR_CACHE"
+JAR_CACHE_ENV = "STEDI_JAR_CACHE"
 
 # Each Spark minor version is built with one Scala version, and the runtime jar is built for both.
 SCALA = {"3.5": "2.12", "4.0": "2.13"}
@@ -35,7 +35,7 @@ def packages(aws: bool) -> list[str]:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "stedi" / "ivy")
+    return Path(os.environ.get(JAR_CACHE_ENV) or Path.home() / ".cache" / "stedi" / "ivy")
 
 
 def cached_jars(aws: bool) -> list[Path]:
@@ -51,7 +51,7 @@ def missing(aws: bool) -> bool:
 ICEBERG_EXTENSIONS = {"spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"}
 
 
-def spark_config(aws: bool) -> dict[str, str]:
+def iceberg_config(aws: bool) -> dict[str, str]:
     """What a Spark JVM started here needs for the lake: the jars, and Iceberg's SQL.
 
     Once the jars are cached, the JVM takes them as files (`spark.jars`): Ivy's resolution would only find
@@ -67,6 +67,6 @@ def unavailable_message(aws: bool) -> str:
     """One line for a Spark that could not start while the jars were not cached (offline, most likely)."""
     return (
         f"Spark could not start, and the lake's jars ({', '.join(packages(aws))}) are not in {cache_dir()}: "
-        f"connect to the internet once so they can be fetched from Maven Central, or set {CACHE_ENV} to an Ivy "
+        f"connect to the internet once so they can be fetched from Maven Central, or set {JAR_CACHE_ENV} to an Ivy "
         "cache folder that holds them"
     )

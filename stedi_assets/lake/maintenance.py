@@ -20,7 +20,7 @@ from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import TableSpec
 
 
-def maintain(
+def expire_old_files(
     spark: SparkSession, lake: Lake, tables: list[TableSpec], retain_days: float, now: datetime | None = None
 ) -> dict[str, dict[str, int]]:
     """Expire every snapshot older than `retain_days` but the current one, and delete orphan files of that

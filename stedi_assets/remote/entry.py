@@ -21,15 +21,15 @@ from dagster_pipes import (
 )
 from pyspark.sql import SparkSession
 
+from stedi_assets.builds.build import BuildInputs, run_build
+from stedi_assets.builds.outcome import TableOutcome, typed_metadata
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.lake.jars import ICEBERG_EXTENSIONS
 from stedi_assets.landing_files import LandingRoot
 from stedi_assets.options import StediOptions
 from stedi_assets.pseudonym_key import secret_pseudonym_key
 from stedi_assets.spark_config import SPARK_SEMANTICS
-from stedi_assets.steps import StepInputs
-from stedi_assets.steps.outcome import TableOutcome, typed_metadata
-from stedi_assets.steps.registry import STEPS
+from stedi_assets.zones import BUILDS
 
 
 def report(pipes: PipesContext, outcome: TableOutcome) -> None:
@@ -71,7 +71,7 @@ def main() -> None:
         for handler in pipes.log.handlers:
             steps_log.addHandler(handler)
         extras = pipes.extras
-        inputs = StepInputs(
+        inputs = BuildInputs(
             spark_session(extras["step"]),
             Lake(extras["lake_root"], extras["namespace"]),
             LandingRoot(extras["landing_root"]),
@@ -79,7 +79,7 @@ def main() -> None:
             extras["partition_keys"],
             extras["registered_partition_keys"],
         )
-        for outcome in STEPS[extras["step"]](inputs):
+        for outcome in run_build(BUILDS[extras["step"]], inputs):
             report(pipes, outcome)
 
 

@@ -1,19 +1,19 @@
-"""The local deployment runs each step in the Dagster process, on the `pyspark` resource's session."""
+"""The local deployment runs each build in the Dagster process, on the `pyspark` resource's session."""
 
 import dagster as dg
 
+from stedi_assets.asset_metadata import dagster_results
+from stedi_assets.builds.build import BuildInputs, run_build
 from stedi_assets.partitions import ingest_date_partitions
-from stedi_assets.steps import StepInputs
-from stedi_assets.steps.registry import STEPS
-from stedi_assets.zones.asset_specs import dagster_results
+from stedi_assets.zones import BUILDS
 
 
 class LocalSteps:
     required_resource_keys = {"pyspark", "lake", "landing_root", "options"}
 
-    def run(self, context: dg.AssetExecutionContext, step: str):
+    def run(self, context: dg.AssetExecutionContext, build: str):
         resources = context.resources
-        inputs = StepInputs(
+        inputs = BuildInputs(
             resources.pyspark.spark_session,
             resources.lake,
             resources.landing_root,
@@ -21,4 +21,4 @@ class LocalSteps:
             context.partition_keys,
             context.instance.get_dynamic_partitions(ingest_date_partitions.name),
         )
-        yield from dagster_results(STEPS[step](inputs))
+        yield from dagster_results(run_build(BUILDS[build], inputs))

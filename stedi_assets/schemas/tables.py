@@ -7,6 +7,8 @@ specs, so a column is never described twice.
 
 from dataclasses import dataclass
 
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 STRING = T.StringType()
@@ -70,6 +72,12 @@ class TableSpec:
         """The stored schema: the table's columns plus the ingest-date partition column."""
         fields = [T.StructField(c.name, c.spark_type, c.nullable) for c in self.columns]
         return T.StructType([*fields, T.StructField(PARTITION_COLUMN, STRING, False)])
+
+
+def empty_frame(spark: SparkSession, schema: T.StructType) -> DataFrame:
+    """No rows, planned in the JVM: `createDataFrame([])` would start Spark's Python workers (about a
+    second) to turn an empty Python list into rows. Every column is nullable, as in any Parquet read."""
+    return spark.range(0).select(*(F.lit(None).cast(field.dataType).alias(field.name) for field in schema))
 
 
 PARTITION = ColumnSpec(PARTITION_COLUMN, STRING, PARTITION_DESCRIPTION, nullable=False, pattern=r"^\d{4}-\d{2}-\d{2}$")
@@ -190,6 +198,9 @@ MACHINE_LEARNING_CURATED = TableSpec(
     ),
 )
 PERSONAL_COLUMNS = frozenset({"customerName", "email", "phone", "birthDay", "user"})
+# Values never shown outside the table (no min/max in Iceberg's manifests, masked in previews): personal data,
+# and a quarantined line, which may hold anything.
+MASKED_COLUMNS = PERSONAL_COLUMNS | {"raw_text"}
 ZONE_TABLES = (
     *LANDING_TABLES.values(),
     CUSTOMER_TRUSTED,

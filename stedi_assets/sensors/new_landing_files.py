@@ -23,7 +23,7 @@ One sensor watches all three sources, so a delivery touching all of them
 starts one run, not three. The run covers the dates whose files changed
 (`run_targets`); the trusted and curated steps also recompute, and report,
 partitions elsewhere whose inputs changed, such as a customer's consent (see
-`steps.stale`).
+`builds.stale`).
 
 Why a sensor and not `AutomationCondition`: automation decides from upstream
 partition status, but which partitions a consent change reaches depends on
@@ -36,7 +36,6 @@ import json
 import time
 
 import dagster as dg
-from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from stedi_assets.instance import lake_news
 from stedi_assets.jobs import all_zones_job, partition_range_tags
@@ -47,6 +46,7 @@ from stedi_assets.run_targets import changed_landing, dates_of, run_range
 
 RETRY_FAILED_AFTER = 15 * 60  # seconds after a run and its retries failed before the sensor asks again
 RUN_KEY_TAG = "dagster/run_key"  # set on the runs a sensor requests, and kept on their retries
+WILL_RETRY_TAG = "dagster/will_retry"  # set by Dagster's run retries on a failed run they will retry
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,

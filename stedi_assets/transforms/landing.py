@@ -10,8 +10,7 @@ from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from stedi_assets.landing_files import LandingFile, ingest_date_of
-from stedi_assets.schemas.tables import LINEAGE_COLUMNS, PARTITION_COLUMN, ColumnSpec, TableSpec
-from stedi_assets.transforms import empty_frame
+from stedi_assets.schemas.tables import LINEAGE_COLUMNS, PARTITION_COLUMN, ColumnSpec, TableSpec, empty_frame
 from stedi_assets.transforms.landing_parser import Limits, file_over_limit, parse_file
 
 

@@ -150,12 +150,8 @@ def type_record(obj: JsonObject, plan: TypingPlan) -> tuple:
     return tuple(values)
 
 
-def parse_line(line: bytes, fields: tuple[ColumnSpec, ...]) -> tuple[tuple | None, str | None]:
-    """(typed values, None) for a valid line, (None, reason) otherwise."""
-    return _parse_record(line, typing_plan(fields))
-
-
-def _parse_record(line: bytes, plan: TypingPlan) -> tuple[tuple | None, str | None]:
+def parse_record(line: bytes, plan: TypingPlan) -> tuple[tuple | None, str | None]:
+    """One record (a line, or an array's element): (typed values, None) if valid, (None, reason) otherwise."""
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -315,7 +311,7 @@ def parse_file(
         if len(record) > limits.record_bytes:
             yield ParsedLine(number, None, _raw_text(record), record_over_limit(limits.record_bytes))
             continue
-        values, reason = _parse_record(record, plan)
+        values, reason = parse_record(record, plan)
         if reason is None:
             yield ParsedLine(number, values, None, None)
         else:

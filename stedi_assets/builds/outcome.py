@@ -1,7 +1,17 @@
-"""What a table step reports, in plain Python: the same values reach Dagster from a local run
-(as `MaterializeResult`) and from a Glue or EMR job (through dagster-pipes)."""
+"""What a build leaves, in plain Python: the tables it published, what its checks found, and what it reports.
+The same values reach Dagster from a local run (as `MaterializeResult`) and from a Glue or EMR job (through
+dagster-pipes). Below both the checks and the build runner: both use these types."""
+
+from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # types only: the instance imports this module on `stedi materialize`'s quick path
+    from pyspark.sql import DataFrame
+
+    from stedi_assets.options import StediOptions
+    from stedi_assets.schemas.tables import TableSpec
 
 
 class Markdown(str):
@@ -20,11 +30,48 @@ class CheckOutcome:
     metadata: dict = field(default_factory=dict)
 
 
-# The metadata key of what a step tells per partition (`{partition: {name: value}}`), for the run's partitions and
-# any other partition it rewrote. Dagster's side (`zones/asset_specs.py`) gives each run partition's materialization
+# The metadata key of what a build tells per partition (`{partition: {name: value}}`), for the run's partitions and
+# any other partition it rewrote. Dagster's side (`assets.py`) gives each run partition's materialization
 # its own values (not the whole table's map on every partition), and records a materialization of each partition
 # outside the run, so partition status stays true.
 PER_PARTITION = "per_partition"
+
+
+@dataclass(frozen=True)
+class Published:
+    """A table after a write: the whole table and its rewritten partitions as stored, row counts of the
+    run's partitions, every partition's state after the write, what to tell of each partition the run
+    targets or the write rewrote (rows and measures), and the rows of the rewritten partitions that break
+    each value rule."""
+
+    table: TableSpec
+    stored: DataFrame
+    rows: DataFrame
+    rows_by_partition: dict[str, int]
+    state: dict[str, dict]
+    rewritten: list[str]
+    partitions: dict[str, dict]
+    identifier: str
+    location: str
+    snapshot_id: int | None
+    rule_breaks: dict[str, int]
+
+    @property
+    def table_rows(self) -> int:
+        return sum(entry["rows"] for entry in self.state.values())
+
+
+@dataclass(frozen=True)
+class Built:
+    """One table as its build left it: what its checks are computed from. `recomputed`: the partitions the
+    build computed; `metadata`: the build's own values for the table's materialization; `per_partition`: its
+    own values for some partitions' materializations."""
+
+    published: Published
+    recomputed: list[str]
+    options: StediOptions
+    metadata: dict = field(default_factory=dict)
+    per_partition: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,7 +110,7 @@ _TYPES = [(Markdown, "md"), (Location, "path"), (bool, "bool"), (int, "int"), (f
 
 def typed_metadata(values: dict) -> dict[str, dict]:
     """Metadata values in dagster-pipes' typed form, `{"raw_value": ..., "type": ...}`: what the remote
-    script reports, and what a local run turns into Dagster's metadata values (`zones/asset_specs.py`)."""
+    script reports, and what a local run turns into Dagster's metadata values (`asset_metadata.py`)."""
     return {name: _typed(name, value) for name, value in values.items()}
 
 

@@ -12,7 +12,7 @@ partition at ingest date P is computed from:
 
 Consent is fingerprinted per date from a scan of two columns joined with the small customer
 table, far cheaper than recomputing the readings themselves. The code of the transforms is part of
-every fingerprint, as its table's code version (`code_versions.py`).
+every fingerprint, as its table's code version (`Table.code_version`, in the table's module).
 """
 
 import hashlib
@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from stedi_assets.code_versions import CODE_VERSIONS
 from stedi_assets.lake.iceberg_tables import partition_digests
 
 INPUTS = "inputs"  # the state entry holding a partition's input fingerprint
 
 
-def fingerprint(*parts) -> str:
+def inputs_fingerprint(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
@@ -47,7 +46,7 @@ def landed_up_to(landing_state: dict[str, dict], keys: list[str]) -> dict[str, s
     """Per date, a fingerprint of the landing partitions up to and including it."""
     chained, running = {}, ""
     for key in sorted(set(landing_state) | set(keys)):
-        running = fingerprint(running, key, landing_state.get(key, {}).get("digest"))
+        running = inputs_fingerprint(running, key, landing_state.get(key, {}).get("digest"))
         chained[key] = running
     return chained
 
@@ -86,14 +85,16 @@ class Stale:
         return set(self.keys) >= set(keys)
 
 
-def stale_partitions(table: str, stored_state: dict[str, dict], keys: list[str], inputs: dict[str, tuple]) -> Stale:
-    """The partitions of `table` among `keys` whose inputs (per key, the parts to fingerprint) or whose table's
-    code version changed."""
-    fingerprints = {key: fingerprint(*inputs[key], CODE_VERSIONS[table]) for key in keys}
+def stale_partitions(
+    code_version: str, stored_state: dict[str, dict], keys: list[str], inputs: dict[str, tuple]
+) -> Stale:
+    """The partitions among `keys` whose inputs (per key, the parts to fingerprint) or whose table's
+    `code_version` changed since `stored_state`."""
+    fingerprints = {key: inputs_fingerprint(*inputs[key], code_version) for key in keys}
     return Stale([key for key in keys if stored_state.get(key, {}).get(INPUTS) != fingerprints[key]], fingerprints)
 
 
-def stale_whole_table(table: str, stored_state: dict[str, dict], keys: list[str], *input_states: dict) -> Stale:
+def stale_whole_table(code_version: str, stored_state: dict[str, dict], keys: list[str], *input_states: dict) -> Stale:
     """For a table computed whole (one row per customer, any ingest date can move a row): every partition,
     when the rows of any input (`input_states`: the inputs' states) or the code version changed; else none
     but the partitions never computed. A partition without rows adds no row: a new date that brought no file
@@ -102,4 +103,4 @@ def stale_whole_table(table: str, stored_state: dict[str, dict], keys: list[str]
         {key: entry.get("digest") for key, entry in sorted(state.items()) if entry.get("rows") != 0}
         for state in input_states
     ]
-    return stale_partitions(table, stored_state, keys, {key: tuple(digests) for key in keys})
+    return stale_partitions(code_version, stored_state, keys, {key: tuple(digests) for key in keys})

@@ -1,0 +1,148 @@
+"""A table's declaration (`Table`), a build of one or more tables (`Build`), and what every build does after
+its transform: write the partitions, read them back, describe them, compute the table's checks."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from stedi_assets.builds.checks import Check, rule_breaks
+from stedi_assets.builds.outcome import (
+    PER_PARTITION,
+    Built,
+    CheckOutcome,
+    Markdown,
+    Published,
+    TableOutcome,
+    partition_metadata,
+    whole_table,
+)
+from stedi_assets.lake.iceberg_tables import Lake, Pinned
+from stedi_assets.landing_files import LandingRoot
+from stedi_assets.options import StediOptions
+from stedi_assets.schemas.tables import MASKED_COLUMNS, PARTITION_COLUMN, TableSpec
+
+
+@dataclass(frozen=True)
+class Table:
+    """What a table's module declares besides its computation: the table (`schemas/tables.py`), its checks, in
+    the order they run, and its code version (bump it with any change to what its build writes: the next run
+    recomputes the table, and the tables downstream of it wherever its content changed). `upstream`: tables
+    read whole (consent and de-duplication look across ingest dates); `upstream_same_date`: tables read at
+    the run's dates. `column_sources`: where each column comes from (upstream table, column), for lineage.
+    `group`: the Dagster asset group, the table's zone unless given."""
+
+    spec: TableSpec
+    checks: tuple[Check, ...]
+    code_version: str
+    upstream: tuple[TableSpec, ...] = ()
+    upstream_same_date: tuple[TableSpec, ...] = ()
+    column_sources: dict[str, list[tuple[TableSpec, str]]] | None = None
+    group: str | None = None
+
+
+def same_names(table: TableSpec, upstream: TableSpec) -> dict[str, list[tuple[TableSpec, str]]]:
+    """Column sources of a table whose every column comes from the same-named column of `upstream`."""
+    return {column: [(upstream, column)] for column in table.column_names}
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    """`partition_keys`: the ingest dates the run targets. `registered_partition_keys`: every ingest date; the
+    trusted and curated builds recompute any of them whose inputs changed (`run_targets`)."""
+
+    spark: SparkSession
+    lake: Lake
+    landing_root: LandingRoot
+    options: StediOptions
+    partition_keys: list[str]
+    registered_partition_keys: list[str]
+
+
+@dataclass(frozen=True)
+class Build:
+    """The work of one asset (or multi-asset, named `name`): `compute` writes its `tables` together and returns
+    what it left of each (`Built`, in the order of `tables`)."""
+
+    name: str
+    tables: tuple[Table, ...]
+    compute: Callable[[BuildInputs], list[Built]]
+
+
+def run_build(build: Build, inputs: BuildInputs) -> list[TableOutcome]:
+    """Computes the build's tables, then each table's checks from what it left."""
+    return [
+        table_outcome(built, [check(built) for check in table.checks])
+        for table, built in zip(build.tables, build.compute(inputs), strict=True)
+    ]
+
+
+PREVIEW_ROWS = 5
+
+
+def publish(
+    lake: Lake,
+    table: TableSpec,
+    rows: DataFrame,
+    partition_keys: list[str],
+    write_keys: list[str] | None = None,
+    extra_state: dict[str, dict] | None = None,
+    measures: dict[str, Column] | None = None,
+    pinned: Pinned | None = None,
+) -> Published:
+    """Write `rows` into `write_keys` (default: the run's partitions `partition_keys`; may hold others) and
+    describe the run's partitions;
+    `measures` are kept in each written partition's state. `pinned`: the table as the step found it before
+    reading its inputs (`Lake.pin`)."""
+    write_keys = partition_keys if write_keys is None else write_keys
+    rules = rule_breaks(table)  # counted in the write's digest pass, not in a pass of their own
+    written = lake.replace_partitions(rows, table, write_keys, extra_state, {**rules, **(measures or {})}, pinned)
+    lake.document(table)
+    stored = lake.read(rows.sparkSession, table)
+    rewritten_rows = stored.where(F.col(PARTITION_COLUMN).isin(written.rewritten))
+    return Published(
+        table,
+        stored,
+        rewritten_rows,
+        {key: written.state.get(key, {"rows": 0})["rows"] for key in partition_keys},
+        written.state,
+        written.rewritten,
+        {key: partition_metadata(written.state.get(key, {}), rules) for key in [*partition_keys, *written.rewritten]},
+        lake.identifier(table),
+        lake.location(table),
+        written.snapshot_id,
+        {rule: sum(written.measures.get(key, {}).get(rule, 0) for key in written.rewritten) for rule in rules},
+    )
+
+
+def preview(published: Published) -> Markdown:
+    """A few of the rows just written, as Markdown, with personal fields masked."""
+    rows = published.rows.limit(PREVIEW_ROWS).collect()
+    columns = published.rows.columns
+    masked = [["***" if c in MASKED_COLUMNS and row[c] is not None else str(row[c]) for c in columns] for row in rows]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return Markdown("\n".join(lines + ["| " + " | ".join(values) + " |" for values in masked]))
+
+
+def table_outcome(built: Built, checks: list[CheckOutcome]) -> TableOutcome:
+    """What the whole table is now (`whole_table`) and a masked preview of what changed; and per partition
+    (`PER_PARTITION`), what the build did to it, its rows and measures, and the build's own values."""
+    published = built.published
+    recomputed, rewritten = set(built.recomputed), set(published.rewritten)
+    metadata = {
+        **built.metadata,
+        **whole_table(published.table_rows, published.identifier, published.location, published.snapshot_id),
+        PER_PARTITION: {
+            key: {
+                **values,
+                "recomputed": key in recomputed,
+                "rewritten": key in rewritten,
+                **built.per_partition.get(key, {}),
+            }
+            for key, values in published.partitions.items()
+        },
+    }
+    if published.rewritten:
+        metadata["preview"] = preview(published)
+    return TableOutcome(published.table.name, metadata, checks)

@@ -1,0 +1,36 @@
+"""customer_curated: the trusted customers with at least one trusted accelerometer reading, one row per
+customer key. Computed whole, and only when customer_trusted or accelerometer_trusted (or the code) changed."""
+
+from stedi_assets.builds.build import Build, BuildInputs, Table, publish, same_names
+from stedi_assets.builds.checks import not_empty, one_row_per_customer, schema_valid
+from stedi_assets.builds.outcome import Built
+from stedi_assets.builds.stale import stale_whole_table
+from stedi_assets.schemas.tables import ACCELEROMETER_TRUSTED, CUSTOMER_CURATED, CUSTOMER_TRUSTED
+from stedi_assets.transforms import curated
+
+TABLE = Table(
+    CUSTOMER_CURATED,
+    (schema_valid, not_empty, one_row_per_customer),
+    code_version="1",
+    upstream=(ACCELEROMETER_TRUSTED,),
+    upstream_same_date=(CUSTOMER_TRUSTED,),
+    column_sources=same_names(CUSTOMER_CURATED, CUSTOMER_TRUSTED),
+)
+
+
+def compute(inputs: BuildInputs) -> list[Built]:
+    spark, lake, keys = inputs.spark, inputs.lake, inputs.partition_keys
+    pinned = lake.pin(CUSTOMER_CURATED)
+    stale = stale_whole_table(
+        TABLE.code_version,
+        pinned.state,
+        inputs.registered_partition_keys,
+        lake.state(CUSTOMER_TRUSTED),
+        lake.state(ACCELEROMETER_TRUSTED),
+    )
+    rows = curated.customer_curated(lake.read(spark, CUSTOMER_TRUSTED), lake.read(spark, ACCELEROMETER_TRUSTED))
+    published = publish(lake, CUSTOMER_CURATED, rows, keys, stale.keys, stale.extra_state, pinned=pinned)
+    return [Built(published, stale.keys, inputs.options)]
+
+
+BUILD = Build(CUSTOMER_CURATED.name, (TABLE,), compute)

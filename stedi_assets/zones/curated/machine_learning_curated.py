@@ -1,0 +1,107 @@
+"""machine_learning_curated: each trusted step trainer reading beside the accelerometer readings of the same
+customer at the same millisecond (`ml_join=customer`; `timestamp` pairs on the time alone). No direct personal
+data: customers appear as keyed pseudonyms (`pseudonym_key`).
+
+Recomputes only the partitions whose inputs changed (`builds.stale`), in the run's dates or in any other,
+from only the accelerometer partitions their step readings can pair with."""
+
+from pyspark.sql import functions as F
+
+from stedi_assets.builds.build import Build, BuildInputs, Table, publish
+from stedi_assets.builds.checks import check, not_empty, schema_valid
+from stedi_assets.builds.outcome import Built
+from stedi_assets.builds.stale import digests_by_date, overlapping, stale_partitions
+from stedi_assets.schemas.tables import (
+    ACCELEROMETER_TRUSTED,
+    CUSTOMER_CURATED,
+    MACHINE_LEARNING_CURATED,
+    PARTITION_COLUMN,
+    PERSONAL_COLUMNS,
+    STEP_TRAINER_TRUSTED,
+)
+from stedi_assets.transforms import curated
+
+
+@check(
+    "no_personal_columns",
+    "No email, name, phone, birth day or user column: data scientists must not receive direct personal data.",
+)
+def no_personal_columns(built: Built):
+    personal = sorted(PERSONAL_COLUMNS.intersection(built.published.rows.columns))
+    return not personal, {"personal_columns": personal}
+
+
+@check(
+    "cross_customer_pairs",
+    "Rows pairing one customer's step trainer with another customer's accelerometer reading. Must be 0 with "
+    "ml_join=customer; reported as a WARN with ml_join=timestamp.",
+    severity=None,  # ERROR with ml_join=customer, WARN with ml_join=timestamp
+)
+def cross_customer_pairs(built: Built):
+    ml_join = built.options.ml_join
+    pairs = built.published.stored.where(F.col("customer_id") != F.col("accelerometer_customer_id")).count()
+    return pairs == 0, {"cross_customer_pairs": pairs, "ml_join": ml_join}, "ERROR" if ml_join == "customer" else "WARN"
+
+
+TABLE = Table(
+    MACHINE_LEARNING_CURATED,
+    (schema_valid, not_empty, no_personal_columns, cross_customer_pairs),
+    code_version="2",
+    upstream=(ACCELEROMETER_TRUSTED, CUSTOMER_CURATED),
+    upstream_same_date=(STEP_TRAINER_TRUSTED,),
+    column_sources={
+        "sensorReadingTime": [(STEP_TRAINER_TRUSTED, "sensorReadingTime")],
+        "serialNumber": [(STEP_TRAINER_TRUSTED, "serialNumber")],
+        "distanceFromObject": [(STEP_TRAINER_TRUSTED, "distanceFromObject")],
+        "timestamp": [(ACCELEROMETER_TRUSTED, "timestamp")],
+        "x": [(ACCELEROMETER_TRUSTED, "x")],
+        "y": [(ACCELEROMETER_TRUSTED, "y")],
+        "z": [(ACCELEROMETER_TRUSTED, "z")],
+        "customer_id": [
+            (STEP_TRAINER_TRUSTED, "serialNumber"),
+            (CUSTOMER_CURATED, "serialNumber"),
+            (CUSTOMER_CURATED, "email"),
+        ],
+        "accelerometer_customer_id": [(ACCELEROMETER_TRUSTED, "user")],
+    },
+)
+
+
+def compute(inputs: BuildInputs) -> list[Built]:
+    spark, lake, options, keys = inputs.spark, inputs.lake, inputs.options, inputs.partition_keys
+    registered = inputs.registered_partition_keys
+    pinned = lake.pin(MACHINE_LEARNING_CURATED)
+    steps, customers = lake.read(spark, STEP_TRAINER_TRUSTED), lake.read(spark, CUSTOMER_CURATED)
+    step_state, reading_state = lake.state(STEP_TRAINER_TRUSTED), lake.state(ACCELEROMETER_TRUSTED)
+    owners_by_date = digests_by_date(curated.step_owners(steps, customers))
+    pairable = {key: overlapping(step_state.get(key, {}), reading_state) for key in registered}
+    stale = stale_partitions(
+        TABLE.code_version,
+        pinned.state,
+        registered,
+        {
+            key: (
+                step_state.get(key, {}).get("digest"),
+                owners_by_date.get(key),
+                {reading_key: reading_state[reading_key]["digest"] for reading_key in pairable[key]},
+                options.ml_join,
+                options.consent_cutoff,
+                options.pseudonym_key,
+            )
+            for key in registered
+        },
+    )
+    readings_needed = sorted({reading_key for key in stale.keys for reading_key in pairable[key]})
+    rows = curated.machine_learning_curated(
+        steps.where(F.col(PARTITION_COLUMN).isin(stale.keys)),
+        lake.read(spark, ACCELEROMETER_TRUSTED).where(F.col(PARTITION_COLUMN).isin(readings_needed)),
+        customers,
+        options.ml_join,
+        options.pseudonym_key,
+        options.consent_cutoff,
+    )
+    published = publish(lake, MACHINE_LEARNING_CURATED, rows, keys, stale.keys, stale.extra_state, pinned=pinned)
+    return [Built(published, stale.keys, options)]
+
+
+BUILD = Build(MACHINE_LEARNING_CURATED.name, (TABLE,), compute)

@@ -1,0 +1,78 @@
+"""What the trusted zone's tables share: each reads a landing table without its held deliveries, and the two
+readings tables (accelerometer_trusted, step_trainer_trusted) are declared, checked and built alike."""
+
+from collections.abc import Callable
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from stedi_assets.builds.build import Build, BuildInputs, Table, publish, same_names
+from stedi_assets.builds.checks import not_empty, readings_distinct, schema_valid
+from stedi_assets.builds.outcome import Built
+from stedi_assets.builds.stale import digests_by_date, landed_up_to, reading_span, stale_partitions
+from stedi_assets.deliveries import held_dates
+from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.schemas.tables import LANDING_TABLES, PARTITION_COLUMN, TableSpec
+
+
+def flowing(spark: SparkSession, lake: Lake, source: str) -> tuple[DataFrame, dict[str, dict], list[str]]:
+    """A landing table's rows and partition state without its held deliveries (`deliveries`), and the held
+    dates. A hold or a release changes the state the trusted builds fingerprint, so they recompute."""
+    landing = LANDING_TABLES[source]
+    state = lake.state(landing)
+    held = held_dates(source, state)
+    flowing_state = {key: entry for key, entry in state.items() if key not in held}
+    # The dates the state knows and does not hold: a date another writer commits meanwhile waits for the next run.
+    rows = lake.read(spark, landing).where(F.col(PARTITION_COLUMN).isin(sorted(flowing_state)))
+    return rows, flowing_state, held
+
+
+def held_metadata(source: str, held: list[str]) -> dict:
+    """What a trusted table's materialization tells of the deliveries it leaves out."""
+    return {"deliveries_held": [f"{source} {date}" for date in held]} if held else {}
+
+
+def readings_build(
+    spec: TableSpec,
+    customers: TableSpec,
+    time_column: str,
+    transform: Callable[..., DataFrame],
+    consent: Callable[[DataFrame, DataFrame], DataFrame],
+    code_version: str,
+) -> Build:
+    """The distinct readings of one source whose customer (or device) is in `customers`, each in the first
+    ingest date it landed, recomputed only in the partitions whose inputs changed, in the run's dates or in
+    any other (a customer's consent changed). Its columns are the source's landing columns.
+
+    `transform(landing, customers, consent_cutoff, dates)` computes the table, `consent(landing, customers)`
+    each landed reading's consent (see `builds.stale`)."""
+    source = spec.name.removesuffix("_trusted")
+    landing = LANDING_TABLES[source]
+    table = Table(
+        spec,
+        (schema_valid, not_empty, readings_distinct(time_column)),
+        code_version,
+        upstream=(landing, customers),
+        column_sources=same_names(spec, landing),
+    )
+
+    def compute(inputs: BuildInputs) -> list[Built]:
+        spark, lake, keys, cutoff = inputs.spark, inputs.lake, inputs.partition_keys, inputs.options.consent_cutoff
+        registered = inputs.registered_partition_keys
+        pinned = lake.pin(table.spec)
+        landing_rows, landing_state, held = flowing(spark, lake, source)
+        customer_rows = lake.read(spark, customers)
+        consent_by_date = digests_by_date(consent(landing_rows, customer_rows))
+        landed = landed_up_to(landing_state, registered)
+        stale = stale_partitions(
+            table.code_version,
+            pinned.state,
+            registered,
+            {key: (landed[key], consent_by_date.get(key), cutoff) for key in registered},
+        )
+        rows = transform(landing_rows, customer_rows, cutoff, None if stale.of_all(registered) else stale.keys)
+        measures = reading_span(time_column)
+        published = publish(lake, table.spec, rows, keys, stale.keys, stale.extra_state, measures, pinned)
+        return [Built(published, stale.keys, inputs.options, held_metadata(source, held))]
+
+    return Build(table.spec.name, (table,), compute)
