@@ -2,8 +2,6 @@
 
 import argparse
 import getpass
-import hashlib
-import json
 import os
 import sys
 import tempfile
@@ -13,57 +11,44 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-from stedi_assets.atomic_files import write_text_atomically
 from stedi_assets.deliveries import held_deliveries, hold_line, inspect_hint, landing_pins
 from stedi_assets.deliveries import release as release_delivery
 from stedi_assets.failures import one_line
 from stedi_assets.lake import jars
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.lake.conflicts import ConcurrentWrite
-from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.landing_files import (
-    SOURCES,
-    LandingLayoutError,
-    bucket_and_key,
-    files_fingerprint,
-    list_landing_files,
-)
+from stedi_assets.lake.iceberg_tables import Lake, Pinned
+from stedi_assets.landing_files import SOURCES, LandingLayoutError, LandingRoot, bucket_and_key, list_landing_files
 from stedi_assets.options import DEFAULT_RETAIN_DAYS, ML_JOIN_MODES, StediOptions, parse_size, size_text
 from stedi_assets.pseudonym_key import local_pseudonym_key
 from stedi_assets.run_log import Terminal, log_dir, new_log_file, noise_to
-from stedi_assets.schemas.tables import LANDING_TABLES
-from stedi_assets.zones import CODE_VERSIONS
-
-MANIFEST = "_stedi_manifest.json"
+from stedi_assets.schemas.tables import ALL_TABLES
 
 
 class Landed(NamedTuple):
-    fingerprint: str  # of every landing file and of the options
     ingest_dates: list[str]
     bytes: int
 
 
-def what_landed(landing_root: str, options: dict) -> Landed:
+def what_landed(landing_root: str) -> Landed:
     files = [file for source in SOURCES for file in list_landing_files(landing_root, source)]
-    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode() + files_fingerprint(files).encode())
-    return Landed(digest.hexdigest(), sorted({file.ingest_date for file in files}), sum(file.size for file in files))
+    return Landed(sorted({file.ingest_date for file in files}), sum(file.size for file in files))
 
 
-def last_run(manifest_path: Path) -> dict:
-    """The last successful run's landing fingerprint and row counts. A manifest that cannot be read, or is not
-    one, counts as none: the run then computes every table again and rewrites only partitions whose content
-    changed."""
-    try:
-        previous = json.loads(manifest_path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as error:
-        print(f"stedi: ignoring the unreadable {manifest_path} ({error}); checking every table", file=sys.stderr)
-        return {}
-    if not (isinstance(previous, dict) and isinstance(previous.get("table_rows"), dict)):
-        print(f"stedi: ignoring {manifest_path}: it holds no table row counts; checking every table", file=sys.stderr)
-        return {}
-    return previous
+def up_to_date(landing_root: str, pins: dict[str, Pinned], options: StediOptions) -> bool:
+    """Whether the lake (`pins`: its tables as they are now) holds what a run would write, read from the lake's
+    own state: every landing date was parsed from the files there now, by this parser, and every derived table
+    says it was built from its inputs' current snapshots, with this code and these options (`built_from`). No
+    Spark, no Dagster."""
+    from stedi_assets.builds.build import built_from, upstream_of
+    from stedi_assets.run_targets import changed_landing
+    from stedi_assets.zones import BUILDS
+
+    if changed_landing(LandingRoot(landing_root), pins):
+        return False
+    tables = [table for build in BUILDS.values() for table in build.tables if upstream_of(table)]
+    snapshots = {name: pin.snapshot_id for name, pin in pins.items()}
+    return all(pins[table.spec.name].built_from == built_from(table, snapshots, options) for table in tables)
 
 
 def save_jvm_classes(terminal: Terminal) -> None:
@@ -106,16 +91,8 @@ def materialize(args) -> int:
     except (OSError, ValueError) as error:
         print(f"stedi: no pseudonym key ({error})", file=sys.stderr)
         return 2
-    options = {
-        "ml_join": args.ml_join,
-        "consent_cutoff": args.consent_cutoff,
-        "expect": args.expect,
-        "namespace": args.namespace,
-        "pseudonym_key": hashlib.sha256(args.pseudonym_key.encode()).hexdigest(),
-        "code_versions": CODE_VERSIONS,  # an upgrade that changes what a table computes is not up to date
-    }
     try:
-        landed = what_landed(args.landing, options)
+        landed = what_landed(args.landing)
     except LandingLayoutError as error:
         print(f"stedi: {error}", file=sys.stderr)
         return 2
@@ -127,41 +104,23 @@ def materialize(args) -> int:
     if problem:
         print(f"stedi: lake root {args.lake} is not writable ({problem}): choose another --lake", file=sys.stderr)
         return 2
-    # A lake on S3 keeps no manifest: each run checks every table, and commits only what changed.
-    manifest_path = None if s3_lake else Path(args.lake) / MANIFEST
-    previous = last_run(manifest_path) if manifest_path else {}
     lake = Lake(args.lake, args.namespace)
-    landing = landing_pins(lake)  # one read of the landing tables: what is up to date, and what is held
-    if previous.get("fingerprint") == landed.fingerprint and previous.get("landing") == snapshot_ids(landing):
+    options = StediOptions(args.ml_join, args.consent_cutoff, pseudonym_key=args.pseudonym_key)
+    # A profile's checks run with a run: asked for, they are evaluated even on a lake that is up to date.
+    pins = lake.pins(ALL_TABLES)
+    if not args.expect and up_to_date(args.landing, pins, options):
         print("The lake is up to date: no new or changed landing files or releases since the last run.")
-        table_rows = previous["table_rows"]
-        show_in_instance(lake)
+        table_rows = {name: sum(entry["rows"] for entry in pin.state.values()) for name, pin in pins.items()}
     else:
         log = run_log(args)
         with noise_to(log) as terminal:
             status, table_rows = build_tables(args, landed, s3_lake, terminal, log)
         if status:
             return status
-        landing = landing_pins(lake)  # as the run left them
-        if manifest_path:
-            manifest = {"fingerprint": landed.fingerprint, "landing": snapshot_ids(landing), "table_rows": table_rows}
-            write_text_atomically(manifest_path, json.dumps(manifest, indent=2))
     print(f"{'table':<26}{'rows':>10}")
     for table, rows in table_rows.items():
         print(f"{table:<26}{rows:>10}")
-    return tell_holds(lake.root, landing)
-
-
-def show_in_instance(lake: Lake) -> None:
-    """The shared Dagster instance learns what it has not seen of the lake (built by another instance, a
-    release), so `stedi ui` shows it: nothing is computed."""
-    from stedi_assets.instance import dagster_home, learn_lake, open_instance  # Dagster's import: when asked for
-
-    with open_instance(lake.root) as instance:
-        learned = learn_lake(instance, lake)
-    if learned:
-        home = dagster_home(lake.root)
-        print(f"Recorded {learned} partitions of the lake's tables in the Dagster instance at {home}.")
+    return tell_holds(lake.root, landing_pins(lake))
 
 
 # `dagster dev` warns that `dg dev` supersedes it; `dg dev` runs `dagster dev` too, in a project laid out for
@@ -188,11 +147,6 @@ def ui(args) -> int:
     os.chdir(home)
     settings = {**env, "DAGSTER_HOME": str(home), "STEDI_NAMESPACE": args.namespace, "PYTHONWARNINGS": warnings}
     os.execve(sys.executable, command, {**os.environ, **settings})
-
-
-def snapshot_ids(landing: dict) -> dict[str, str]:
-    """The landing tables' current snapshots: a release (or another instance's run) commits a new one."""
-    return {LANDING_TABLES[source].name: str(pin.snapshot_id) for source, pin in landing.items()}
 
 
 def tell_holds(lake_root: str, landing: dict) -> int:

@@ -1,11 +1,11 @@
 """Deliveries: one source's landing files on one ingest date, judged by how many of their lines are bad.
 
 A delivery is *broken* when its lines show, with 95% confidence, a bad share above the error rate: the lower
-bound of the Wilson score interval of its quarantined share is above `quarantine_error_rate`. It *warns* when
-that bound is above `quarantine_warn_rate`. So 14 bad lines of 14 are broken, while 2 of 15 only warn (the
+bound of the Wilson score interval of its quarantined share is above `ERROR_RATE`. It *warns* when
+that bound is above `WARN_RATE`. So 14 bad lines of 14 are broken, while 2 of 15 only warn (the
 interval is wide on a few lines), and 3 of 10,000 pass. Why Wilson: docs/data-semantics.md.
 
-A broken delivery is *held*: its lines stay in the landing and quarantine tables, but the trusted steps leave
+A broken delivery is *held*: its lines stay in the landing and quarantine tables, but the trusted builds leave
 its valid rows out until a person releases it (`release`) or new files for that date make it no longer
 broken. The verdict and the release live in the landing table's partition state (`Lake`), committed with the
 lake, so every run, retry, Dagster instance and AWS job sees the same holds.
@@ -22,6 +22,8 @@ CONFIDENCE_Z = 1.959964  # two-sided 95%
 OK, WARN, BROKEN = "ok", "warn", "broken"
 DELIVERY = "delivery"  # the landing state's entry of a date's verdict: quarantined, verdict, reasons, released
 COMMON_REASONS = 3
+WARN_RATE = 0.01  # a delivery whose bad share is, with confidence, above this warns...
+ERROR_RATE = 0.10  # ... and above this is broken: held
 
 
 def bad_share_lower_bound(bad: int, lines: int, z: float = CONFIDENCE_Z) -> float:
@@ -33,7 +35,7 @@ def bad_share_lower_bound(bad: int, lines: int, z: float = CONFIDENCE_Z) -> floa
     return max(0.0, (share + z * z / (2 * lines) - spread) / (1 + z * z / lines))
 
 
-def verdict(bad: int, lines: int, warn_rate: float, error_rate: float) -> str:
+def verdict(bad: int, lines: int, warn_rate: float = WARN_RATE, error_rate: float = ERROR_RATE) -> str:
     bound = bad_share_lower_bound(bad, lines)
     return BROKEN if bound > error_rate else WARN if bound > warn_rate else OK
 

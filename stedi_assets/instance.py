@@ -3,8 +3,9 @@
 The instance is a view, never the truth: the lake's own state is. So an instance that has not seen the lake
 as it is now (a new one, or one another instance's run, an AWS job or a release went around) learns it: each
 zone table whose current snapshot is not the one the instance last recorded gets a materialization of each
-of its partitions, as the lake's state describes them, and nothing is recomputed. `stedi materialize`,
-`stedi ui` and the landing sensor's ticks do this.
+of its partitions, as the lake's state describes them, and nothing is recomputed. A run of `stedi
+materialize`, `stedi ui` as it starts and the landing sensor's ticks do this (an up-to-date `stedi
+materialize` opens no instance: it answers from the lake alone).
 
 Where: `$DAGSTER_HOME` when set; else a `dagster` folder beside a local lake (`data/dagster` for the default
 `data/lake`), or `data/dagster` under the current folder for a lake on S3, set up with this package's
@@ -21,7 +22,7 @@ import dagster as dg
 from stedi_assets.asset_metadata import metadata
 from stedi_assets.atomic_files import write_text_atomically
 from stedi_assets.builds.outcome import SNAPSHOT_ID, partition_metadata, whole_table
-from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.lake.iceberg_tables import Lake, Pinned
 from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.schemas.tables import ALL_TABLES
 
@@ -53,13 +54,16 @@ def open_instance(lake_root: str) -> dg.DagsterInstance:
         return dg.DagsterInstance.from_config(str(home))
 
 
-def lake_news(instance: dg.DagsterInstance, lake: Lake) -> tuple[list[str], list[dg.AssetMaterialization]]:
-    """What `instance` has not seen of the lake: the ingest dates it has not registered, and a materialization
-    of every partition of each table whose current snapshot it has not recorded (rows and measures from the
-    partition's state, the table's rows and snapshot)."""
+def lake_news(
+    instance: dg.DagsterInstance, lake: Lake, pins: dict[str, Pinned]
+) -> tuple[list[str], list[dg.AssetMaterialization]]:
+    """What `instance` has not seen of the lake (`pins`: every table as it is now, `Lake.pins`): the ingest
+    dates it has not registered, and a materialization of every partition of each table whose current
+    snapshot it has not recorded (rows and measures from the partition's state, the table's rows and
+    snapshot)."""
     dates, news = set(), []
     for table in ALL_TABLES:
-        pinned = lake.pin(table)
+        pinned = pins[table.name]
         if pinned.snapshot_id is None:
             continue
         latest = instance.get_latest_materialization_event(dg.AssetKey(table.name))
@@ -83,7 +87,7 @@ def lake_news(instance: dg.DagsterInstance, lake: Lake) -> tuple[list[str], list
 
 def learn_lake(instance: dg.DagsterInstance, lake: Lake) -> int:
     """Record in `instance` what it has not seen of the lake (`lake_news`); returns how many partitions."""
-    new_dates, news = lake_news(instance, lake)
+    new_dates, news = lake_news(instance, lake, lake.pins(ALL_TABLES))
     instance.add_dynamic_partitions(ingest_date_partitions.name, new_dates)
     for materialization in news:
         instance.report_runless_asset_event(materialization)

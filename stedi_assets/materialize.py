@@ -98,7 +98,7 @@ def run_all_zones(args, ingest_dates: list[str], landing_bytes: int, progress: S
         max_record_size=args.max_record_size,
     )
     defs = build_definitions(resources, args.expect)
-    changed = dates_of(changed_landing(resources["landing_root"], resources["lake"]))
+    changed = dates_of(changed_landing(resources["landing_root"], resources["lake"].pins(ALL_TABLES)))
     with open_instance(args.lake) as instance:
         learn_lake(instance, resources["lake"])  # what it has not seen yet shows before this run adds to it
         known = set(instance.get_dynamic_partitions(ingest_date_partitions.name))

@@ -9,12 +9,10 @@ DEFAULT_RETAIN_DAYS = 7  # how long old snapshots (and a withdrawn customer's ro
 
 @dataclass(frozen=True)
 class StediOptions:
-    """The contract's options, the key of the pseudonymous customer ids, quarantine thresholds and size limits."""
+    """The contract's options, the key of the pseudonymous customer ids, and size limits."""
 
     ml_join: str = "customer"  # or "timestamp"
     consent_cutoff: bool = False
-    quarantine_warn_rate: float = 0.01  # share of landed lines quarantined that warns
-    quarantine_error_rate: float = 0.10  # ... and that stops the downstream tables
     max_file_size: int = 2**30  # bytes of a landing file, once decompressed, past which it is one quarantine row
     max_record_size: int = 2**20  # bytes of a line or array element, past which it is quarantined
     pseudonym_key: str | None = None  # the key (runs on this machine, see `pseudonym_key.py`)...

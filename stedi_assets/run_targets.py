@@ -2,24 +2,25 @@
 another version of the landing code. Worked out from file listings and the landing tables' state, without
 Spark, by the landing sensor and by `stedi materialize`.
 
-The trusted and curated steps look beyond the run's dates: a partition elsewhere whose inputs changed (a
+The trusted and curated builds look beyond the run's dates: a partition elsewhere whose inputs changed (a
 customer's consent, a reading that landed again) is recomputed too, and reported as materialized, so
 Dagster's partition status stays true while a run's events stay proportional to what changed.
 """
 
-from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.lake.iceberg_tables import Pinned
 from stedi_assets.landing_files import SOURCES, LandingRoot, files_fingerprint, fingerprints_by_ingest_date
 from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES
 from stedi_assets.zones.landing import needs_parsing
 
 
-def changed_landing(landing_root: LandingRoot, lake: Lake) -> dict[str, str]:
+def changed_landing(landing_root: LandingRoot, pins: dict[str, Pinned]) -> dict[str, str]:
     """`source/date` -> fingerprint of the landed files, for every date to parse again: its files are new,
-    changed or gone since the lake parsed them, or another parser version did."""
+    changed or gone since the lake parsed them (`pins`: the landing and quarantine tables as they are now,
+    `Lake.pins`), or another parser version did."""
     changed = {}
     for source in SOURCES:
         tables = (LANDING_TABLES[source], QUARANTINE_TABLES[source])
-        states = {table: lake.state(table) for table in tables}
+        states = {table: pins[table.name].state for table in tables}
         landed = fingerprints_by_ingest_date(landing_root.files(source))
         parsed = {date for date, entry in states[tables[0]].items() if entry.get("sources") != files_fingerprint([])}
         for date in sorted(set(landed) | parsed):

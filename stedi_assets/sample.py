@@ -164,7 +164,7 @@ def _readings(rng: random.Random, person: dict, ts_key: str) -> tuple[list, list
     for these plain values), because large scales write millions of lines.
     """
     rec = person["record"]
-    accel, steps = [], []
+    accel, step_lines = [], []
     accel_prefix = f'{{"user":{json.dumps(rec["email"])},"{ts_key}":'
     step_middle = f',"serialNumber":{json.dumps(rec["serialNumber"])},"distanceFromObject":'
     skew = person["clock_skew"]
@@ -181,8 +181,8 @@ def _readings(rng: random.Random, person: dict, ts_key: str) -> tuple[list, list
                 accel.append(f"{head}{_AXES_JSON[axes]}}}")
         distance = rng.randrange(200, 301)
         extra = ',"firmware":"1.4.2"' if rng.random() < 0.01 else ""
-        steps.append(f'{{"sensorReadingTime":{t + skew}{step_middle}{distance}{extra}}}')
-    return accel, steps
+        step_lines.append(f'{{"sensorReadingTime":{t + skew}{step_middle}{distance}{extra}}}')
+    return accel, step_lines
 
 
 def _write(path: Path, lines: list, truncate: bool = False) -> int:
@@ -260,34 +260,34 @@ def _land_day(
     ts_key = "timeStamp" if oldest else "timestamp"  # older exports spell it so
     customer_lines = [json.dumps(r) for r in customer_records]
     if lines_per_file is None:
-        accel, steps = [], []
+        accel, step_lines = [], []
         for p in todays:
             a, s = _readings(rng, p, ts_key)
             accel += a
-            steps += s
+            step_lines += s
         land("customer", customer_lines)
         half = len(accel) // 2
         land("accelerometer", accel[:half])
         land("accelerometer", accel[half:], cut=truncate)
-        land("step_trainer", steps)
+        land("step_trainer", step_lines)
     else:
         for start in range(0, len(customer_lines), lines_per_file):
             land("customer", customer_lines[start : start + lines_per_file])
         expected = sum(len(p["times"]) for p in todays) * MEAN_ACCEL_PER_TIMESTAMP
         blocks = max(1, min(len(todays), max(2, math.ceil(expected / lines_per_file))))
-        steps = []
+        step_lines = []
         for b in range(blocks):
             accel = []
             for p in todays[b * len(todays) // blocks : (b + 1) * len(todays) // blocks]:
                 a, s = _readings(rng, p, ts_key)
                 accel += a
-                steps += s
-            while len(steps) >= lines_per_file:
-                land("step_trainer", steps[:lines_per_file])
-                steps = steps[lines_per_file:]
+                step_lines += s
+            while len(step_lines) >= lines_per_file:
+                land("step_trainer", step_lines[:lines_per_file])
+                step_lines = step_lines[lines_per_file:]
             land("accelerometer", accel, cut=truncate and b == blocks - 1)
-        if steps:
-            land("step_trainer", steps)
+        if step_lines:
+            land("step_trainer", step_lines)
     return written, counts, new_path
 
 

@@ -1,12 +1,17 @@
 """The checks can fail: each is shown a table that breaks its rule."""
 
-from stedi_assets.builds.build import publish
+from stedi_assets.builds.build import BuildInputs, publish
 from stedi_assets.builds.checks import readings_distinct, schema_failures, schema_valid
 from stedi_assets.builds.outcome import Built
 from stedi_assets.builds.stale import reading_span
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.options import StediOptions
 from stedi_assets.schemas.tables import ACCELEROMETER_TRUSTED, LANDING_TABLES, MACHINE_LEARNING_CURATED
+
+
+def run_over(lake: Lake, spark, dates: list[str]) -> BuildInputs:
+    """A run over `dates` of the lake, as a build is given it."""
+    return BuildInputs(spark, lake, None, StediOptions(), dates, dates)
 
 
 def built(published) -> Built:
@@ -38,12 +43,13 @@ def test_rule_breaks_counted_while_writing_fail_the_schema_check(spark, tmp_path
     table = LANDING_TABLES["step_trainer"]
     rows = [(1, "s", 2, "f.json", 1, "2024-01-01"), (1, "s", 2, "f.json", 0, "2024-01-02")]
     lake = Lake(str(tmp_path))
-    first = publish(lake, table, spark.createDataFrame(rows, table.spark_schema), ["2024-01-01", "2024-01-02"])
+    dates = ["2024-01-01", "2024-01-02"]
+    first = publish(run_over(lake, spark, dates), table, spark.createDataFrame(rows, table.spark_schema))
     assert schema_valid(built(first)).metadata["failures"] == [
         "line_number: greater_than_or_equal_to(1): 1 rows break it"
     ]
     fixed = spark.createDataFrame([(1, "s", 2, "f.json", 3, "2024-01-02")], table.spark_schema)
-    rewrite_one = publish(lake, table, fixed, ["2024-01-02"])
+    rewrite_one = publish(run_over(lake, spark, ["2024-01-02"]), table, fixed)
     assert rewrite_one.rewritten == ["2024-01-02"] and schema_valid(built(rewrite_one)).passed
 
 
@@ -52,19 +58,17 @@ def test_a_reading_written_again_in_another_partition_fails_readings_distinct(sp
     lake = Lake(str(tmp_path))
     reading = ("bob@x.com", 30, 1.0, None, 0.0)
     first = publish(
-        lake,
+        run_over(lake, spark, ["2024-01-01"]),
         ACCELEROMETER_TRUSTED,
         spark.createDataFrame([(*reading, "2024-01-01")], ACCELEROMETER_TRUSTED.spark_schema),
-        ["2024-01-01"],
         measures=reading_span("timestamp"),
     )
     assert readings_distinct("timestamp")(built(first)).passed
     rows = [(*reading, "2024-01-02"), ("bob@x.com", 30, None, 1.0, 0.0, "2024-01-02")]  # nulls elsewhere: distinct
     again = publish(
-        lake,
+        run_over(lake, spark, ["2024-01-02"]),
         ACCELEROMETER_TRUSTED,
         spark.createDataFrame(rows, ACCELEROMETER_TRUSTED.spark_schema),
-        ["2024-01-02"],
         measures=reading_span("timestamp"),
     )
     result = readings_distinct("timestamp")(built(again))

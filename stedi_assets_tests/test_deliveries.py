@@ -8,12 +8,9 @@ import pytest
 from stedi_assets.deliveries import BROKEN, DELIVERY, OK, WARN, NotHeld, held_deliveries, landing_pins, release, verdict
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.options import StediOptions
 from stedi_assets.schemas.tables import LANDING_TABLES
 from stedi_assets.zones.landing import delivery_verdicts
 
-DEFAULTS = StediOptions()
-RATES = (DEFAULTS.quarantine_warn_rate, DEFAULTS.quarantine_error_rate)
 TABLE = LANDING_TABLES["step_trainer"]
 DAY1, DAY2 = "2024-01-01", "2024-01-02"
 
@@ -33,7 +30,7 @@ DAY1, DAY2 = "2024-01-01", "2024-01-02"
     ],
 )
 def test_a_delivery_is_broken_only_when_its_lines_show_it_with_confidence(bad, lines, expected):
-    assert verdict(bad, lines, *RATES) == expected
+    assert verdict(bad, lines) == expected
 
 
 def test_the_thresholds_are_the_options():

@@ -10,7 +10,7 @@ from stedi_assets.builds.checks import rule_breaks
 from stedi_assets.failures import explain
 from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.lake.conflicts import ConcurrentWrite
-from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.lake.iceberg_tables import Lake, Pinned
 from stedi_assets.lake.partition_state import state_at, summary_properties
 from stedi_assets.schemas.tables import LANDING_TABLES
 
@@ -67,6 +67,49 @@ def test_writing_the_same_rows_again_commits_nothing_and_new_inputs_alone_commit
     assert lake.state(TABLE)[DAY1]["inputs"] == "b"
     latest = snapshots(lake)[-1]
     assert latest.summary["added-data-files"] in (None, "0") and latest.summary["deleted-data-files"] in (None, "0")
+
+
+def test_what_a_table_was_built_from_is_committed_alone_when_its_rows_did_not_change(spark, tmp_path):
+    """An input's new snapshot that changes none of the table's rows: the table still says it is built from it,
+    in a commit of its own that adds and deletes no file; said again, nothing is committed."""
+    lake = Lake(str(tmp_path))
+    rows = frame(spark, reading(1, DAY1))
+    first = lake.replace_partitions(rows, TABLE, [DAY1], built_from={"inputs": {"x": "1"}})
+    assert lake.pin(TABLE).built_from == {"inputs": {"x": "1"}}
+
+    newer = lake.replace_partitions(rows, TABLE, [DAY1], built_from={"inputs": {"x": "2"}})
+    assert newer.rewritten == [] and newer.snapshot_id != first.snapshot_id
+    assert lake.pin(TABLE).built_from == {"inputs": {"x": "2"}}
+    latest = snapshots(lake)[-1]
+    assert latest.summary["added-data-files"] in (None, "0") and latest.summary["deleted-data-files"] in (None, "0")
+
+    again = lake.replace_partitions(rows, TABLE, [DAY1], built_from={"inputs": {"x": "2"}})
+    assert again.snapshot_id == newer.snapshot_id and len(snapshots(lake)) == 2
+    unsaid = lake.replace_partitions(rows, TABLE, [DAY1])  # a writer with nothing to say keeps what was said
+    assert unsaid.snapshot_id == newer.snapshot_id and lake.pin(TABLE).built_from == {"inputs": {"x": "2"}}
+
+
+def test_a_local_table_is_read_from_its_metadata_as_pyiceberg_reads_it(spark, tmp_path):
+    """`Lake.pin` reads a local lake's catalog and metadata files itself (pyiceberg's imports take most of an
+    up-to-date run): the same snapshots and summaries pyiceberg finds, through a race and a release."""
+    lake = Lake(str(tmp_path))
+    assert lake.pin(TABLE) == Pinned(None, {})  # no catalog yet
+    lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1], {DAY1: {"by": "first"}})
+    lake.replace_partitions(frame(spark, reading(2, DAY2)), TABLE, [DAY2], built_from={"inputs": {"x": "1"}})
+    lake.amend_state(TABLE, lambda state: {DAY1: {**state[DAY1], "note": "amended"}}, {"stedi.by": "test"})
+
+    local = LakeCatalog(str(tmp_path)).local_snapshots(TABLE.name)
+    table = LakeCatalog(str(tmp_path)).pyiceberg().load_table(("stedi", TABLE.name))
+    by_pyiceberg = {s.snapshot_id: (s.parent_snapshot_id, s.summary.additional_properties) for s in table.snapshots()}
+    assert local[0] == table.current_snapshot().snapshot_id and len(local[1]) == 3
+    for snapshot_id, (parent, summary) in local[1].items():
+        assert parent == by_pyiceberg[snapshot_id][0]
+        assert {k: v for k, v in summary.items() if k.startswith("stedi.")} == {
+            k: v for k, v in by_pyiceberg[snapshot_id][1].items() if k.startswith("stedi.")
+        }
+    pinned = lake.pin(TABLE)
+    assert pinned.state[DAY1]["note"] == "amended" and pinned.built_from == {"inputs": {"x": "1"}}
+    assert Lake(str(tmp_path)).pin(LANDING_TABLES["customer"]) == Pinned(None, {})  # a table not made yet
 
 
 def test_the_state_is_committed_with_the_data_in_the_snapshot_summary(spark, tmp_path):

@@ -5,16 +5,17 @@ implementation in `reference.py`.
 """
 
 import hashlib
+import json
 import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from stedi_assets.cli import last_run, main
+from stedi_assets.cli import main
 from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.sample import write_sample_landing
-from stedi_assets.schemas.tables import ALL_TABLES
+from stedi_assets.schemas.tables import ALL_TABLES, ZONE_TABLES
 from stedi_assets_tests.conftest import CONTRACT_COUNTS
 from stedi_assets_tests.lake_contents import TABLE_FIELDS, current_snapshots, lake_table, landed_dates, table_rows
 from stedi_assets_tests.reference import CONTRACT_FIELDS, reference_tables
@@ -93,10 +94,13 @@ def test_sample_data_matches_the_reference_and_reruns_change_nothing(tmp_path, s
     assert "up to date" in capsys.readouterr().out
     assert lake_snapshot(lake) == before
 
-    (lake / "_stedi_manifest.json").write_text('{"fingerprint": "0')  # cut short, or edited by hand
-    assert materialize(landing, lake) == 0
+    # A run asked for anyway (a profile's checks run with a run), whose counts come from the reference.
+    profile = tmp_path / "sample-profile.json"
+    counts = {table.name: sum(expected[table.name].values()) for table in ZONE_TABLES}
+    profile.write_text(json.dumps({"counts": {"default": counts}}))
+    assert materialize(landing, lake, "--expect", str(profile)) == 0
     rerun = capsys.readouterr()
-    assert "ignoring the unreadable" in rerun.err
+    assert "up to date" not in rerun.out
     assert printed_counts(rerun.out) == first_counts
     assert current_snapshots(lake) == snapshots  # computed again, and nothing committed
     for table in TABLE_FIELDS:
@@ -111,17 +115,14 @@ def test_sample_data_matches_the_reference_and_reruns_change_nothing(tmp_path, s
     for table in TABLE_FIELDS:
         assert lake_table(lake, table) == expected[table], f"{table} after files were taken back"
 
-
-@pytest.mark.parametrize("content", ["[]", '"ok"', '{"fingerprint": "f"}', '{"fingerprint": "f", "table_rows": [1]}'])
-def test_a_manifest_that_is_json_but_not_a_manifest_is_ignored_with_a_message(tmp_path, capsys, content):
-    """Without row counts to print, trusting it would crash an up-to-date run; the run checks every table."""
-    manifest = tmp_path / "_stedi_manifest.json"
-    manifest.write_text(content)
-    assert last_run(manifest) == {}
-    assert "ignoring" in capsys.readouterr().err
-    manifest.write_text('{"fingerprint": "f", "table_rows": {"customer_landing": 1}}')
-    assert last_run(manifest) == {"fingerprint": "f", "table_rows": {"customer_landing": 1}}
-    assert capsys.readouterr().err == ""
+    # Other options: the lake says its derived tables were built with the old ones, so it is not up to date.
+    assert materialize(landing, lake, "--consent-cutoff") == 0
+    assert "up to date" not in capsys.readouterr().out
+    expected = reference_tables(landing, pseudonym_key="test-key", consent_cutoff=True)
+    for table in TABLE_FIELDS:
+        assert lake_table(lake, table) == expected[table], f"{table} with consent_cutoff on"
+    assert materialize(landing, lake, "--consent-cutoff") == 0
+    assert "up to date" in capsys.readouterr().out
 
 
 @pytest.mark.slow

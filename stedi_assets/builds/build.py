@@ -1,8 +1,10 @@
 """A table's declaration (`Table`), a build of one or more tables (`Build`), and what every build does after
 its transform: write the partitions, read them back, describe them, compute the table's checks."""
 
+import hashlib
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -50,7 +52,8 @@ def same_names(table: TableSpec, upstream: TableSpec) -> dict[str, list[tuple[Ta
 @dataclass(frozen=True)
 class BuildInputs:
     """`partition_keys`: the ingest dates the run targets. `registered_partition_keys`: every ingest date; the
-    trusted and curated builds recompute any of them whose inputs changed (`run_targets`)."""
+    trusted and curated builds recompute any of them whose inputs changed (`run_targets`). `built_from`: per
+    derived table of the build, what it is built from, taken by `run_build` before the build reads anything."""
 
     spark: SparkSession
     lake: Lake
@@ -58,6 +61,7 @@ class BuildInputs:
     options: StediOptions
     partition_keys: list[str]
     registered_partition_keys: list[str]
+    built_from: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,32 @@ class Build:
     compute: Callable[[BuildInputs], list[Built]]
 
 
+def upstream_of(table: Table) -> tuple[TableSpec, ...]:
+    return (*table.upstream_same_date, *table.upstream)
+
+
+def built_from(table: Table, snapshots: dict[str, int | None], options: StediOptions) -> dict | None:
+    """What a derived table is built from: its inputs' snapshots (`snapshots`, by table name), its code version and
+    the options that shape rows (the pseudonym key as a digest). A table says it in its commits, so the lake
+    itself tells whether it is up to date. None for a landing table: each partition's state says which
+    files it was parsed from."""
+    if not upstream_of(table):
+        return None
+    shaping = [options.ml_join, options.consent_cutoff, options.pseudonym_key]
+    return {
+        "inputs": {spec.name: str(snapshots[spec.name]) for spec in upstream_of(table)},
+        "code_version": table.code_version,
+        "options": hashlib.sha256(json.dumps(shaping).encode()).hexdigest()[:32],
+    }
+
+
 def run_build(build: Build, inputs: BuildInputs) -> list[TableOutcome]:
-    """Computes the build's tables, then each table's checks from what it left."""
+    """Computes the build's tables, then each table's checks from what it left. What each table is built from
+    is taken first: an input that changes meanwhile makes the table out of date, never wrongly up to date."""
+    upstream = {spec for table in build.tables for spec in upstream_of(table)}
+    snapshots = {spec.name: inputs.lake.pin(spec).snapshot_id for spec in upstream}
+    sources = {table.spec.name: built_from(table, snapshots, inputs.options) for table in build.tables}
+    inputs = replace(inputs, built_from={name: source for name, source in sources.items() if source})
     return [
         table_outcome(built, [check(built) for check in table.checks])
         for table, built in zip(build.tables, build.compute(inputs), strict=True)
@@ -82,22 +110,23 @@ PREVIEW_ROWS = 5
 
 
 def publish(
-    lake: Lake,
+    inputs: BuildInputs,
     table: TableSpec,
     rows: DataFrame,
-    partition_keys: list[str],
     write_keys: list[str] | None = None,
     extra_state: dict[str, dict] | None = None,
     measures: dict[str, Column] | None = None,
     pinned: Pinned | None = None,
 ) -> Published:
-    """Write `rows` into `write_keys` (default: the run's partitions `partition_keys`; may hold others) and
-    describe the run's partitions;
-    `measures` are kept in each written partition's state. `pinned`: the table as the step found it before
-    reading its inputs (`Lake.pin`)."""
+    """Write `rows` into `write_keys` (default: the run's partitions; may hold others) and describe the run's
+    partitions; `measures` are kept in each written partition's state. `pinned`: the table as the build found
+    it before reading its inputs (`Lake.pin`)."""
+    lake, partition_keys = inputs.lake, inputs.partition_keys
     write_keys = partition_keys if write_keys is None else write_keys
     rules = rule_breaks(table)  # counted in the write's digest pass, not in a pass of their own
-    written = lake.replace_partitions(rows, table, write_keys, extra_state, {**rules, **(measures or {})}, pinned)
+    measures = {**rules, **(measures or {})}
+    source = inputs.built_from.get(table.name)
+    written = lake.replace_partitions(rows, table, write_keys, extra_state, measures, pinned, source)
     lake.document(table)
     stored = lake.read(rows.sparkSession, table)
     rewritten_rows = stored.where(F.col(PARTITION_COLUMN).isin(written.rewritten))

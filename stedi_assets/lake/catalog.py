@@ -8,8 +8,14 @@
 Spark and pyiceberg both name the catalog `lake`: a JDBC catalog keys its rows by that name.
 """
 
+import gzip
+import json
 import os
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
 
 CATALOG = "lake"
 DEFAULT_NAMESPACE = "stedi"
@@ -90,7 +96,36 @@ class LakeCatalog:
         """Whether a catalog may hold tables: a local lake has none before its SQLite file is made."""
         return self.on_s3 or os.path.exists(self.sqlite_path)
 
+    def local_snapshots(self, name: str) -> tuple[int | None, dict[int, tuple[int | None, dict]]]:
+        """A local table's current snapshot id and each snapshot's parent and summary, read from the JDBC
+        catalog's SQLite file and the table's metadata file (the Iceberg table spec's JSON); (None, {}) before
+        the table exists. Read-only, and without pyiceberg: its catalog and file IO take about 0.8 s to import
+        (SQLAlchemy, pyarrow's datasets, pandas), nearly all of what an up-to-date `stedi materialize` took to
+        answer. Writes, and lakes on S3, go through pyiceberg or Spark."""
+        if not self.exists():
+            return None, {}
+        query = (
+            "SELECT metadata_location FROM iceberg_tables WHERE catalog_name=? AND table_namespace=? AND table_name=?"
+        )
+        try:
+            with closing(sqlite3.connect(f"{Path(self.sqlite_path).as_uri()}?mode=ro", uri=True)) as catalog:
+                row = catalog.execute(query, (CATALOG, self.namespace, name)).fetchone()
+        except sqlite3.OperationalError as error:  # a catalog file that no table has been registered in yet
+            if "no such table" not in str(error):
+                raise
+            row = None
+        if row is None:
+            return None, {}
+        location = urlparse(row[0]).path
+        with (gzip.open if location.endswith(".gz.metadata.json") else open)(location, "rb") as file:
+            metadata = json.load(file)
+        current = metadata.get("current-snapshot-id")
+        snapshots = {
+            s["snapshot-id"]: (s.get("parent-snapshot-id"), s.get("summary", {})) for s in metadata["snapshots"]
+        }
+        return (None if current in (None, -1) else current), snapshots
+
     def pyiceberg(self):
-        from pyiceberg.catalog import load_catalog  # Python readers only: the Spark steps never need it
+        from pyiceberg.catalog import load_catalog  # Python readers only: the Spark builds never need it
 
         return load_catalog(CATALOG, **self.pyiceberg_properties())

@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE, LakeCatalog
 from stedi_assets.lake.conflicts import ConcurrentWrite
-from stedi_assets.lake.partition_state import state_at, summary_properties
+from stedi_assets.lake.partition_state import built_from_at, state_at, summary_properties
 from stedi_assets.schemas.tables import MASKED_COLUMNS, PARTITION_COLUMN, TableSpec, empty_frame
 
 COMMIT_ID = "stedi.commit"  # finds a write's own snapshot among those committed since
@@ -43,11 +43,12 @@ TABLE_PROPERTIES = {
 
 @dataclass(frozen=True)
 class Pinned:
-    """A table as a step found it before reading anything: its snapshot (None: no data yet) and the state
-    of every partition at that snapshot."""
+    """A table as a build found it before reading anything: its snapshot (None: no data yet), the state of
+    every partition at that snapshot, and what the table was built from (`partition_state.BUILT_FROM`)."""
 
     snapshot_id: int | None
     state: dict[str, dict]
+    built_from: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,13 +101,21 @@ def _properties(snapshot) -> dict[str, str]:
     return dict(snapshot.summary.additional_properties) if snapshot.summary else {}
 
 
-def _pinned(iceberg) -> Pinned:
-    """A pyiceberg table's current snapshot and its partitions' state (none before the table exists)."""
+def _pinned(current: int | None, snapshots: dict[int, tuple[int | None, dict]]) -> Pinned:
+    """The table at snapshot `current` (None: no data yet), from its snapshots' parents and summaries."""
+    if current is None:
+        return Pinned(None, {})
+    return Pinned(current, state_at(current, snapshots), built_from_at(current, snapshots))
+
+
+def _pinned_table(iceberg) -> Pinned:
+    """A pyiceberg table as it is (none before the table exists)."""
     snapshot = iceberg.current_snapshot() if iceberg else None
     if snapshot is None:
         return Pinned(None, {})
-    snapshots = {s.snapshot_id: (s.parent_snapshot_id, _properties(s)) for s in iceberg.snapshots()}
-    return Pinned(snapshot.snapshot_id, state_at(snapshot.snapshot_id, snapshots))
+    return _pinned(
+        snapshot.snapshot_id, {s.snapshot_id: (s.parent_snapshot_id, _properties(s)) for s in iceberg.snapshots()}
+    )
 
 
 def _is_conflict(error: Exception) -> bool:
@@ -143,7 +152,13 @@ class Lake:
 
     def pin(self, table: TableSpec) -> Pinned:
         """The table's current snapshot and its partitions' state, from one read of the catalog, without Spark."""
-        return _pinned(self._iceberg_table(table))
+        if self.catalog.on_s3:
+            return _pinned_table(self._iceberg_table(table))
+        return _pinned(*self.catalog.local_snapshots(table.name))
+
+    def pins(self, tables) -> dict[str, Pinned]:
+        """Each of `tables` as it is now (`pin`), by name: one read of each, for all who need it."""
+        return {table.name: self.pin(table) for table in tables}
 
     def state(self, table: TableSpec) -> dict[str, dict]:
         """Every partition's state as of the table's current snapshot."""
@@ -157,6 +172,7 @@ class Lake:
         extra_state: dict[str, dict] | None = None,
         measures: dict[str, Column] | None = None,
         pinned: Pinned | None = None,
+        built_from: dict | None = None,
     ) -> Written:
         """Make the given partitions hold exactly `rows` of those partitions (none: empty).
 
@@ -165,7 +181,8 @@ class Lake:
         e.g. a partition's first and last reading time) are computed in the same pass as the digests,
         kept in the state and returned. `pinned`: the table as the caller found it before computing `rows`
         (default: as this call finds it). If another writer changed a partition to replace since then, the
-        write raises `ConcurrentWrite` and changes nothing.
+        write raises `ConcurrentWrite` and changes nothing. `built_from`: what the whole table is now built
+        from, committed (alone, if nothing else changed) when the table said otherwise.
         """
         spark = rows.sparkSession
         self.attach(spark)
@@ -184,14 +201,15 @@ class Lake:
             pinned = pinned or current
             new_state = {**current.state, **new_entries}
             rewrite = [key for key in partition_keys if _content(current.state.get(key)) != _content(new_entries[key])]
-            if all(current.state.get(key) == new_entries[key] for key in partition_keys):
+            unchanged = all(current.state.get(key) == new_entries[key] for key in partition_keys)
+            if unchanged and built_from in (None, current.built_from):
                 return Written([], new_state, measured, current.snapshot_id)
             if pinned.snapshot_id is None and (created := [key for key in rewrite if key in current.state]):
                 raise ConcurrentWrite(f"{table.name}: another writer created the table with {created} first")
             try:
-                snapshot = self._commit(
-                    spark, rows, table, rewrite, new_state, current.snapshot_id, pinned, partition_keys
-                )
+                properties = summary_properties(new_state, current.snapshot_id, partition_keys, built_from)
+                with_rows = rows.where(F.col(PARTITION_COLUMN).isin([key for key in rewrite if new_state[key]["rows"]]))
+                snapshot = self._commit(spark, with_rows, table, rewrite, properties, current.snapshot_id, pinned)
             except Exception as error:
                 if _is_conflict(error):
                     raise ConcurrentWrite(f"{table.name}: another writer changed {rewrite} first") from error
@@ -210,12 +228,12 @@ class Lake:
         from pyiceberg.table import Table
 
         iceberg = self._iceberg_table(table)
-        pinned = _pinned(iceberg)
+        pinned = _pinned_table(iceberg)
         if pinned.snapshot_id is None:
             raise ValueError(f"{table.name} holds no data yet")
         changed = change(pinned.state)
         new_state = {**pinned.state, **changed}
-        properties = {**summary_properties(new_state, pinned.snapshot_id, list(changed)), **note}
+        properties = {**summary_properties(new_state, pinned.snapshot_id, list(changed), pinned.built_from), **note}
         # The state committed is the state read: pyiceberg's own retry would re-apply it on a newer snapshot,
         # whose entry for a changed partition it would overwrite. So this commit is tried once.
         once = Table(
@@ -243,7 +261,7 @@ class Lake:
         iceberg = self._iceberg_table(table)
         if iceberg is None:
             return
-        schema, state = iceberg.schema(), _pinned(iceberg).state
+        schema, state = iceberg.schema(), _pinned_table(iceberg).state
 
         def null_free(rule: str) -> bool:
             return all(not entry.get("rows") or entry.get("measures", {}).get(rule) == 0 for entry in state.values())
@@ -288,29 +306,25 @@ class Lake:
         rows: DataFrame,
         table: TableSpec,
         rewrite: list[str],
-        new_state: dict,
+        properties: dict[str, str],
         base: int | None,
         pinned: Pinned,
-        written: list[str],
     ) -> int:
-        """One Iceberg commit: the partitions `rewrite` replaced (a partition without rows has no files),
-        and the new state computed from `base`. It fails if another commit changed these partitions since the
-        snapshot the caller pinned."""
+        """One Iceberg commit: the partitions `rewrite` replaced by `rows` (a partition without rows has no
+        files), with the summary `properties` (the new state computed from `base`). It fails if another commit
+        changed these partitions since the snapshot the caller pinned."""
         if base is None:  # a table with a snapshot exists
             self._create(spark, table)
         commit_id = uuid.uuid4().hex
         options = {
-            **{f"snapshot-property.{k}": v for k, v in summary_properties(new_state, base, written).items()},
+            **{f"snapshot-property.{k}": v for k, v in properties.items()},
             f"snapshot-property.{COMMIT_ID}": commit_id,
             "isolation-level": "serializable",
         }
         if pinned.snapshot_id is not None:
             options["validate-from-snapshot-id"] = str(pinned.snapshot_id)
-        with_rows = [key for key in rewrite if new_state[key]["rows"]]
         replaced = F.col(PARTITION_COLUMN).isin(rewrite) if rewrite else F.lit(False)
-        rows.where(F.col(PARTITION_COLUMN).isin(with_rows)).writeTo(self.identifier(table)).options(
-            **options
-        ).overwrite(replaced)
+        rows.writeTo(self.identifier(table)).options(**options).overwrite(replaced)
         return self._snapshot_of_commit(table, commit_id)
 
     def _create(self, spark: SparkSession, table: TableSpec) -> None:

@@ -66,7 +66,7 @@ def main() -> None:
     with open_dagster_pipes(
         context_loader=PipesS3ContextLoader(s3), message_writer=PipesS3MessageWriter(s3), params_loader=params
     ) as pipes:
-        steps_log = logging.getLogger("stedi_assets")  # the steps' own log lines, shown in Dagster's run log
+        steps_log = logging.getLogger("stedi_assets")  # the builds' own log lines, shown in Dagster's run log
         steps_log.setLevel(logging.INFO)
         for handler in pipes.log.handlers:
             steps_log.addHandler(handler)

@@ -21,7 +21,7 @@ that always fails is not retried in a loop).
 
 One sensor watches all three sources, so a delivery touching all of them
 starts one run, not three. The run covers the dates whose files changed
-(`run_targets`); the trusted and curated steps also recompute, and report,
+(`run_targets`); the trusted and curated builds also recompute, and report,
 partitions elsewhere whose inputs changed, such as a customer's consent (see
 `builds.stale`).
 
@@ -43,6 +43,7 @@ from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.landing_files import LandingRoot
 from stedi_assets.partitions import ingest_date_partitions
 from stedi_assets.run_targets import changed_landing, dates_of, run_range
+from stedi_assets.schemas.tables import ALL_TABLES
 
 RETRY_FAILED_AFTER = 15 * 60  # seconds after a run and its retries failed before the sensor asks again
 RUN_KEY_TAG = "dagster/run_key"  # set on the runs a sensor requests, and kept on their retries
@@ -88,7 +89,8 @@ def landing_sensor(
     # older release holds the fingerprint alone).
     cursor_entries = json.loads(context.cursor) if context.cursor else {}
     requested = {key: entry if isinstance(entry, list) else [entry, None] for key, entry in cursor_entries.items()}
-    changed = changed_landing(landing_root, lake)
+    pins = lake.pins(ALL_TABLES)  # one read of each table serves the whole tick
+    changed = changed_landing(landing_root, pins)
     now = time.time()
     failed = {
         key: run_key
@@ -106,7 +108,7 @@ def landing_sensor(
     remembered = {**requested, **{key: [landed, run_key] for key, landed in new_work.items()}}
     cursor = json.dumps({key: entry for key, entry in remembered.items() if key in changed})
     # What the instance has not seen of the lake (`instance.py`), unless a run is writing it: its own events come.
-    learned_dates, learned = ([], []) if runs_in_flight(context.instance) else lake_news(context.instance, lake)
+    learned_dates, learned = ([], []) if runs_in_flight(context.instance) else lake_news(context.instance, lake, pins)
     known = context.instance.get_dynamic_partitions(ingest_date_partitions.name)
     new_dates = sorted((dates_of(new_work) | set(learned_dates)) - set(known))
     partitions = [ingest_date_partitions.build_add_request(new_dates)] if new_dates else []

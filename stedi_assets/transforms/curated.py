@@ -60,17 +60,17 @@ def machine_learning_curated(
     """
     if ml_join not in ML_JOIN_MODES:
         raise ValueError(f"ml_join must be one of {ML_JOIN_MODES}, not {ml_join!r}")
-    steps = step_trainer_trusted.join(device_owners(customer_curated), "serialNumber")
+    step_readings = step_trainer_trusted.join(device_owners(customer_curated), "serialNumber")
     if consent_cutoff:
-        steps = steps.where(F.col("sensorReadingTime") >= F.col("consent_date"))
+        step_readings = step_readings.where(F.col("sensorReadingTime") >= F.col("consent_date"))
     readings = accelerometer_trusted.select(customer_key(F.col("user")).alias("user_key"), "timestamp", "x", "y", "z")
-    same_time = steps["sensorReadingTime"] == readings["timestamp"]
+    same_time = step_readings["sensorReadingTime"] == readings["timestamp"]
     if ml_join == "customer":
-        same_time = same_time & (steps["owner_key"] == readings["user_key"])
-    paired = steps.join(readings, same_time)
+        same_time = same_time & (step_readings["owner_key"] == readings["user_key"])
+    paired = step_readings.join(readings, same_time)
     return paired.select(
         *MACHINE_LEARNING_CURATED.column_names[:7],
         pseudonym(F.col("owner_key"), pseudonym_key).alias("customer_id"),
         pseudonym(F.col("user_key"), pseudonym_key).alias("accelerometer_customer_id"),
-        steps[PARTITION_COLUMN],
+        step_readings[PARTITION_COLUMN],
     )

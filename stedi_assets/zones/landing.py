@@ -19,7 +19,6 @@ from stedi_assets.builds.checks import check, not_empty, schema_valid
 from stedi_assets.builds.outcome import Built, Published
 from stedi_assets.deliveries import COMMON_REASONS, DELIVERY, WARN, deliveries, release_command, verdict
 from stedi_assets.landing_files import files_fingerprint, fingerprints_by_ingest_date, local_copies
-from stedi_assets.options import StediOptions
 from stedi_assets.schemas.tables import LANDING_TABLES, PARTITION_COLUMN, QUARANTINE_TABLES, SOURCE_FIELDS, TableSpec
 from stedi_assets.transforms.landing import landing_records, parse_landing, quarantine_records
 from stedi_assets.transforms.landing_parser import Limits
@@ -66,9 +65,7 @@ def tally(records: DataFrame, dates: list[str]) -> dict[str, Counter]:
     return counts
 
 
-def judged_deliveries(
-    tallied: dict[str, Counter], sources: dict[str, str], options: StediOptions, pinned: dict
-) -> dict[str, dict]:
+def judged_deliveries(tallied: dict[str, Counter], sources: dict[str, str], pinned: dict) -> dict[str, dict]:
     """Per parsed date, the delivery's verdict (`deliveries`), its quarantined lines and their commonest
     reasons. A release stays while the date's files are the same (a re-parse by a new parser version)."""
     judged = {}
@@ -79,7 +76,7 @@ def judged_deliveries(
         common = sorted(reasons, key=lambda pair: (-pair[1], pair[0]))[:COMMON_REASONS]
         judged[date] = {
             "quarantined": bad,
-            "verdict": verdict(bad, lines, options.quarantine_warn_rate, options.quarantine_error_rate),
+            "verdict": verdict(bad, lines),
             "reasons": [[text[:160], count] for text, count in common],
         }
         before = pinned.get(date, {})
@@ -170,7 +167,7 @@ def parse_deliveries(source: str, inputs: BuildInputs) -> list[Built]:
         limits = Limits(options.max_file_size, options.max_record_size)
         records = parse_landing(spark, readable, SOURCE_FIELDS[source], limits).persist()
         tallied = tally(records, changed)
-        judged = judged_deliveries(tallied, sources, options, states[landing])
+        judged = judged_deliveries(tallied, sources, states[landing])
         landed = {
             table: {key: {**parsed_from(sources[key]), "lines_landed": tallied[key].total()} for key in changed}
             for table in (landing, quarantine)
@@ -178,16 +175,16 @@ def parse_deliveries(source: str, inputs: BuildInputs) -> list[Built]:
         for key in changed:
             landed[landing][key][DELIVERY] = judged[key]
         valid = publish(
-            lake, landing, landing_records(records, landing), keys, changed, landed[landing], pinned=pinned[landing]
+            inputs, landing, landing_records(records, landing), changed, landed[landing], None, pinned[landing]
         )
         invalid = publish(
-            lake,
+            inputs,
             quarantine,
             quarantine_records(records, quarantine),
-            keys,
             changed,
             landed[quarantine],
-            pinned=pinned[quarantine],
+            None,
+            pinned[quarantine],
         )
         records.unpersist()
     log.info(f"{source}: parsed {len(changed_files)} files of {changed}; {len(keys) - len(changed)} dates unchanged")

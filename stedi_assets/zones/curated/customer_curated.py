@@ -19,7 +19,7 @@ TABLE = Table(
 
 
 def compute(inputs: BuildInputs) -> list[Built]:
-    spark, lake, keys = inputs.spark, inputs.lake, inputs.partition_keys
+    spark, lake = inputs.spark, inputs.lake
     pinned = lake.pin(CUSTOMER_CURATED)
     stale = stale_whole_table(
         TABLE.code_version,
@@ -29,7 +29,7 @@ def compute(inputs: BuildInputs) -> list[Built]:
         lake.state(ACCELEROMETER_TRUSTED),
     )
     rows = curated.customer_curated(lake.read(spark, CUSTOMER_TRUSTED), lake.read(spark, ACCELEROMETER_TRUSTED))
-    published = publish(lake, CUSTOMER_CURATED, rows, keys, stale.keys, stale.extra_state, pinned=pinned)
+    published = publish(inputs, CUSTOMER_CURATED, rows, stale.keys, stale.extra_state, pinned=pinned)
     return [Built(published, stale.keys, inputs.options)]
 
 

@@ -68,12 +68,12 @@ TABLE = Table(
 
 
 def compute(inputs: BuildInputs) -> list[Built]:
-    spark, lake, options, keys = inputs.spark, inputs.lake, inputs.options, inputs.partition_keys
+    spark, lake, options = inputs.spark, inputs.lake, inputs.options
     registered = inputs.registered_partition_keys
     pinned = lake.pin(MACHINE_LEARNING_CURATED)
-    steps, customers = lake.read(spark, STEP_TRAINER_TRUSTED), lake.read(spark, CUSTOMER_CURATED)
+    step_readings, customers = lake.read(spark, STEP_TRAINER_TRUSTED), lake.read(spark, CUSTOMER_CURATED)
     step_state, reading_state = lake.state(STEP_TRAINER_TRUSTED), lake.state(ACCELEROMETER_TRUSTED)
-    owners_by_date = digests_by_date(curated.step_owners(steps, customers))
+    owners_by_date = digests_by_date(curated.step_owners(step_readings, customers))
     pairable = {key: overlapping(step_state.get(key, {}), reading_state) for key in registered}
     stale = stale_partitions(
         TABLE.code_version,
@@ -93,14 +93,14 @@ def compute(inputs: BuildInputs) -> list[Built]:
     )
     readings_needed = sorted({reading_key for key in stale.keys for reading_key in pairable[key]})
     rows = curated.machine_learning_curated(
-        steps.where(F.col(PARTITION_COLUMN).isin(stale.keys)),
+        step_readings.where(F.col(PARTITION_COLUMN).isin(stale.keys)),
         lake.read(spark, ACCELEROMETER_TRUSTED).where(F.col(PARTITION_COLUMN).isin(readings_needed)),
         customers,
         options.ml_join,
         options.pseudonym_key,
         options.consent_cutoff,
     )
-    published = publish(lake, MACHINE_LEARNING_CURATED, rows, keys, stale.keys, stale.extra_state, pinned=pinned)
+    published = publish(inputs, MACHINE_LEARNING_CURATED, rows, stale.keys, stale.extra_state, pinned=pinned)
     return [Built(published, stale.keys, options)]
 
 

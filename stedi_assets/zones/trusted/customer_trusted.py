@@ -22,12 +22,12 @@ TABLE = Table(
 
 
 def compute(inputs: BuildInputs) -> list[Built]:
-    lake, keys = inputs.lake, inputs.partition_keys
+    lake = inputs.lake
     pinned = lake.pin(CUSTOMER_TRUSTED)
     landing_rows, landing_state, held = flowing(inputs.spark, lake, "customer")
     stale = stale_whole_table(TABLE.code_version, pinned.state, inputs.registered_partition_keys, landing_state)
     rows = trusted.customer_trusted(landing_rows)
-    published = publish(lake, CUSTOMER_TRUSTED, rows, keys, stale.keys, stale.extra_state, pinned=pinned)
+    published = publish(inputs, CUSTOMER_TRUSTED, rows, stale.keys, stale.extra_state, pinned=pinned)
     return [Built(published, stale.keys, inputs.options, held_metadata("customer", held))]
 
 

@@ -57,7 +57,7 @@ def readings_build(
     )
 
     def compute(inputs: BuildInputs) -> list[Built]:
-        spark, lake, keys, cutoff = inputs.spark, inputs.lake, inputs.partition_keys, inputs.options.consent_cutoff
+        spark, lake, cutoff = inputs.spark, inputs.lake, inputs.options.consent_cutoff
         registered = inputs.registered_partition_keys
         pinned = lake.pin(table.spec)
         landing_rows, landing_state, held = flowing(spark, lake, source)
@@ -72,7 +72,7 @@ def readings_build(
         )
         rows = transform(landing_rows, customer_rows, cutoff, None if stale.of_all(registered) else stale.keys)
         measures = reading_span(time_column)
-        published = publish(lake, table.spec, rows, keys, stale.keys, stale.extra_state, measures, pinned)
+        published = publish(inputs, table.spec, rows, stale.keys, stale.extra_state, measures, pinned)
         return [Built(published, stale.keys, inputs.options, held_metadata(source, held))]
 
     return Build(table.spec.name, (table,), compute)
