@@ -19,7 +19,15 @@ from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake, Pinned
 from stedi_assets.landing_files import SOURCES, LandingLayoutError, LandingRoot, bucket_and_key, list_landing_files
-from stedi_assets.options import DEFAULT_RETAIN_DAYS, ML_JOIN_MODES, StediOptions, parse_size, size_text
+from stedi_assets.options import (
+    DEFAULT_RETAIN_DAYS,
+    ML_JOIN_MODES,
+    StediOptions,
+    parse_size,
+    parse_split,
+    size_text,
+    split_text,
+)
 from stedi_assets.pseudonym_key import local_pseudonym_key
 from stedi_assets.run_log import Terminal, log_dir, new_log_file, noise_to
 from stedi_assets.schemas.tables import ALL_TABLES
@@ -105,7 +113,7 @@ def materialize(args) -> int:
         print(f"stedi: lake root {args.lake} is not writable ({problem}): choose another --lake", file=sys.stderr)
         return 2
     lake = Lake(args.lake, args.namespace)
-    options = StediOptions(args.ml_join, args.consent_cutoff, pseudonym_key=args.pseudonym_key)
+    options = StediOptions(args.ml_join, args.consent_cutoff, args.split, pseudonym_key=args.pseudonym_key)
     # A profile's checks run with a run: asked for, they are evaluated even on a lake that is up to date.
     pins = lake.pins(ALL_TABLES)
     if not args.expect and up_to_date(args.landing, pins, options):
@@ -318,11 +326,19 @@ def ingest_date(text: str) -> str:
         raise argparse.ArgumentTypeError(f"not a date of the form YYYY-MM-DD: {text!r}") from None
 
 
-def byte_size(text: str) -> int:
-    try:
-        return parse_size(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+def add_setting(parser, flag: str, variable: str, parse, text, default, description: str) -> None:
+    """An option read by `parse` (its ValueError is argparse's message), defaulting to `variable` if set, else
+    to `default`, which the help shows as `text` writes it."""
+
+    def typed(value: str):
+        try:
+            return parse(value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    default_text = text(default)
+    help_text = f"{description} (default: {default_text})"
+    parser.add_argument(flag, type=typed, default=os.environ.get(variable, default_text), help=help_text)
 
 
 def row_limit(text: str) -> int:
@@ -408,20 +424,19 @@ release it; every other delivery is built.""",
         "millisecond; timestamp: on the time alone, as the published rubric does",
     )
     run.add_argument("--consent-cutoff", action="store_true", help="drop readings taken before consent")
-    run.add_argument(
-        "--max-file-size",
-        type=byte_size,
-        default=os.environ.get("STEDI_MAX_FILE_SIZE", size_text(StediOptions.max_file_size)),
-        help="a landing file larger than this once decompressed is one quarantine row "
-        f"(default: {size_text(StediOptions.max_file_size)})",
-    )
-    run.add_argument(
-        "--max-record-size",
-        type=byte_size,
-        default=os.environ.get("STEDI_MAX_RECORD_SIZE", size_text(StediOptions.max_record_size)),
-        help="a line or array element larger than this is quarantined "
-        f"(default: {size_text(StediOptions.max_record_size)})",
-    )
+    defaults = StediOptions()
+    add_setting(
+        run, "--split", "STEDI_SPLIT", parse_split, split_text, defaults.split_shares,
+        "training_set's shares of customers, train/validation/test",
+    )  # fmt: skip
+    add_setting(
+        run, "--max-file-size", "STEDI_MAX_FILE_SIZE", parse_size, size_text, defaults.max_file_size,
+        "a landing file larger than this once decompressed is one quarantine row",
+    )  # fmt: skip
+    add_setting(
+        run, "--max-record-size", "STEDI_MAX_RECORD_SIZE", parse_size, size_text, defaults.max_record_size,
+        "a line or array element larger than this is quarantined",
+    )  # fmt: skip
     run.add_argument("--expect", metavar="PROFILE", help="check row counts against a profile (stedi-starter)")
     run.add_argument(
         "--pseudonym-key",

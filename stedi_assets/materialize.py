@@ -96,6 +96,7 @@ def run_all_zones(args, ingest_dates: list[str], landing_bytes: int, progress: S
         landing_bytes,
         max_file_size=args.max_file_size,
         max_record_size=args.max_record_size,
+        split_shares=args.split,
     )
     defs = build_definitions(resources, args.expect)
     changed = dates_of(changed_landing(resources["landing_root"], resources["lake"].pins(ALL_TABLES)))

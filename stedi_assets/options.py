@@ -13,6 +13,7 @@ class StediOptions:
 
     ml_join: str = "customer"  # or "timestamp"
     consent_cutoff: bool = False
+    split_shares: tuple[float, ...] = (0.70, 0.15, 0.15)  # of customers in training_set: train, validation, test
     max_file_size: int = 2**30  # bytes of a landing file, once decompressed, past which it is one quarantine row
     max_record_size: int = 2**20  # bytes of a line or array element, past which it is quarantined
     pseudonym_key: str | None = None  # the key (runs on this machine, see `pseudonym_key.py`)...
@@ -37,3 +38,19 @@ def size_text(size: int) -> str:
         if unit and size >= factor and size % factor == 0:
             return f"{size // factor} {unit}"
     return f"{size:,} bytes"
+
+
+def parse_split(text: str) -> tuple[float, float, float]:
+    """ "70/15/15" (train/validation/test, any positive scale) -> shares of 1; ValueError saying what is
+    expected otherwise."""
+    try:
+        parts = [float(part) for part in text.split("/")]
+    except ValueError:
+        parts = []
+    if len(parts) != 3 or min(parts) < 0 or sum(parts) <= 0:
+        raise ValueError(f"a split is three shares train/validation/test, such as 70/15/15, not {text!r}")
+    return tuple(part / sum(parts) for part in parts)
+
+
+def split_text(shares: tuple[float, ...]) -> str:
+    return "/".join(f"{share * 100:g}" for share in shares)

@@ -37,6 +37,7 @@ CONTRACT_TABLE = {
     "step_trainer_trusted": (14460, 14460, 11297),
     "customer_curated": (482, 482, 464),
     "machine_learning_curated": (40981, 43681, 32025),
+    "training_set": (40981, 43681, 32025),  # every machine_learning_curated row
 }
 CONTRACT_COUNTS = {
     column: {table: counts[i] for table, counts in CONTRACT_TABLE.items()} for i, column in enumerate(OPTION_COLUMNS)

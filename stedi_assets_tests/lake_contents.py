@@ -20,6 +20,7 @@ TABLE_FIELDS = {
     "step_trainer_trusted": CONTRACT_FIELDS["step_trainer"],
     "customer_curated": CONTRACT_FIELDS["customer"],
     "machine_learning_curated": ML_FIELDS,
+    "training_set": [*ML_FIELDS, "split"],
 }
 
 

@@ -341,6 +341,7 @@ def reference_tables(
     held=frozenset(),
     max_file=MAX_FILE_BYTES,
     max_record=MAX_RECORD_BYTES,
+    split_shares=(0.70, 0.15, 0.15),
 ) -> dict[str, collections.Counter]:
     """Compute every contract table (and quarantine counts) as Counters of tuples.
 
@@ -394,4 +395,16 @@ def reference_tables(
             for user_key, accel in accel_index.get(index_key, ()):
                 ml[step + accel[1:] + (pseudonym(owner_key, pseudonym_key), pseudonym(user_key, pseudonym_key))] += 1
     out["machine_learning_curated"] = ml
+    out["training_set"] = collections.Counter(
+        {row + (split_of(row[-2], pseudonym_key, split_shares),): n for row, n in ml.items()}
+    )
     return out
+
+
+def split_of(customer_id: str, pseudonym_key: str, shares) -> str:
+    """A customer's training split: HMAC-SHA256 of "split:" + customer_id with the key, its first 52 bits read
+    as a fraction of 1, against the shares' running sums (train, validation, test)."""
+    digest = hmac.new(pseudonym_key.encode(), f"split:{customer_id}".encode(), hashlib.sha256).hexdigest()
+    fraction = int(digest[:13], 16) / 16**13
+    train, validation, _ = shares
+    return "train" if fraction < train else "validation" if fraction < train + validation else "test"

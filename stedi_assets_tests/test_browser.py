@@ -150,7 +150,7 @@ def _names_a_label(label: str, name: str) -> bool:
 
 
 def test_catalog_lists_every_asset_in_its_group(page, tmp_path):
-    """Catalog: exactly the eleven assets; each row links its asset's group."""
+    """Catalog: exactly the twelve assets; each row links its asset's group."""
     page.goto("/assets")
     asset_links = page.locator('a[href^="/assets/"]')
     expect(asset_links.first).to_be_visible()

@@ -21,10 +21,12 @@ import pytest
 
 from stedi_assets.cli import main
 from stedi_assets.schemas.tables import ZONE_TABLES
-from stedi_assets.zones import CODE_VERSIONS
+from stedi_assets.zones import BUILDS
 from stedi_assets.zones.landing import LANDING_PARSER
 from stedi_assets_tests.lake_contents import current_snapshots, table_rows
 from stedi_assets_tests.servers import REPO, dagster_env
+
+CODE_VERSIONS = {table.spec.name: table.code_version for build in BUILDS.values() for table in build.tables}
 
 RECORD = Path(__file__).with_name("output_digests.json")
 KEY = "code-versions-test-key"

@@ -24,14 +24,14 @@ GROUPS = {
         "step_trainer_quarantine",
     },
     "trusted": {"customer_trusted", "accelerometer_trusted", "step_trainer_trusted"},
-    "curated": {"customer_curated", "machine_learning_curated"},
+    "curated": {"customer_curated", "machine_learning_curated", "training_set"},
 }
 DEFS = load_definitions()  # as `dagster dev` loads them, from the (test session's) environment
 
 
 def test_definitions_load():
     dg.Definitions.validate_loadable(DEFS)
-    assert len(DEFS.resolve_job_def("all_zones").asset_layer.selected_asset_keys) == 11  # 8 zone + 3 quarantine
+    assert len(DEFS.resolve_job_def("all_zones").asset_layer.selected_asset_keys) == 12  # 9 zone + 3 quarantine
 
 
 def test_every_table_is_partitioned_by_ingest_date_in_its_group():

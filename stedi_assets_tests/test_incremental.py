@@ -28,7 +28,7 @@ DATES = ["2024-01-01", "2024-01-02", "2024-01-03"]
 TABLES = {
     "landing": ["customer_landing", "accelerometer_landing", "step_trainer_landing"],
     "trusted": ["customer_trusted", "accelerometer_trusted", "step_trainer_trusted"],
-    "curated": ["customer_curated", "machine_learning_curated"],
+    "curated": ["customer_curated", "machine_learning_curated", "training_set"],
 }
 
 customer_records = st.builds(

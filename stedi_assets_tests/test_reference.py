@@ -334,7 +334,7 @@ def test_scenario_default(scenario):
 def test_scenario_ml_join_timestamp_adds_cross_customer_pair(scenario):
     default = reference_tables(scenario)
     out = reference_tables(scenario, ml_join="timestamp", pseudonym_key="other")
-    for table in list(CONTRACT_COUNTS["default"])[:-1]:
+    for table in set(CONTRACT_COUNTS["default"]) - {"machine_learning_curated", "training_set"}:
         assert out[table] == default[table]
     a, b, f = pid("ann@x.com", "other"), pid("bob@x.com", "other"), pid("fay@x.com", "other")
     assert out["machine_learning_curated"] == Counter(

@@ -23,6 +23,7 @@ GROUPS = {
     "step_trainer_trusted": "trusted",
     "customer_curated": "curated",
     "machine_learning_curated": "curated",
+    "training_set": "curated",
 }
 LANDING_CHECKS = {"not_empty", "lines_accounted_for", "delivery_quality"}
 COUNT_CHECKS = {
@@ -34,6 +35,7 @@ COUNT_CHECKS = {
     "step_trainer_trusted": {"not_empty", "readings_distinct"},
     "customer_curated": {"not_empty", "one_row_per_customer"},
     "machine_learning_curated": {"not_empty", "no_personal_columns", "cross_customer_pairs"},
+    "training_set": {"not_empty", "no_personal_columns", "one_split_per_customer", "split_shares"},
 }
 
 ASSETS_QUERY = """{ assetNodes { assetKey { path } groupName isPartitioned assetChecksOrError { __typename
@@ -84,7 +86,7 @@ def _checks(node: dict) -> dict:
 
 
 def test_assets_groups_and_partitions(asset_nodes):
-    """The eleven assets, each in its zone's group, all partitioned by ingest date."""
+    """The twelve assets, each in its zone's group, all partitioned by ingest date."""
     assert {key: node["groupName"] for key, node in asset_nodes.items()} == GROUPS
     assert all(node["isPartitioned"] for node in asset_nodes.values())
 

@@ -85,7 +85,7 @@ def built_from(table: Table, snapshots: dict[str, int | None], options: StediOpt
     files it was parsed from."""
     if not upstream_of(table):
         return None
-    shaping = [options.ml_join, options.consent_cutoff, options.pseudonym_key]
+    shaping = [options.ml_join, options.consent_cutoff, options.pseudonym_key, list(options.split_shares)]
     return {
         "inputs": {spec.name: str(snapshots[spec.name]) for spec in upstream_of(table)},
         "code_version": table.code_version,

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from stedi_assets.builds.outcome import Built, CheckOutcome
 from stedi_assets.builds.stale import span_of
-from stedi_assets.schemas.tables import PARTITION_COLUMN, TableSpec
+from stedi_assets.schemas.tables import PARTITION_COLUMN, PERSONAL_COLUMNS, TableSpec
 from stedi_assets.transforms.trusted import customer_key
 
 
@@ -124,6 +124,15 @@ def one_row_per_customer(built: Built):
     published = built.published
     customers = published.stored.select(customer_key(F.col("email"))).distinct().count()
     return customers == published.table_rows, {"customers": customers, "table_rows": published.table_rows}
+
+
+@check(
+    "no_personal_columns",
+    "No email, name, phone, birth day or user column: data scientists must not receive direct personal data.",
+)
+def no_personal_columns(built: Built):
+    personal = sorted(PERSONAL_COLUMNS.intersection(built.published.rows.columns))
+    return not personal, {"personal_columns": personal}
 
 
 def readings_distinct(time_column: str) -> Check:

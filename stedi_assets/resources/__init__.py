@@ -5,7 +5,7 @@ import os
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.landing_files import LandingRoot, local_landing_bytes
-from stedi_assets.options import ML_JOIN_MODES, StediOptions, parse_size
+from stedi_assets.options import ML_JOIN_MODES, StediOptions, parse_size, parse_split, split_text
 from stedi_assets.pseudonym_key import SECRET_ENV, local_pseudonym_key
 from stedi_assets.resources.local_steps import LocalSteps
 from stedi_assets.resources.spark import local_spark
@@ -21,6 +21,7 @@ def shared_resources(
     pseudonym_key_secret: str | None = None,
     max_file_size: int = StediOptions.max_file_size,
     max_record_size: int = StediOptions.max_record_size,
+    split_shares: tuple[float, ...] = StediOptions.split_shares,
 ) -> dict:
     """What every deployment has: where the data is, and the options, with the pseudonym key or the AWS
     secret holding it. Raises ValueError for an unknown option value, an unsupported root or no key, before
@@ -36,6 +37,7 @@ def shared_resources(
         pseudonym_key_secret=pseudonym_key_secret,
         max_file_size=max_file_size,
         max_record_size=max_record_size,
+        split_shares=split_shares,
     )
     return {"landing_root": LandingRoot(root=landing_root), "lake": Lake(lake_root, namespace), "options": options}
 
@@ -51,6 +53,7 @@ def local_resources(
     landing_bytes: int | None = None,
     max_file_size: int = StediOptions.max_file_size,
     max_record_size: int = StediOptions.max_record_size,
+    split_shares: tuple[float, ...] = StediOptions.split_shares,
 ) -> dict:
     """Steps run in the Dagster process, on local Spark (or the cluster at `spark_master`); `landing_bytes`
     tunes local Spark to the size of the landing data (see `spark_config`). Without a `pseudonym_key`, the
@@ -66,6 +69,7 @@ def local_resources(
             namespace,
             max_file_size=max_file_size,
             max_record_size=max_record_size,
+            split_shares=split_shares,
         ),
         "zone_steps": LocalSteps(),
         "pyspark": local_spark(spark_master, landing_bytes, s3_lake=lake_root.startswith("s3://")),
@@ -84,6 +88,7 @@ def resources_from_environment() -> dict:
         "namespace": os.environ.get("STEDI_NAMESPACE", DEFAULT_NAMESPACE),
         "max_file_size": parse_size(os.environ.get("STEDI_MAX_FILE_SIZE", str(StediOptions.max_file_size))),
         "max_record_size": parse_size(os.environ.get("STEDI_MAX_RECORD_SIZE", str(StediOptions.max_record_size))),
+        "split_shares": parse_split(os.environ.get("STEDI_SPLIT", split_text(StediOptions.split_shares))),
     }
     deployment = os.environ.get("STEDI_DEPLOYMENT", "local")
     if deployment == "local":

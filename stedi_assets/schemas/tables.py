@@ -197,6 +197,24 @@ MACHINE_LEARNING_CURATED = TableSpec(
         ),
     ),
 )
+SPLITS = ("train", "validation", "test")
+TRAINING_SET = TableSpec(
+    "training_set",
+    "curated",
+    "Every machine_learning_curated row with the split it is for. The split is chosen per customer_id by a "
+    "keyed hash: all of a customer's rows are in one split, and a customer never changes split as data grows.",
+    (
+        *MACHINE_LEARNING_CURATED.columns,
+        ColumnSpec(
+            "split",
+            STRING,
+            "train, validation or test: the customer's split, from a keyed hash of customer_id (default 70/15/15 "
+            "of customers).",
+            False,
+            pattern=f"^({'|'.join(SPLITS)})$",
+        ),
+    ),
+)
 PERSONAL_COLUMNS = frozenset({"customerName", "email", "phone", "birthDay", "user"})
 # Values never shown outside the table (no min/max in Iceberg's manifests, masked in previews): personal data,
 # and a quarantined line, which may hold anything.
@@ -208,5 +226,6 @@ ZONE_TABLES = (
     STEP_TRAINER_TRUSTED,
     CUSTOMER_CURATED,
     MACHINE_LEARNING_CURATED,
+    TRAINING_SET,
 )
 ALL_TABLES = (*ZONE_TABLES, *QUARANTINE_TABLES.values())

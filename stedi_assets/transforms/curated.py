@@ -6,7 +6,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from stedi_assets.options import ML_JOIN_MODES
-from stedi_assets.schemas.tables import CUSTOMER_CURATED, MACHINE_LEARNING_CURATED, PARTITION_COLUMN
+from stedi_assets.schemas.tables import CUSTOMER_CURATED, MACHINE_LEARNING_CURATED, PARTITION_COLUMN, SPLITS
 from stedi_assets.transforms.trusted import consent_dates, customer_key
 
 
@@ -74,3 +74,24 @@ def machine_learning_curated(
         pseudonym(F.col("user_key"), pseudonym_key).alias("accelerometer_customer_id"),
         step_readings[PARTITION_COLUMN],
     )
+
+
+# A keyed hash's first 52 bits, a fraction of 1 a double holds exactly.
+FRACTION_HEX_DIGITS = 13
+
+
+def split_of(customer_id: Column, pseudonym_key: str, shares: tuple[float, ...]) -> Column:
+    """The customer's split: an HMAC of `split:<customer_id>` with the pseudonym key (so nobody without it can
+    steer a customer into a split), read as a fraction of 1, against the shares' running sums. It depends on
+    nothing but the customer and the configuration: a customer never changes split as data grows."""
+    digest = pseudonym(F.concat(F.lit("split:"), customer_id), pseudonym_key)
+    fraction = F.conv(F.substring(digest, 1, FRACTION_HEX_DIGITS), 16, 10).cast("double") / float(
+        16**FRACTION_HEX_DIGITS
+    )
+    train, validation, _ = shares
+    return F.when(fraction < train, SPLITS[0]).when(fraction < train + validation, SPLITS[1]).otherwise(SPLITS[2])
+
+
+def training_set(machine_learning_curated: DataFrame, pseudonym_key: str, shares: tuple[float, ...]) -> DataFrame:
+    split = split_of(F.col("customer_id"), pseudonym_key, shares).alias("split")
+    return machine_learning_curated.select(*MACHINE_LEARNING_CURATED.column_names, split, PARTITION_COLUMN)

@@ -3,7 +3,7 @@ its code version, in plain Python (no Dagster: Glue and EMR jobs run the same co
 `BUILDS` into assets and check specs (`assets.py`). Adding a table is one new module and one line here."""
 
 from stedi_assets.zones import landing
-from stedi_assets.zones.curated import customer_curated, machine_learning_curated
+from stedi_assets.zones.curated import customer_curated, machine_learning_curated, training_set
 from stedi_assets.zones.trusted import accelerometer_trusted, customer_trusted, step_trainer_trusted
 
 BUILDS = {
@@ -15,8 +15,6 @@ BUILDS = {
         step_trainer_trusted.BUILD,
         customer_curated.BUILD,
         machine_learning_curated.BUILD,
+        training_set.BUILD,
     )
 }
-
-# Each table's code version (`Table.code_version`), as Dagster shows it and an upgrade compares it.
-CODE_VERSIONS = {table.spec.name: table.code_version for build in BUILDS.values() for table in build.tables}

@@ -8,7 +8,7 @@ from only the accelerometer partitions their step readings can pair with."""
 from pyspark.sql import functions as F
 
 from stedi_assets.builds.build import Build, BuildInputs, Table, publish
-from stedi_assets.builds.checks import check, not_empty, schema_valid
+from stedi_assets.builds.checks import check, no_personal_columns, not_empty, schema_valid
 from stedi_assets.builds.outcome import Built
 from stedi_assets.builds.stale import digests_by_date, overlapping, stale_partitions
 from stedi_assets.schemas.tables import (
@@ -16,19 +16,9 @@ from stedi_assets.schemas.tables import (
     CUSTOMER_CURATED,
     MACHINE_LEARNING_CURATED,
     PARTITION_COLUMN,
-    PERSONAL_COLUMNS,
     STEP_TRAINER_TRUSTED,
 )
 from stedi_assets.transforms import curated
-
-
-@check(
-    "no_personal_columns",
-    "No email, name, phone, birth day or user column: data scientists must not receive direct personal data.",
-)
-def no_personal_columns(built: Built):
-    personal = sorted(PERSONAL_COLUMNS.intersection(built.published.rows.columns))
-    return not personal, {"personal_columns": personal}
 
 
 @check(

@@ -1,0 +1,135 @@
+"""training_set: every machine_learning_curated row with the split it is for (train, validation or test),
+chosen per pseudonymous customer_id by a keyed hash (`transforms.curated.split_of`): a customer's readings
+are never on both sides of an evaluation, and a customer never changes split as data grows. The shares of
+customers are an option (`--split`, default 70/15/15).
+
+A partition is recomputed when its machine_learning_curated partition, the key or the shares changed."""
+
+import math
+from dataclasses import dataclass, field
+
+from pyspark.sql import functions as F
+
+from stedi_assets.builds.build import Build, BuildInputs, Table, publish, same_names
+from stedi_assets.builds.checks import check, no_personal_columns, not_empty, schema_valid
+from stedi_assets.builds.outcome import Built, Markdown
+from stedi_assets.builds.stale import stale_partitions
+from stedi_assets.options import split_text
+from stedi_assets.schemas.tables import MACHINE_LEARNING_CURATED, PARTITION_COLUMN, SPLITS, TRAINING_SET
+from stedi_assets.transforms import curated
+
+FEATURES = ("distanceFromObject", "x", "y", "z")
+
+
+@dataclass(frozen=True)
+class TrainingSetBuilt(Built):
+    """The table as its build left it, with each split's rows, customers and feature summary (`by_split`) and
+    the customers of the whole table, from one aggregation."""
+
+    by_split: dict[str, dict] = field(default_factory=dict)
+    customers: int = 0
+
+
+@check(
+    "one_split_per_customer",
+    "No customer_id is in two splits: a customer's readings on both sides of an evaluation make its score lie. "
+    "A failure means the split changed for some customers (another key or other shares since their rows were "
+    "written): drop the table and materialize it again.",
+)
+def one_split_per_customer(built: TrainingSetBuilt):
+    memberships = sum(values["customers"] for values in built.by_split.values())
+    # Each customer counts once per split it is in: more memberships than customers means one is in two.
+    return memberships == built.customers, {"customers": built.customers, "split_memberships": memberships}
+
+
+@check(
+    "split_shares",
+    "Each split's share of customers is within three standard deviations of its target (a hash splits "
+    "customers like coin tosses, so a few customers may stray far and many may not). A WARN: with a new key or "
+    "shares, or very few customers, look at the counts per split.",
+    "WARN",
+)
+def split_shares(built: TrainingSetBuilt):
+    shares = dict(zip(SPLITS, built.options.split_shares))
+    customers = built.customers
+    actual = {
+        split: (built.by_split.get(split, {}).get("customers", 0) / customers if customers else 0) for split in SPLITS
+    }
+    strayed = {
+        split: round(actual[split], 4)
+        for split, target in shares.items()
+        if customers and abs(actual[split] - target) > 3 * math.sqrt(target * (1 - target) / customers)
+    }
+    return not strayed, {
+        "target": split_text(built.options.split_shares),
+        "shares": {split: round(share, 4) for split, share in actual.items()},
+        "strayed": strayed,
+    }
+
+
+TABLE = Table(
+    TRAINING_SET,
+    (schema_valid, not_empty, no_personal_columns, one_split_per_customer, split_shares),
+    code_version="1",
+    upstream_same_date=(MACHINE_LEARNING_CURATED,),
+    column_sources={
+        **same_names(MACHINE_LEARNING_CURATED, MACHINE_LEARNING_CURATED),
+        "split": [(MACHINE_LEARNING_CURATED, "customer_id")],
+    },
+)
+
+
+def by_split(stored) -> tuple[dict[str, dict], int]:
+    """Per split: rows, customers and each feature's mean, min and max; and the table's customers. One Spark job
+    (a rollup: the row without a split is the whole table)."""
+    features = [
+        aggregate(F.col(feature)).alias(f"{feature}_{name}")
+        for feature in FEATURES
+        for name, aggregate in (("mean", F.avg), ("min", F.min), ("max", F.max))
+    ]
+    rows = stored.rollup("split").agg(
+        F.count(F.lit(1)).alias("rows"), F.countDistinct("customer_id").alias("customers"), *features
+    )
+    summary, customers = {}, 0
+    for row in rows.collect():
+        if row["split"] is None:
+            customers = row["customers"]
+        else:
+            summary[row["split"]] = {name: row[name] for name in row.asDict() if name != "split"}
+    return summary, customers
+
+
+def summary_table(summary: dict[str, dict]) -> Markdown:
+    """Rows, customers and each feature's mean per split, as the UI shows it."""
+    columns = ["rows", "customers", *(f"{feature}_mean" for feature in FEATURES)]
+    lines = ["| split | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for split in SPLITS:
+        values = summary.get(split, {})
+        cells = [f"{values[c]:.4g}" if isinstance(values.get(c), float) else str(values.get(c, 0)) for c in columns]
+        lines.append(f"| {split} | " + " | ".join(cells) + " |")
+    return Markdown("\n".join(lines))
+
+
+def compute(inputs: BuildInputs) -> list[Built]:
+    spark, lake, options = inputs.spark, inputs.lake, inputs.options
+    registered = inputs.registered_partition_keys
+    pinned = lake.pin(TRAINING_SET)
+    ml_state = lake.state(MACHINE_LEARNING_CURATED)
+    stale = stale_partitions(
+        TABLE.code_version,
+        pinned.state,
+        registered,
+        {
+            key: (ml_state.get(key, {}).get("digest"), list(options.split_shares), options.pseudonym_key)
+            for key in registered
+        },
+    )
+    ml_rows = lake.read(spark, MACHINE_LEARNING_CURATED).where(F.col(PARTITION_COLUMN).isin(stale.keys))
+    rows = curated.training_set(ml_rows, options.pseudonym_key, tuple(options.split_shares))
+    published = publish(inputs, TRAINING_SET, rows, stale.keys, stale.extra_state, pinned=pinned)
+    summary, customers = by_split(published.stored)
+    metadata = {"split_target": split_text(options.split_shares), "by_split": summary_table(summary)}
+    return [TrainingSetBuilt(published, stale.keys, options, metadata, by_split=summary, customers=customers)]
+
+
+BUILD = Build(TRAINING_SET.name, (TABLE,), compute)
