@@ -1,6 +1,6 @@
 """A build's outcomes as Dagster's: metadata values typed as a remote run's are through dagster-pipes
 (`typed_metadata`), and results. A module of its own, light to import: the instance learns the lake with it
-(`instance.py`) on `stedi materialize`'s quick path."""
+(`instance.py`) without the builds."""
 
 import dagster as dg
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-from stedi_assets.deliveries import held_deliveries, hold_line, inspect_hint, landing_pins
+from stedi_assets.deliveries import held_deliveries, hold_line, inspect_hint
 from stedi_assets.deliveries import release as release_delivery
 from stedi_assets.failures import one_line
 from stedi_assets.lake import jars
@@ -30,7 +30,7 @@ from stedi_assets.options import (
 )
 from stedi_assets.pseudonym_key import local_pseudonym_key
 from stedi_assets.run_log import Terminal, log_dir, new_log_file, noise_to
-from stedi_assets.schemas.tables import ALL_TABLES
+from stedi_assets.schemas.tables import ALL_TABLES, LANDING_TABLES
 
 
 class Landed(NamedTuple):
@@ -118,17 +118,18 @@ def materialize(args) -> int:
     pins = lake.pins(ALL_TABLES)
     if not args.expect and up_to_date(args.landing, pins, options):
         print("The lake is up to date: no new or changed landing files or releases since the last run.")
-        table_rows = {name: sum(entry["rows"] for entry in pin.state.values()) for name, pin in pins.items()}
+        table_rows = {name: pin.table_rows for name, pin in pins.items()}
     else:
         log = run_log(args)
         with noise_to(log) as terminal:
             status, table_rows = build_tables(args, landed, s3_lake, terminal, log)
         if status:
             return status
+        pins = lake.pins(LANDING_TABLES.values())  # the holds as the run left them
     print(f"{'table':<26}{'rows':>10}")
     for table, rows in table_rows.items():
         print(f"{table:<26}{rows:>10}")
-    return tell_holds(lake.root, landing_pins(lake))
+    return tell_holds(lake.root, pins)
 
 
 # `dagster dev` warns that `dg dev` supersedes it; `dg dev` runs `dagster dev` too, in a project laid out for
@@ -157,9 +158,9 @@ def ui(args) -> int:
     os.execve(sys.executable, command, {**os.environ, **settings})
 
 
-def tell_holds(lake_root: str, landing: dict) -> int:
+def tell_holds(lake_root: str, pins: dict[str, Pinned]) -> int:
     """One line per held delivery in the landing tables' state, and exit status 1 while any is held."""
-    held = held_deliveries(landing)
+    held = held_deliveries(pins)
     for delivery in held:
         print(f"stedi: {hold_line(lake_root, delivery)}", file=sys.stderr)
     if held:
@@ -337,7 +338,7 @@ def add_setting(parser, flag: str, variable: str, parse, text, default, descript
             raise argparse.ArgumentTypeError(str(error)) from None
 
     default_text = text(default)
-    help_text = f"{description} (default: {default_text})"
+    help_text = f"{description} (default: ${variable}, else {default_text})"
     parser.add_argument(flag, type=typed, default=os.environ.get(variable, default_text), help=help_text)
 
 

@@ -35,9 +35,9 @@ def bad_share_lower_bound(bad: int, lines: int, z: float = CONFIDENCE_Z) -> floa
     return max(0.0, (share + z * z / (2 * lines) - spread) / (1 + z * z / lines))
 
 
-def verdict(bad: int, lines: int, warn_rate: float = WARN_RATE, error_rate: float = ERROR_RATE) -> str:
+def verdict(bad: int, lines: int) -> str:
     bound = bad_share_lower_bound(bad, lines)
-    return BROKEN if bound > error_rate else WARN if bound > warn_rate else OK
+    return BROKEN if bound > ERROR_RATE else WARN if bound > WARN_RATE else OK
 
 
 @dataclass(frozen=True)
@@ -84,14 +84,15 @@ def held_dates(source: str, landing_state: dict[str, dict]) -> list[str]:
     return [delivery.date for delivery in deliveries(source, landing_state) if delivery.held]
 
 
-def landing_pins(lake: Lake) -> dict[str, Pinned]:
-    """Each source's landing table as it is now, read without Spark: its snapshot and partition state."""
-    return {source: lake.pin(table) for source, table in LANDING_TABLES.items()}
-
-
-def held_deliveries(landing: dict[str, Pinned]) -> list[Delivery]:
-    """Every held delivery in the landing tables' state (`landing_pins`)."""
-    return [delivery for source, pin in landing.items() for delivery in deliveries(source, pin.state) if delivery.held]
+def held_deliveries(pins: dict[str, Pinned]) -> list[Delivery]:
+    """Every held delivery in the landing tables' state (`pins`: the tables as they are now, by name, as
+    `Lake.pins` reads them; the landing tables at least)."""
+    return [
+        delivery
+        for source, table in LANDING_TABLES.items()
+        for delivery in deliveries(source, pins[table.name].state)
+        if delivery.held
+    ]
 
 
 def release_command(lake_root: str, delivery: Delivery) -> str:

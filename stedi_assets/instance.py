@@ -72,9 +72,8 @@ def lake_news(
         )
         if seen is not None and seen.value == str(pinned.snapshot_id):
             continue
-        rows = sum(entry.get("rows", 0) for entry in pinned.state.values())
         table_values = {
-            **whole_table(rows, lake.identifier(table), lake.location(table), pinned.snapshot_id),
+            **whole_table(pinned.table_rows, lake.identifier(table), lake.location(table), pinned.snapshot_id),
             "learned_from_lake": True,
         }
         for date, entry in sorted(pinned.state.items()):

@@ -1,5 +1,6 @@
 """The contract's options and the platform's defaults, as plain values (no Spark, no Dagster)."""
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -47,7 +48,7 @@ def parse_split(text: str) -> tuple[float, float, float]:
         parts = [float(part) for part in text.split("/")]
     except ValueError:
         parts = []
-    if len(parts) != 3 or min(parts) < 0 or sum(parts) <= 0:
+    if len(parts) != 3 or not all(part >= 0 for part in parts) or not 0 < sum(parts) < math.inf:
         raise ValueError(f"a split is three shares train/validation/test, such as 70/15/15, not {text!r}")
     return tuple(part / sum(parts) for part in parts)
 

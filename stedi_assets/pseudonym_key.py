@@ -12,6 +12,8 @@ from the curated tables. Where it comes from, the first found wins:
    is kept; the run that creates it says where it is.
 """
 
+import functools
+import hashlib
 import os
 import secrets
 import sys
@@ -76,3 +78,11 @@ def secret_pseudonym_key(secret_id: str) -> str:
     import boto3  # only where a secret is used
 
     return boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"].strip()
+
+
+@functools.cache
+def key_id(key: str) -> str:
+    """What the lake's fingerprints hold of the pseudonym key: it changes with the key, and testing a guess of
+    the key against it costs scrypt's work. The key itself is never stored, and a fast hash of it would let
+    whoever gets the curated tables test guesses of a weak key at billions a second."""
+    return hashlib.scrypt(key.encode(), salt=b"stedi pseudonym key id", n=2**14, r=8, p=1, dklen=16).hex()

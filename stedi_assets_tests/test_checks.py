@@ -1,12 +1,17 @@
 """The checks can fail: each is shown a table that breaks its rule."""
 
-from stedi_assets.builds.build import BuildInputs, publish
-from stedi_assets.builds.checks import readings_distinct, schema_failures, schema_valid
+from stedi_assets.builds.build import Build, BuildInputs, Table, built_from, publish, run_build
+from stedi_assets.builds.checks import check, readings_distinct, schema_failures, schema_valid
 from stedi_assets.builds.outcome import Built
 from stedi_assets.builds.stale import reading_span
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.options import StediOptions
-from stedi_assets.schemas.tables import ACCELEROMETER_TRUSTED, LANDING_TABLES, MACHINE_LEARNING_CURATED
+from stedi_assets.schemas.tables import (
+    ACCELEROMETER_TRUSTED,
+    LANDING_TABLES,
+    MACHINE_LEARNING_CURATED,
+    STEP_TRAINER_TRUSTED,
+)
 
 
 def run_over(lake: Lake, spark, dates: list[str]) -> BuildInputs:
@@ -83,3 +88,31 @@ def test_schema_check_refuses_personal_or_extra_columns(spark):
     not_hex = (1, "s", 2, 1, 0.0, 0.0, 0.0, "z" * 64, "b" * 64, "2024-01-01")
     frame = spark.createDataFrame([not_hex], MACHINE_LEARNING_CURATED.spark_schema)
     assert schema_failures(frame, ["2024-01-01"], MACHINE_LEARNING_CURATED)
+
+
+def test_a_table_whose_error_check_fails_is_left_out_of_date_and_one_that_passes_is_up_to_date(spark, tmp_path):
+    """The lake says a table is up to date (`built_from`) only after its ERROR checks passed: else a rerun would
+    answer "up to date" and hide the failure."""
+    lake, date = Lake(str(tmp_path)), "2024-01-01"
+    rows = [(1, "s", 2, date)]
+
+    def build_with(check_passes: bool) -> Build:
+        verdict = check(name="always", description="passes or fails as the test says")(lambda built: (check_passes, {}))
+        table = Table(STEP_TRAINER_TRUSTED, (verdict,), "1", upstream=(LANDING_TABLES["step_trainer"],))
+
+        def compute(inputs):
+            frame = spark.createDataFrame(rows, STEP_TRAINER_TRUSTED.spark_schema)
+            return [Built(publish(inputs, STEP_TRAINER_TRUSTED, frame), [date], inputs.options)]
+
+        return Build(STEP_TRAINER_TRUSTED.name, (table,), compute)
+
+    inputs = run_over(lake, spark, [date])
+    (failed,) = run_build(build_with(False), inputs)
+    assert not failed.checks[0].passed
+    assert lake.pin(STEP_TRAINER_TRUSTED).built_from == {"failed_checks": ["always"]}
+
+    (passed,) = run_build(build_with(True), inputs)
+    assert passed.checks[0].passed
+    table = build_with(True).tables[0]
+    expected = built_from(table, {LANDING_TABLES["step_trainer"].name: None}, inputs.options)
+    assert lake.pin(STEP_TRAINER_TRUSTED).built_from == expected and expected["code_version"] == "1"

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from stedi_assets.deliveries import BROKEN, DELIVERY, OK, WARN, NotHeld, held_deliveries, landing_pins, release, verdict
+from stedi_assets import deliveries
+from stedi_assets.deliveries import BROKEN, DELIVERY, OK, WARN, NotHeld, held_deliveries, release, verdict
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import LANDING_TABLES
@@ -33,9 +34,12 @@ def test_a_delivery_is_broken_only_when_its_lines_show_it_with_confidence(bad, l
     assert verdict(bad, lines) == expected
 
 
-def test_the_thresholds_are_the_options():
-    assert verdict(2, 15, 0.01, 0.02) == BROKEN
-    assert verdict(60, 100, 0.9, 0.95) == OK
+def test_the_thresholds_decide(monkeypatch):
+    monkeypatch.setattr(deliveries, "ERROR_RATE", 0.02)
+    assert verdict(2, 15) == BROKEN
+    monkeypatch.setattr(deliveries, "WARN_RATE", 0.9)
+    monkeypatch.setattr(deliveries, "ERROR_RATE", 0.95)
+    assert verdict(60, 100) == OK
 
 
 def entry(lines: int, bad: int, verdict_: str, released=None) -> dict:
@@ -77,13 +81,13 @@ def landing_lake(spark, tmp_path, held_verdict: str = BROKEN) -> Lake:
 
 def test_a_release_is_a_commit_of_state_alone_that_says_who_and_when(spark, tmp_path):
     lake = landing_lake(spark, tmp_path)
-    assert [(d.source, d.date) for d in held_deliveries(landing_pins(lake))] == [("step_trainer", DAY1)]
+    assert [(d.source, d.date) for d in held_deliveries(lake.pins(LANDING_TABLES.values()))] == [("step_trainer", DAY1)]
     before = lake.pin(TABLE)
 
     released = release(lake, "step_trainer", DAY1, "ann")
 
     assert released.released["by"] == "ann" and not released.held
-    assert held_deliveries(landing_pins(lake)) == []
+    assert held_deliveries(lake.pins(LANDING_TABLES.values())) == []
     iceberg = lake._python_catalog.load_table((lake.namespace, TABLE.name))
     snapshot = iceberg.current_snapshot()
     assert snapshot.parent_snapshot_id == before.snapshot_id
@@ -134,5 +138,5 @@ def test_a_release_racing_another_commit_fails_and_changes_nothing(spark, tmp_pa
     with pytest.raises(ConcurrentWrite):
         release(lake, "step_trainer", DAY1, "ann")
     monkeypatch.undo()
-    assert raced and [d.date for d in held_deliveries(landing_pins(lake))] == [DAY1]
+    assert raced and [d.date for d in held_deliveries(lake.pins(LANDING_TABLES.values()))] == [DAY1]
     assert lake.state(TABLE)[DAY2]["inputs"] == "x"

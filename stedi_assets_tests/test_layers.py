@@ -30,16 +30,40 @@ def part_of(module: str) -> str:
 
 
 def imports(package: Path = PACKAGE) -> dict[str, set[str]]:
-    """Per module of the package (dotted; the package's own `__init__` aside), the package's modules it imports."""
+    """Per module of the package (dotted; the package's own `__init__` aside), the package's modules it imports:
+    `import stedi_assets.x`, `from stedi_assets.x import y` and `from stedi_assets import x` alike."""
     found = defaultdict(set)
     for path in package.rglob("*.py"):
         if path.parent == package and path.stem == "__init__":
             continue
         module = ".".join(path.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__")
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
-            names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                assert node.level == 0, f"{module}: a relative import; name the module in full"
+                names = [f"{node.module}.{alias.name}" for alias in node.names] if node.module == "stedi_assets" else []
+                names += [node.module] if node.module != "stedi_assets" else []
+            else:
+                names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
             found[module].update(name for name in names if name and name.startswith("stedi_assets."))
+    return found
+
+
+def cycles(edges: set[tuple[str, str]]) -> list[list[str]]:
+    """Every cycle of the directed graph `edges`, each once, starting from its smallest node."""
+    graph = defaultdict(set)
+    for a, b in edges:
+        graph[a].add(b)
+    found = []
+
+    def walk(path: list[str]) -> None:
+        for nxt in sorted(graph[path[-1]]):
+            if nxt == path[0]:
+                found.append(list(path))
+            elif nxt > path[0] and nxt not in path:
+                walk([*path, nxt])
+
+    for start in sorted(graph):
+        walk([start])
     return found
 
 
@@ -61,21 +85,43 @@ def test_imports_run_downward_only():
     assert upward(imports()) == []
 
 
-def test_no_two_packages_import_each_other():
+def test_no_packages_import_each_other_in_a_circle():
     edges = {
         (part_of(module), part_of(imported))
         for module, imported_modules in imports().items()
         for imported in imported_modules
         if part_of(module) != part_of(imported)
     }
-    assert sorted((a, b) for a, b in edges if (b, a) in edges) == []
+    assert cycles(edges) == []
+
+
+def test_no_modules_import_each_other_in_a_circle():
+    edges = {(module, imported) for module, imported_modules in imports().items() for imported in imported_modules}
+    assert cycles({(a, b) for a, b in edges if a != b}) == []
+
+
+def test_only_dagsters_public_api_is_imported():
+    private = [
+        f"{path.relative_to(PACKAGE.parent)}: {line.strip()}"
+        for path in PACKAGE.rglob("*.py")
+        for line in path.read_text().splitlines()
+        if "dagster._" in line and line.strip().startswith(("import ", "from "))
+    ]
+    assert private == []
 
 
 def test_the_layering_test_sees_an_upward_import_inside_a_function(tmp_path):
     """A lake module importing a table's module is caught: the test can fail."""
     package = tmp_path / "stedi_assets"
     (package / "lake").mkdir(parents=True)
-    (package / "lake" / "bad.py").write_text("def f():\n    from stedi_assets.zones import BUILDS\n")
+    (package / "lake" / "bad.py").write_text("def f():\n    from stedi_assets import zones\n")
     found = imports(package)
     assert found == {"stedi_assets.lake.bad": {"stedi_assets.zones"}}
     assert upward(found) == ["stedi_assets.lake.bad imports stedi_assets.zones"]
+
+
+def test_the_circle_test_sees_a_circle_of_three():
+    assert cycles({("lake", "spark_config"), ("spark_config", "spark_start"), ("spark_start", "lake")}) == [
+        ["lake", "spark_config", "spark_start"]
+    ]
+    assert cycles({("a", "b"), ("b", "c")}) == []

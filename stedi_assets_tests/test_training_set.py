@@ -11,7 +11,12 @@ from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.options import StediOptions
 from stedi_assets.schemas.tables import TRAINING_SET
 from stedi_assets.transforms.curated import split_of
-from stedi_assets.zones.curated.training_set import TrainingSetBuilt, by_split, one_split_per_customer, split_shares
+from stedi_assets.zones.curated.training_set import (
+    TrainingSetBuilt,
+    one_split_per_customer,
+    split_balance,
+    split_summary,
+)
 from stedi_assets_tests.reference import split_of as reference_split_of
 
 KEY = "test-key"
@@ -51,7 +56,7 @@ def built_from_rows(spark, tmp_path, rows) -> TrainingSetBuilt:
         TRAINING_SET.spark_schema,
     )
     published = publish(BuildInputs(spark, lake, None, StediOptions(), [date], [date]), TRAINING_SET, frame)
-    summary, customers = by_split(published.stored)
+    summary, customers = split_summary(published.stored)
     return TrainingSetBuilt(published, [date], StediOptions(), by_split=summary, customers=customers)
 
 
@@ -64,11 +69,11 @@ def test_a_customer_in_two_splits_fails_the_leakage_check(spark, tmp_path):
     assert one_split_per_customer(built_from_rows(spark, tmp_path / "fine", [(a, "train"), (b, "test")])).passed
 
 
-def test_split_shares_warn_only_when_many_customers_stray_from_the_target(spark, tmp_path):
+def test_split_balance_warns_only_when_many_customers_stray_from_the_target(spark, tmp_path):
     ids = [hashlib.sha256(str(n).encode()).hexdigest() for n in range(200)]
     all_train = built_from_rows(spark, tmp_path / "many", [(i, "train") for i in ids])
-    result = split_shares(all_train)
+    result = split_balance(all_train)
     assert not result.passed and result.severity == "WARN"
     assert set(result.metadata["strayed"]) == {"train", "validation", "test"}
     few = built_from_rows(spark, tmp_path / "few", [(ids[0], "test"), (ids[1], "train")])
-    assert split_shares(few).passed  # two customers: any split of them is within three deviations
+    assert split_balance(few).passed  # two customers: any split of them is within three deviations

@@ -35,7 +35,7 @@ COUNT_CHECKS = {
     "step_trainer_trusted": {"not_empty", "readings_distinct"},
     "customer_curated": {"not_empty", "one_row_per_customer"},
     "machine_learning_curated": {"not_empty", "no_personal_columns", "cross_customer_pairs"},
-    "training_set": {"not_empty", "no_personal_columns", "one_split_per_customer", "split_shares"},
+    "training_set": {"not_empty", "no_personal_columns", "one_split_per_customer", "split_balance"},
 }
 
 ASSETS_QUERY = """{ assetNodes { assetKey { path } groupName isPartitioned assetChecksOrError { __typename

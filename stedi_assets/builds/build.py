@@ -1,8 +1,6 @@
 """A table's declaration (`Table`), a build of one or more tables (`Build`), and what every build does after
 its transform: write the partitions, read them back, describe them, compute the table's checks."""
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -23,6 +21,7 @@ from stedi_assets.builds.outcome import (
 from stedi_assets.lake.iceberg_tables import Lake, Pinned
 from stedi_assets.landing_files import LandingRoot
 from stedi_assets.options import StediOptions
+from stedi_assets.pseudonym_key import key_id
 from stedi_assets.schemas.tables import MASKED_COLUMNS, PARTITION_COLUMN, TableSpec
 
 
@@ -33,7 +32,8 @@ class Table:
     recomputes the table, and the tables downstream of it wherever its content changed). `upstream`: tables
     read whole (consent and de-duplication look across ingest dates); `upstream_same_date`: tables read at
     the run's dates. `column_sources`: where each column comes from (upstream table, column), for lineage.
-    `group`: the Dagster asset group, the table's zone unless given."""
+    `shaped_by`: the options (`StediOptions` fields) its rows depend on. `group`: the Dagster asset group, the
+    table's zone unless given."""
 
     spec: TableSpec
     checks: tuple[Check, ...]
@@ -41,6 +41,7 @@ class Table:
     upstream: tuple[TableSpec, ...] = ()
     upstream_same_date: tuple[TableSpec, ...] = ()
     column_sources: dict[str, list[tuple[TableSpec, str]]] | None = None
+    shaped_by: tuple[str, ...] = ()
     group: str | None = None
 
 
@@ -78,18 +79,26 @@ def upstream_of(table: Table) -> tuple[TableSpec, ...]:
     return (*table.upstream_same_date, *table.upstream)
 
 
+def shaping_options(table: Table, options: StediOptions) -> dict:
+    """The options the table's rows depend on, as its fingerprints keep them (the pseudonym key as `key_id`)."""
+    values = {name: getattr(options, name) for name in table.shaped_by}
+    if "pseudonym_key" in values:
+        values["pseudonym_key"] = key_id(values["pseudonym_key"])
+    if "split_shares" in values:
+        values["split_shares"] = list(values["split_shares"])
+    return values
+
+
 def built_from(table: Table, snapshots: dict[str, int | None], options: StediOptions) -> dict | None:
     """What a derived table is built from: its inputs' snapshots (`snapshots`, by table name), its code version and
-    the options that shape rows (the pseudonym key as a digest). A table says it in its commits, so the lake
-    itself tells whether it is up to date. None for a landing table: each partition's state says which
-    files it was parsed from."""
+    the options that shape its rows. A table says it in its commits, so the lake itself tells whether it is up
+    to date. None for a landing table: each partition's state says which files it was parsed from."""
     if not upstream_of(table):
         return None
-    shaping = [options.ml_join, options.consent_cutoff, options.pseudonym_key, list(options.split_shares)]
     return {
-        "inputs": {spec.name: str(snapshots[spec.name]) for spec in upstream_of(table)},
+        "input_snapshots": {spec.name: str(snapshots[spec.name]) for spec in upstream_of(table)},
         "code_version": table.code_version,
-        "options": hashlib.sha256(json.dumps(shaping).encode()).hexdigest()[:32],
+        "options": shaping_options(table, options),
     }
 
 
@@ -100,10 +109,15 @@ def run_build(build: Build, inputs: BuildInputs) -> list[TableOutcome]:
     snapshots = {spec.name: inputs.lake.pin(spec).snapshot_id for spec in upstream}
     sources = {table.spec.name: built_from(table, snapshots, inputs.options) for table in build.tables}
     inputs = replace(inputs, built_from={name: source for name, source in sources.items() if source})
-    return [
-        table_outcome(built, [check(built) for check in table.checks])
-        for table, built in zip(build.tables, build.compute(inputs), strict=True)
-    ]
+    outcomes = []
+    for table, built in zip(build.tables, build.compute(inputs), strict=True):
+        checks = [check(built) for check in table.checks]
+        failed = [check.name for check in checks if not check.passed and check.severity == "ERROR"]
+        if failed and table.spec.name in inputs.built_from:
+            # Written, but not up to date: the next run must compute it and tell the failure again.
+            inputs.lake.amend_state(table.spec, lambda state: {}, {}, built_from={"failed_checks": failed})
+        outcomes.append(table_outcome(built, checks))
+    return outcomes
 
 
 PREVIEW_ROWS = 5

@@ -7,7 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # types only: the instance imports this module on `stedi materialize`'s quick path
+from stedi_assets.lake.partition_state import rows_of
+
+if TYPE_CHECKING:  # types only: the instance imports this module, and needs no Spark
     from pyspark.sql import DataFrame
 
     from stedi_assets.options import StediOptions
@@ -58,7 +60,7 @@ class Published:
 
     @property
     def table_rows(self) -> int:
-        return sum(entry["rows"] for entry in self.state.values())
+        return rows_of(self.state)
 
 
 @dataclass(frozen=True)

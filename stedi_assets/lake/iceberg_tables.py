@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE, LakeCatalog
 from stedi_assets.lake.conflicts import ConcurrentWrite
-from stedi_assets.lake.partition_state import built_from_at, state_at, summary_properties
+from stedi_assets.lake.partition_state import built_from_at, rows_of, state_at, summary_properties
 from stedi_assets.schemas.tables import MASKED_COLUMNS, PARTITION_COLUMN, TableSpec, empty_frame
 
 COMMIT_ID = "stedi.commit"  # finds a write's own snapshot among those committed since
@@ -50,6 +50,10 @@ class Pinned:
     state: dict[str, dict]
     built_from: dict = field(default_factory=dict)
 
+    @property
+    def table_rows(self) -> int:
+        return rows_of(self.state)
+
 
 @dataclass(frozen=True)
 class Written:
@@ -60,10 +64,6 @@ class Written:
     state: dict[str, dict]
     measures: dict[str, dict[str, int]]
     snapshot_id: int | None
-
-    @property
-    def table_rows(self) -> int:
-        return sum(entry["rows"] for entry in self.state.values())
 
 
 def _digest_columns(rows: DataFrame, measures: dict[str, Column]) -> list[Column]:
@@ -218,11 +218,14 @@ class Lake:
         finally:
             rows.unpersist()
 
-    def amend_state(self, table: TableSpec, change, note: dict[str, str]) -> dict[str, dict]:
+    def amend_state(
+        self, table: TableSpec, change, note: dict[str, str], built_from: dict | None = None
+    ) -> dict[str, dict]:
         """Commit a change of partition state alone (no data file changes): `change(state)` returns the new
         entries of the partitions it changes, or raises to commit nothing. `note` goes in the snapshot summary
-        too. The commit is pyiceberg's, without Spark, and fails with `ConcurrentWrite` if another writer
-        committed since the state was read. Returns the table's new state."""
+        too, and `built_from` replaces what the table says it was built from (default: kept). The commit is
+        pyiceberg's, without Spark, and fails with `ConcurrentWrite` if another writer committed since the state
+        was read. Returns the table's new state."""
         import pyarrow as pa
         from pyiceberg.exceptions import CommitFailedException
         from pyiceberg.table import Table
@@ -233,7 +236,8 @@ class Lake:
             raise ValueError(f"{table.name} holds no data yet")
         changed = change(pinned.state)
         new_state = {**pinned.state, **changed}
-        properties = {**summary_properties(new_state, pinned.snapshot_id, list(changed), pinned.built_from), **note}
+        source = pinned.built_from if built_from is None else built_from
+        properties = {**summary_properties(new_state, pinned.snapshot_id, list(changed), source), **note}
         # The state committed is the state read: pyiceberg's own retry would re-apply it on a newer snapshot,
         # whose entry for a changed partition it would overwrite. So this commit is tried once.
         once = Table(

@@ -32,13 +32,20 @@ def summary_properties(
     return properties
 
 
+def rows_of(state: dict[str, dict]) -> int:
+    """The rows of the whole table: its partitions' rows, from its state."""
+    return sum(entry.get("rows", 0) for entry in state.values())
+
+
 def built_from_at(snapshot_id: int | None, snapshots: Mapping[int, tuple[int | None, Mapping[str, str]]]) -> dict:
-    """What the table was last built from, as of `snapshot_id` (empty: never said). Snapshots without a state
-    (Iceberg's own maintenance) pass their parent's on."""
+    """What the table was last built from, as of `snapshot_id` (empty: unknown). Snapshots without a state
+    (Iceberg's own maintenance) pass their parent's on. A commit Iceberg re-applied on top of another writer's
+    says nothing of the whole table, which the other writer built from other inputs or options: unknown."""
     while snapshot_id is not None and snapshot_id in snapshots:
         parent, summary = snapshots[snapshot_id]
         if STATE in summary:
-            return json.loads(summary.get(BUILT_FROM, "{}"))
+            rebased = summary.get(BASE) != str(parent or NO_SNAPSHOT)
+            return {} if rebased else json.loads(summary.get(BUILT_FROM, "{}"))
         snapshot_id = parent
     return {}
 

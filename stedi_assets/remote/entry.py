@@ -1,8 +1,9 @@
-"""The script a Glue job or an EMR Serverless job run runs: one step of the asset graph, on the
+"""The script a Glue job or an EMR Serverless job run runs: one build of the asset graph, on the
 cluster's Spark, reported back to Dagster through dagster-pipes.
 
 It imports no Dagster (only `dagster-pipes`), so the job needs the `stedi_assets` package without its
-dependencies plus `dagster-pipes` and `pandera` (see docs/aws.md). Which step, which
+dependencies plus `dagster-pipes`, `pandera` and `pyiceberg` (see docs/aws.md). Which build (the `step`
+extra: the Dagster step it is the work of), which
 ingest dates, where the lake and landing files are and the options all come in the pipes context's
 extras, so one job definition serves every asset.
 """

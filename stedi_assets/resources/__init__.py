@@ -5,7 +5,7 @@ import os
 from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.landing_files import LandingRoot, local_landing_bytes
-from stedi_assets.options import ML_JOIN_MODES, StediOptions, parse_size, parse_split, split_text
+from stedi_assets.options import ML_JOIN_MODES, StediOptions, parse_size, parse_split
 from stedi_assets.pseudonym_key import SECRET_ENV, local_pseudonym_key
 from stedi_assets.resources.local_steps import LocalSteps
 from stedi_assets.resources.spark import local_spark
@@ -76,6 +76,16 @@ def local_resources(
     }
 
 
+def setting(variable: str, parse, default):
+    """The variable's value read by `parse`, or `default` when it is not set; a bad value names the variable."""
+    if variable not in os.environ:
+        return default
+    try:
+        return parse(os.environ[variable])
+    except ValueError as error:
+        raise ValueError(f"{variable}: {error}") from None
+
+
 def resources_from_environment() -> dict:
     """What `dagster dev` uses: STEDI_* variables, defaulting to the sample data under ./data.
 
@@ -86,9 +96,9 @@ def resources_from_environment() -> dict:
         "ml_join": os.environ.get("STEDI_ML_JOIN", "customer"),
         "consent_cutoff": os.environ.get("STEDI_CONSENT_CUTOFF", "off").lower() in ("1", "on", "true", "yes"),
         "namespace": os.environ.get("STEDI_NAMESPACE", DEFAULT_NAMESPACE),
-        "max_file_size": parse_size(os.environ.get("STEDI_MAX_FILE_SIZE", str(StediOptions.max_file_size))),
-        "max_record_size": parse_size(os.environ.get("STEDI_MAX_RECORD_SIZE", str(StediOptions.max_record_size))),
-        "split_shares": parse_split(os.environ.get("STEDI_SPLIT", split_text(StediOptions.split_shares))),
+        "max_file_size": setting("STEDI_MAX_FILE_SIZE", parse_size, StediOptions.max_file_size),
+        "max_record_size": setting("STEDI_MAX_RECORD_SIZE", parse_size, StediOptions.max_record_size),
+        "split_shares": setting("STEDI_SPLIT", parse_split, StediOptions.split_shares),
     }
     deployment = os.environ.get("STEDI_DEPLOYMENT", "local")
     if deployment == "local":

@@ -7,7 +7,7 @@ from only the accelerometer partitions their step readings can pair with."""
 
 from pyspark.sql import functions as F
 
-from stedi_assets.builds.build import Build, BuildInputs, Table, publish
+from stedi_assets.builds.build import Build, BuildInputs, Table, publish, shaping_options
 from stedi_assets.builds.checks import check, no_personal_columns, not_empty, schema_valid
 from stedi_assets.builds.outcome import Built
 from stedi_assets.builds.stale import digests_by_date, overlapping, stale_partitions
@@ -39,6 +39,7 @@ TABLE = Table(
     code_version="2",
     upstream=(ACCELEROMETER_TRUSTED, CUSTOMER_CURATED),
     upstream_same_date=(STEP_TRAINER_TRUSTED,),
+    shaped_by=("ml_join", "consent_cutoff", "pseudonym_key"),
     column_sources={
         "sensorReadingTime": [(STEP_TRAINER_TRUSTED, "sensorReadingTime")],
         "serialNumber": [(STEP_TRAINER_TRUSTED, "serialNumber")],
@@ -61,8 +62,10 @@ def compute(inputs: BuildInputs) -> list[Built]:
     spark, lake, options = inputs.spark, inputs.lake, inputs.options
     registered = inputs.registered_partition_keys
     pinned = lake.pin(MACHINE_LEARNING_CURATED)
-    step_readings, customers = lake.read(spark, STEP_TRAINER_TRUSTED), lake.read(spark, CUSTOMER_CURATED)
+    # The states before the rows: rows newer than the states they are fingerprinted by are computed again next
+    # time, never left stale under a fingerprint that claims them current.
     step_state, reading_state = lake.state(STEP_TRAINER_TRUSTED), lake.state(ACCELEROMETER_TRUSTED)
+    step_readings, customers = lake.read(spark, STEP_TRAINER_TRUSTED), lake.read(spark, CUSTOMER_CURATED)
     owners_by_date = digests_by_date(curated.step_owners(step_readings, customers))
     pairable = {key: overlapping(step_state.get(key, {}), reading_state) for key in registered}
     stale = stale_partitions(
@@ -74,9 +77,7 @@ def compute(inputs: BuildInputs) -> list[Built]:
                 step_state.get(key, {}).get("digest"),
                 owners_by_date.get(key),
                 {reading_key: reading_state[reading_key]["digest"] for reading_key in pairable[key]},
-                options.ml_join,
-                options.consent_cutoff,
-                options.pseudonym_key,
+                shaping_options(TABLE, options),
             )
             for key in registered
         },

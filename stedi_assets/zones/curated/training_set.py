@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import functions as F
 
-from stedi_assets.builds.build import Build, BuildInputs, Table, publish, same_names
+from stedi_assets.builds.build import Build, BuildInputs, Table, publish, same_names, shaping_options
 from stedi_assets.builds.checks import check, no_personal_columns, not_empty, schema_valid
 from stedi_assets.builds.outcome import Built, Markdown
 from stedi_assets.builds.stale import stale_partitions
@@ -24,7 +24,7 @@ FEATURES = ("distanceFromObject", "x", "y", "z")
 @dataclass(frozen=True)
 class TrainingSetBuilt(Built):
     """The table as its build left it, with each split's rows, customers and feature summary (`by_split`) and
-    the customers of the whole table, from one aggregation."""
+    the customers of the whole table, from one aggregation (`split_summary`)."""
 
     by_split: dict[str, dict] = field(default_factory=dict)
     customers: int = 0
@@ -43,13 +43,13 @@ def one_split_per_customer(built: TrainingSetBuilt):
 
 
 @check(
-    "split_shares",
+    "split_balance",
     "Each split's share of customers is within three standard deviations of its target (a hash splits "
     "customers like coin tosses, so a few customers may stray far and many may not). A WARN: with a new key or "
     "shares, or very few customers, look at the counts per split.",
     "WARN",
 )
-def split_shares(built: TrainingSetBuilt):
+def split_balance(built: TrainingSetBuilt):
     shares = dict(zip(SPLITS, built.options.split_shares))
     customers = built.customers
     actual = {
@@ -69,9 +69,10 @@ def split_shares(built: TrainingSetBuilt):
 
 TABLE = Table(
     TRAINING_SET,
-    (schema_valid, not_empty, no_personal_columns, one_split_per_customer, split_shares),
+    (schema_valid, not_empty, no_personal_columns, one_split_per_customer, split_balance),
     code_version="1",
     upstream_same_date=(MACHINE_LEARNING_CURATED,),
+    shaped_by=("pseudonym_key", "split_shares"),
     column_sources={
         **same_names(MACHINE_LEARNING_CURATED, MACHINE_LEARNING_CURATED),
         "split": [(MACHINE_LEARNING_CURATED, "customer_id")],
@@ -79,7 +80,7 @@ TABLE = Table(
 )
 
 
-def by_split(stored) -> tuple[dict[str, dict], int]:
+def split_summary(stored) -> tuple[dict[str, dict], int]:
     """Per split: rows, customers and each feature's mean, min and max; and the table's customers. One Spark job
     (a rollup: the row without a split is the whole table)."""
     features = [
@@ -119,16 +120,13 @@ def compute(inputs: BuildInputs) -> list[Built]:
         TABLE.code_version,
         pinned.state,
         registered,
-        {
-            key: (ml_state.get(key, {}).get("digest"), list(options.split_shares), options.pseudonym_key)
-            for key in registered
-        },
+        {key: (ml_state.get(key, {}).get("digest"), shaping_options(TABLE, options)) for key in registered},
     )
     ml_rows = lake.read(spark, MACHINE_LEARNING_CURATED).where(F.col(PARTITION_COLUMN).isin(stale.keys))
     rows = curated.training_set(ml_rows, options.pseudonym_key, tuple(options.split_shares))
     published = publish(inputs, TRAINING_SET, rows, stale.keys, stale.extra_state, pinned=pinned)
-    summary, customers = by_split(published.stored)
-    metadata = {"split_target": split_text(options.split_shares), "by_split": summary_table(summary)}
+    summary, customers = split_summary(published.stored)
+    metadata = {"split_target": split_text(options.split_shares), "per_split": summary_table(summary)}
     return [TrainingSetBuilt(published, stale.keys, options, metadata, by_split=summary, customers=customers)]
 
 

@@ -54,6 +54,7 @@ def readings_build(
         code_version,
         upstream=(landing, customers),
         column_sources=same_names(spec, landing),
+        shaped_by=("consent_cutoff",),
     )
 
     def compute(inputs: BuildInputs) -> list[Built]:
