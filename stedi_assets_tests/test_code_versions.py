@@ -190,7 +190,7 @@ def test_an_upgrade_recomputes_exactly_the_tables_whose_code_changed(spark, tmp_
     assert recomputed(home) == {table: [] for table in CODE_VERSIONS}
 
     # A fix of step_trainer_trusted (here: it keeps even distances only) with its version bumped recomputes it
-    # and machine_learning_curated, whose input changed, and nothing upstream.
+    # and machine_learning_curated and training_set, whose inputs changed, and nothing upstream.
     steps_before = table_rows(lake, "step_trainer_trusted")
     pairs_before = table_rows(lake, "machine_learning_curated")
     edit(
@@ -206,6 +206,7 @@ def test_an_upgrade_recomputes_exactly_the_tables_whose_code_changed(spark, tmp_
     assert {table for table in after if after[table] != before[table]} == {
         "step_trainer_trusted",
         "machine_learning_curated",
+        "training_set",  # every machine_learning_curated row
     }
     assert recomputed(home)["step_trainer_trusted"] == dates
     even = [row for row in steps_before if row["distanceFromObject"] % 2 == 0]
