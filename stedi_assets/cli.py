@@ -6,7 +6,7 @@ import os
 import sys
 import tempfile
 import traceback
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
@@ -30,7 +30,7 @@ from stedi_assets.options import (
 )
 from stedi_assets.pseudonym_key import local_pseudonym_key
 from stedi_assets.run_log import Terminal, log_dir, new_log_file, noise_to
-from stedi_assets.schemas.tables import ALL_TABLES, LANDING_TABLES
+from stedi_assets.schemas.tables import ALL_TABLES, LANDING_TABLES, SPLITS
 
 
 class Landed(NamedTuple):
@@ -233,35 +233,41 @@ def run_log(args) -> Path | None:
 
 
 def maintain(args) -> int:
-    """Expire snapshots older than the retention window and delete the files nothing references."""
+    """Re-issue kept versions without withdrawn customers, expire snapshots older than the retention window and
+    delete the files nothing references."""
     from stedi_assets.lake.catalog import LakeCatalog
 
     catalog = LakeCatalog(args.lake, args.namespace)
     if not catalog.exists():
         print(f"stedi: no lake at {args.lake} (its catalog {catalog.sqlite_path} is missing)", file=sys.stderr)
         return 2
+    try:
+        key = local_pseudonym_key(args.pseudonym_key)
+    except (OSError, ValueError) as error:
+        print(f"stedi: no pseudonym key ({error})", file=sys.stderr)
+        return 2
     from pyspark.sql import SparkSession
 
-    from stedi_assets.lake.iceberg_tables import Lake
-    from stedi_assets.lake.maintenance import expire_old_files
-    from stedi_assets.schemas.tables import ALL_TABLES
+    from stedi_assets.kept_versions import maintain, reissue_text
     from stedi_assets.spark_config import spark_config
 
     log = run_log(args)
     with noise_to(log) as terminal:
         try:
             spark = SparkSession.builder.config(map=spark_config(s3_lake=args.lake.startswith("s3://"))).getOrCreate()
-            deleted = expire_old_files(spark, Lake(args.lake, args.namespace), list(ALL_TABLES), args.retain_days)
+            reissued, deleted = maintain(spark, Lake(args.lake, args.namespace), key, args.retain_days)
         except Exception as error:  # told in one line; the trace goes to the log
             traceback.print_exc()
             cause = one_line("".join(traceback.format_exception(error)), str(error))
             print(f"stedi: maintenance failed: {cause} (details: {log or 'above'})", file=terminal.err)
             return 1
+    for version in reissued:
+        print(f"Kept version {version.version} of {version.table}: {reissue_text(version)}")
     print(f"Expired snapshots older than {args.retain_days:g} days; files deleted:")
     print(f"{'table':<26}{'data':>8}{'metadata':>10}{'orphans':>9}")
     for table, files in deleted.items():
         print(f"{table:<26}{files['data_files']:>8}{files['manifest_files']:>10}{files['orphan_files']:>9}")
-    return 0
+    return 1 if any(version.kept_because for version in reissued) else 0
 
 
 def sample(args) -> int:
@@ -320,6 +326,51 @@ def query(args) -> int:
     return 0
 
 
+def utc_time(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def training_set_list(args) -> int:
+    """Every kept version of training_set: snapshot, made when, rows (customers) per split, re-issues."""
+    from stedi_assets.kept_versions import training_set_versions
+
+    found = training_set_versions(Lake(args.lake, args.namespace))
+    if not found:
+        print(f"stedi: training_set has no kept version in {args.lake}: materialize the lake first", file=sys.stderr)
+        return 2
+    columns = ["version", "kind", "snapshot", "created (UTC)", *SPLITS, "re-issued"]
+    rows = [
+        (
+            kept.version.name,
+            kept.version.kind,
+            str(kept.version.snapshot_id),
+            utc_time(kept.version.created_ms),
+            *(f"{rows:,} ({customers:,})" for rows, customers in kept.per_split.values()),
+            "; ".join(
+                f"{utc_time(done['at_ms'])}: {done['rows_removed']:,} {done['why']}" for done in kept.version.reissues
+            ),
+        )
+        for kept in found
+    ]
+    print_table(columns, rows)
+    print("(per split: rows (customers))")
+    return 0
+
+
+def training_set_export(args) -> int:
+    """One Parquet file per split of a kept version of training_set."""
+    from stedi_assets.kept_versions import export_version
+
+    try:
+        written = export_version(Lake(args.lake, args.namespace), args.tag, Path(args.out))
+    except KeyError:
+        print(f"stedi: training_set has no version {args.tag!r}: `stedi training-set list` names them", file=sys.stderr)
+        return 2
+    for split, rows in written.items():
+        print(f"{Path(args.out) / f'{split}.parquet'}: {rows:,} rows")
+    return 0
+
+
 def ingest_date(text: str) -> str:
     try:
         return date.fromisoformat(text).isoformat()
@@ -350,6 +401,14 @@ def row_limit(text: str) -> int:
 
 
 DEFAULT_LANDING, DEFAULT_LAKE = "data/landing", "data/lake"  # where `stedi sample` and `dagster dev` have them
+
+
+def add_key_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--pseudonym-key",
+        help="key of the pseudonymous customer ids (default: $STEDI_PSEUDONYM_KEY, $STEDI_PSEUDONYM_KEY_FILE, "
+        "else this installation's own, generated once)",
+    )
 
 
 def add_lake_arguments(command: argparse.ArgumentParser) -> None:
@@ -439,11 +498,7 @@ release it; every other delivery is built.""",
         "a line or array element larger than this is quarantined",
     )  # fmt: skip
     run.add_argument("--expect", metavar="PROFILE", help="check row counts against a profile (stedi-starter)")
-    run.add_argument(
-        "--pseudonym-key",
-        help="key of the pseudonymous customer ids (default: $STEDI_PSEUDONYM_KEY, $STEDI_PSEUDONYM_KEY_FILE, "
-        "else this installation's own, generated once)",
-    )
+    add_key_argument(run)
     run.add_argument(
         "--spark-master",
         default=os.environ.get("STEDI_SPARK_MASTER", "local[*]"),
@@ -458,7 +513,9 @@ release it; every other delivery is built.""",
         """  stedi maintain --lake data/lake
   stedi maintain --lake data/lake --retain-days 0   # only while nothing writes the lake
 
-It prints the files deleted per table; Spark's and the JVM's messages go to a log file that it names.""",
+Kept versions (tags and branches) of trusted and curated tables are first re-issued without the rows of
+customers who no longer consent (the pseudonym key tells their ids in the curated tables). It prints what it
+re-issued and the files deleted per table; Spark's and the JVM's messages go to a log file that it names.""",
     )
     add_lake_arguments(upkeep)
     upkeep.add_argument(
@@ -467,6 +524,7 @@ It prints the files deleted per table; Spark's and the JVM's messages go to a lo
         default=float(os.environ.get("STEDI_RETAIN_DAYS", DEFAULT_RETAIN_DAYS)),
         help="keep snapshots (and files) this many days old (default: $STEDI_RETAIN_DAYS or 7)",
     )
+    add_key_argument(upkeep)
     add_output_arguments(upkeep)
     upkeep.set_defaults(handler=maintain)
     free = command(
@@ -532,6 +590,25 @@ then starts a run when landing files change.""",
     ask.add_argument("--limit", type=row_limit, default=50, help="print at most this many rows (default 50)")
     ask.add_argument("sql", help='e.g. "SELECT count(*) FROM customer_trusted"; tables are named as the assets')
     ask.set_defaults(handler=query)
+    versions = command(
+        commands,
+        "training-set",
+        "list the kept versions of training_set, or export one as a Parquet file per split",
+        """  stedi training-set list --lake data/lake
+  stedi training-set export --lake data/lake --tag v3 --out data/exports/v3
+
+Each run that changes training_set keeps the new version as an Iceberg tag (v1, v2, ...), kept through
+maintenance and re-issued without customers who withdraw (docs/training-sets.md).""",
+    )
+    actions = versions.add_subparsers(title="actions", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="every kept version: snapshot, made when, rows per split, re-issues")
+    add_lake_arguments(listing)
+    listing.set_defaults(handler=training_set_list)
+    export = actions.add_parser("export", help="write one Parquet file per split of a version")
+    add_lake_arguments(export)
+    export.add_argument("--tag", required=True, help="the version, as `list` names it (e.g. v3)")
+    export.add_argument("--out", required=True, help="folder to write train.parquet, validation.parquet, test.parquet")
+    export.set_defaults(handler=training_set_export)
     return cli
 
 

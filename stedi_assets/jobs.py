@@ -7,11 +7,11 @@ from dagster_pyspark import PySparkResource
 from pydantic import Field
 
 from stedi_assets.deliveries import release
+from stedi_assets.kept_versions import maintain, reissue_text
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.lake.maintenance import expire_old_files
-from stedi_assets.options import DEFAULT_RETAIN_DAYS
-from stedi_assets.schemas.tables import ALL_TABLES, LANDING_TABLES
+from stedi_assets.options import DEFAULT_RETAIN_DAYS, StediOptions
+from stedi_assets.schemas.tables import LANDING_TABLES
 
 # Runs that write the lake take turns (dagster.yaml limits runs with this tag to one at a time).
 LAKE_WRITER_TAG = {"stedi/lake-writer": "true"}
@@ -63,11 +63,20 @@ class Retention(dg.Config):
     retain_days: float = float(os.environ.get("STEDI_RETAIN_DAYS", DEFAULT_RETAIN_DAYS))
 
 
-@dg.op(description="Expires snapshots older than the retention window and deletes the files nothing references.")
+@dg.op(
+    description="Re-issues kept versions without withdrawn customers, expires snapshots older than the retention "
+    "window and deletes the files nothing references."
+)
 def expire_snapshots_and_orphan_files(
-    context: dg.OpExecutionContext, config: Retention, pyspark: PySparkResource, lake: dg.ResourceParam[Lake]
+    context: dg.OpExecutionContext,
+    config: Retention,
+    pyspark: PySparkResource,
+    lake: dg.ResourceParam[Lake],
+    options: dg.ResourceParam[StediOptions],
 ) -> None:
-    deleted = expire_old_files(pyspark.spark_session, lake, list(ALL_TABLES), config.retain_days)
+    reissued, deleted = maintain(pyspark.spark_session, lake, options.pseudonym_key, config.retain_days)
+    for version in reissued:
+        context.log.info(f"{version.table} {version.version}: {reissue_text(version)}")
     for table, files in deleted.items():
         context.log.info(f"{table}: deleted {files}")
 

@@ -36,6 +36,16 @@ def table_rows(lake: Path | str, name: str, namespace: str = DEFAULT_NAMESPACE) 
     return table.scan().to_arrow().to_pylist()
 
 
+def kept_versions(lake: Path | str, name: str, namespace: str = DEFAULT_NAMESPACE) -> dict[str, list[dict]]:
+    """Every tag and branch but main of the table, with its rows."""
+    table = LakeCatalog(str(lake), namespace).pyiceberg().load_table((namespace, name))
+    return {
+        ref: table.scan(snapshot_id=target.snapshot_id).to_arrow().to_pylist()
+        for ref, target in table.metadata.refs.items()
+        if ref != "main"
+    }
+
+
 def current_snapshots(lake: Path | str, namespace: str = DEFAULT_NAMESPACE) -> dict[str, int | None]:
     """Each table's current snapshot id: a run that commits nothing leaves them all as they were."""
     stored = Lake(str(lake), namespace)

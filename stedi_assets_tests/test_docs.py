@@ -1,6 +1,7 @@
 """The README and the docs stay true: the files they name exist, the `stedi` commands they show parse, the
 benchmark verdicts agree with the report, and every setting the code reads is in the configuration table."""
 
+import argparse
 import re
 import shlex
 import subprocess
@@ -75,7 +76,12 @@ def test_every_stedi_command_shown_exists_with_its_options_and_has_help(doc, cap
     shown = stedi_commands(doc.read_text())
     for name, *words in shown:
         assert name in subcommands, f"{doc.name} shows `stedi {name}`, which is no command"
-        options = {option for action in subcommands[name]._actions for option in action.option_strings}
+        command = subcommands[name]
+        actions = next((a.choices for a in command._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if actions:  # `stedi training-set list ...`: the options are the action's
+            assert words and words[0] in actions, f"{doc.name} shows `stedi {name}` without one of {list(actions)}"
+            command, words = actions[words[0]], words[1:]
+        options = {option for action in command._actions for option in action.option_strings}
         unknown = [word.split("=")[0] for word in words if word.startswith("--") and word.split("=")[0] not in options]
         assert not unknown, f"{doc.name}: `stedi {name}` has no {unknown}"
         with pytest.raises(SystemExit) as exit:

@@ -123,7 +123,7 @@ def test_a_broken_delivery_is_held_across_runs_and_instances_until_released(star
     released = subprocess.run([*release, "--date", NEW_DATE, "--by", "ann"], capture_output=True, text=True)
     assert released.returncode == 0, released.stderr
     assert f"Released accelerometer {NEW_DATE}" in released.stdout and "40 valid rows" in released.stdout
-    history = Lake(str(lake))._iceberg_table(LANDING_TABLES["accelerometer"]).current_snapshot().summary
+    history = Lake(str(lake)).iceberg(LANDING_TABLES["accelerometer"]).current_snapshot().summary
     assert history["stedi.released"].startswith(f"accelerometer {NEW_DATE} by ann at ")
 
     assert materialize(landing, lake) == 0

@@ -13,7 +13,7 @@ PACKAGE = Path(stedi_assets.__file__).parent
 LAYERS = (
     ("cli", "materialize", "remote", "definitions"),  # entry points
     ("assets", "expected_counts", "resources", "sensors", "jobs", "run_targets"),  # Dagster's side
-    ("instance", "asset_metadata", "partitions"),
+    ("instance", "asset_metadata", "partitions", "kept_versions"),
     ("zones",),  # one module per table
     ("builds",),  # what every table's build shares
     ("deliveries", "query", "sample"),

@@ -15,7 +15,7 @@ import pytest
 
 from stedi_assets.schemas.tables import ALL_TABLES
 from stedi_assets_tests.conftest import CONTRACT_COUNTS
-from stedi_assets_tests.lake_contents import current_snapshots, table_rows
+from stedi_assets_tests.lake_contents import current_snapshots, kept_versions, table_rows
 from stedi_assets_tests.test_materialize import printed_counts
 
 pytest_plugins = ["stedi_assets_tests.aws"]
@@ -68,6 +68,8 @@ def test_starter_data_from_s3_into_iceberg_tables_on_s3_in_the_glue_catalog(
     assert [entry["Key"] for entry in data_files["Contents"] if entry["Key"].endswith(".parquet")]
 
     committed = current_snapshots(lake, NAMESPACE)
+    tagged = kept_versions(lake, "training_set", NAMESPACE)
+    assert list(tagged) == ["v1"] and len(tagged["v1"]) == CONTRACT_COUNTS["default"]["training_set"]
 
     # Maintenance lists and deletes through S3FileIO: a file no snapshot references goes, the tables stay.
     orphan = "lake/trusted/customer_trusted/data/ingest_date=2023-08-06/left-by-a-killed-run.parquet"
@@ -75,5 +77,6 @@ def test_starter_data_from_s3_into_iceberg_tables_on_s3_in_the_glue_catalog(
     stedi(tmp_path, "maintain", "--lake", lake, "--namespace", NAMESPACE, "--retain-days", "0")
     assert s3.list_objects_v2(Bucket=lake_bucket, Prefix=orphan)["KeyCount"] == 0
     assert current_snapshots(lake, NAMESPACE) == committed
+    assert kept_versions(lake, "training_set", NAMESPACE) == tagged  # no customer withdrew: kept as it is
     for name, rows in CONTRACT_COUNTS["default"].items():
         assert len(table_rows(lake, name, NAMESPACE)) == rows, name

@@ -23,6 +23,7 @@ from stedi_assets.landing_files import LandingRoot
 from stedi_assets.options import StediOptions
 from stedi_assets.pseudonym_key import key_id
 from stedi_assets.schemas.tables import MASKED_COLUMNS, PARTITION_COLUMN, TableSpec
+from stedi_assets.transforms.consent import Belongs
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,10 @@ class Table:
     recomputes the table, and the tables downstream of it wherever its content changed). `upstream`: tables
     read whole (consent and de-duplication look across ingest dates); `upstream_same_date`: tables read at
     the run's dates. `column_sources`: where each column comes from (upstream table, column), for lineage.
-    `shaped_by`: the options (`StediOptions` fields) its rows depend on. `group`: the Dagster asset group, the
-    table's zone unless given."""
+    `shaped_by`: the options (`StediOptions` fields) its rows depend on. `belongs`: which of its rows are of
+    customers who consent now (`transforms.consent`; trusted and curated tables), so a kept version of the
+    table can be re-issued without a customer who withdrew. `group`: the Dagster asset group, the table's zone
+    unless given."""
 
     spec: TableSpec
     checks: tuple[Check, ...]
@@ -42,6 +45,7 @@ class Table:
     upstream_same_date: tuple[TableSpec, ...] = ()
     column_sources: dict[str, list[tuple[TableSpec, str]]] | None = None
     shaped_by: tuple[str, ...] = ()
+    belongs: Belongs | None = None
     group: str | None = None
 
 

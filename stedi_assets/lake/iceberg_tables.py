@@ -96,7 +96,7 @@ def _content(entry: dict | None) -> tuple:
     return (entry or {}).get("rows"), (entry or {}).get("digest")
 
 
-def _properties(snapshot) -> dict[str, str]:
+def snapshot_summary(snapshot) -> dict[str, str]:
     """A pyiceberg snapshot's summary properties (its operation aside)."""
     return dict(snapshot.summary.additional_properties) if snapshot.summary else {}
 
@@ -114,7 +114,7 @@ def _pinned_table(iceberg) -> Pinned:
     if snapshot is None:
         return Pinned(None, {})
     return _pinned(
-        snapshot.snapshot_id, {s.snapshot_id: (s.parent_snapshot_id, _properties(s)) for s in iceberg.snapshots()}
+        snapshot.snapshot_id, {s.snapshot_id: (s.parent_snapshot_id, snapshot_summary(s)) for s in iceberg.snapshots()}
     )
 
 
@@ -153,7 +153,7 @@ class Lake:
     def pin(self, table: TableSpec) -> Pinned:
         """The table's current snapshot and its partitions' state, from one read of the catalog, without Spark."""
         if self.catalog.on_s3:
-            return _pinned_table(self._iceberg_table(table))
+            return _pinned_table(self.iceberg(table))
         return _pinned(*self.catalog.local_snapshots(table.name))
 
     def pins(self, tables) -> dict[str, Pinned]:
@@ -233,7 +233,7 @@ class Lake:
         from pyiceberg.exceptions import CommitFailedException
         from pyiceberg.table import Table
 
-        iceberg = self._iceberg_table(table)
+        iceberg = self.iceberg(table)
         pinned = _pinned_table(iceberg)
         if pinned.snapshot_id is None:
             raise ValueError(f"{table.name} holds no data yet")
@@ -265,7 +265,7 @@ class Lake:
         (the schema check counts them as each partition is written): a required column cannot hold one."""
         if table.name in self._documented:
             return
-        iceberg = self._iceberg_table(table)
+        iceberg = self.iceberg(table)
         if iceberg is None:
             return
         schema, state = iceberg.schema(), _pinned_table(iceberg).state
@@ -365,7 +365,7 @@ class Lake:
     def _python_catalog(self):
         return self.catalog.pyiceberg()
 
-    def _iceberg_table(self, table: TableSpec):
+    def iceberg(self, table: TableSpec):
         """The table's metadata through pyiceberg, or None before the table exists."""
         if not self.catalog.exists():
             return None
@@ -377,5 +377,5 @@ class Lake:
             return None
 
     def _snapshot_of_commit(self, table: TableSpec, commit_id: str) -> int:
-        snapshots = self._iceberg_table(table).snapshots()
-        return next(s.snapshot_id for s in reversed(snapshots) if _properties(s).get(COMMIT_ID) == commit_id)
+        snapshots = self.iceberg(table).snapshots()
+        return next(s.snapshot_id for s in reversed(snapshots) if snapshot_summary(s).get(COMMIT_ID) == commit_id)

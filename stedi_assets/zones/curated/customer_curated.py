@@ -6,7 +6,7 @@ from stedi_assets.builds.checks import not_empty, one_row_per_customer, schema_v
 from stedi_assets.builds.outcome import Built
 from stedi_assets.builds.stale import stale_whole_table
 from stedi_assets.schemas.tables import ACCELEROMETER_TRUSTED, CUSTOMER_CURATED, CUSTOMER_TRUSTED
-from stedi_assets.transforms import curated
+from stedi_assets.transforms import consent, curated
 
 TABLE = Table(
     CUSTOMER_CURATED,
@@ -15,6 +15,7 @@ TABLE = Table(
     upstream=(ACCELEROMETER_TRUSTED,),
     upstream_same_date=(CUSTOMER_TRUSTED,),
     column_sources=same_names(CUSTOMER_CURATED, CUSTOMER_TRUSTED),
+    belongs=consent.by_email("email"),
 )
 
 

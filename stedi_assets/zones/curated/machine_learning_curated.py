@@ -18,7 +18,7 @@ from stedi_assets.schemas.tables import (
     PARTITION_COLUMN,
     STEP_TRAINER_TRUSTED,
 )
-from stedi_assets.transforms import curated
+from stedi_assets.transforms import consent, curated
 
 
 @check(
@@ -40,6 +40,7 @@ TABLE = Table(
     upstream=(ACCELEROMETER_TRUSTED, CUSTOMER_CURATED),
     upstream_same_date=(STEP_TRAINER_TRUSTED,),
     shaped_by=("ml_join", "consent_cutoff", "pseudonym_key"),
+    belongs=consent.by_pseudonyms,
     column_sources={
         "sensorReadingTime": [(STEP_TRAINER_TRUSTED, "sensorReadingTime")],
         "serialNumber": [(STEP_TRAINER_TRUSTED, "serialNumber")],

@@ -3,7 +3,9 @@ chosen per pseudonymous customer_id by a keyed hash (`transforms.curated.split_o
 are never on both sides of an evaluation, and a customer never changes split as data grows. The shares of
 customers are an option (`--split`, default 70/15/15).
 
-A partition is recomputed when its machine_learning_curated partition, the key or the shares changed."""
+A partition is recomputed when its machine_learning_curated partition, the key or the shares changed. Each
+version of the table's rows is kept as an Iceberg tag (`v1`, `v2`, ...: `lake.versions`), which the
+materialization names."""
 
 import math
 from dataclasses import dataclass, field
@@ -14,9 +16,10 @@ from stedi_assets.builds.build import Build, BuildInputs, Table, publish, same_n
 from stedi_assets.builds.checks import check, no_personal_columns, not_empty, schema_valid
 from stedi_assets.builds.outcome import Built, Markdown
 from stedi_assets.builds.stale import stale_partitions
+from stedi_assets.lake.versions import tag_current_version
 from stedi_assets.options import split_text
 from stedi_assets.schemas.tables import MACHINE_LEARNING_CURATED, PARTITION_COLUMN, SPLITS, TRAINING_SET
-from stedi_assets.transforms import curated
+from stedi_assets.transforms import consent, curated
 
 FEATURES = ("distanceFromObject", "x", "y", "z")
 
@@ -73,6 +76,7 @@ TABLE = Table(
     code_version="1",
     upstream_same_date=(MACHINE_LEARNING_CURATED,),
     shaped_by=("pseudonym_key", "split_shares"),
+    belongs=consent.by_pseudonyms,
     column_sources={
         **same_names(MACHINE_LEARNING_CURATED, MACHINE_LEARNING_CURATED),
         "split": [(MACHINE_LEARNING_CURATED, "customer_id")],
@@ -127,6 +131,9 @@ def compute(inputs: BuildInputs) -> list[Built]:
     published = publish(inputs, TRAINING_SET, rows, stale.keys, stale.extra_state, pinned=pinned)
     summary, customers = split_summary(published.stored)
     metadata = {"split_target": split_text(options.split_shares), "per_split": summary_table(summary)}
+    version = tag_current_version(lake, TRAINING_SET)
+    if version is not None:
+        metadata.update(version=version.name, version_snapshot_id=str(version.snapshot_id))  # 64 bits: as text
     return [TrainingSetBuilt(published, stale.keys, options, metadata, by_split=summary, customers=customers)]
 
 

@@ -3,6 +3,7 @@ customer_trusted), each in the earliest ingest date it landed. Declared, checked
 step_trainer_trusted is (`readings_build`)."""
 
 from stedi_assets.schemas.tables import ACCELEROMETER_TRUSTED, CUSTOMER_TRUSTED
+from stedi_assets.transforms import consent
 from stedi_assets.transforms.trusted import accelerometer_consent, accelerometer_trusted
 from stedi_assets.zones.trusted.shared import readings_build
 
@@ -12,5 +13,6 @@ BUILD = readings_build(
     "timestamp",
     accelerometer_trusted,
     accelerometer_consent,
+    consent.by_email("user"),
     code_version="1",
 )

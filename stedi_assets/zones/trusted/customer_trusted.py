@@ -8,7 +8,7 @@ from stedi_assets.builds.checks import not_empty, one_row_per_customer, schema_v
 from stedi_assets.builds.outcome import Built
 from stedi_assets.builds.stale import stale_whole_table
 from stedi_assets.schemas.tables import CUSTOMER_TRUSTED, LANDING_TABLES
-from stedi_assets.transforms import trusted
+from stedi_assets.transforms import consent, trusted
 from stedi_assets.zones.trusted.shared import flowing, held_metadata
 
 CUSTOMER_LANDING = LANDING_TABLES["customer"]
@@ -18,6 +18,7 @@ TABLE = Table(
     code_version="1",
     upstream=(CUSTOMER_LANDING,),
     column_sources=same_names(CUSTOMER_TRUSTED, CUSTOMER_LANDING),
+    belongs=consent.by_email("email"),
 )
 
 

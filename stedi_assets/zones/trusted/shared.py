@@ -13,6 +13,7 @@ from stedi_assets.builds.stale import digests_by_date, landed_up_to, reading_spa
 from stedi_assets.deliveries import held_dates
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import LANDING_TABLES, PARTITION_COLUMN, TableSpec
+from stedi_assets.transforms.consent import Belongs
 
 
 def flowing(spark: SparkSession, lake: Lake, source: str) -> tuple[DataFrame, dict[str, dict], list[str]]:
@@ -38,6 +39,7 @@ def readings_build(
     time_column: str,
     transform: Callable[..., DataFrame],
     consent: Callable[[DataFrame, DataFrame], DataFrame],
+    belongs: Belongs,
     code_version: str,
 ) -> Build:
     """The distinct readings of one source whose customer (or device) is in `customers`, each in the first
@@ -45,7 +47,7 @@ def readings_build(
     any other (a customer's consent changed). Its columns are the source's landing columns.
 
     `transform(landing, customers, consent_cutoff, dates)` computes the table, `consent(landing, customers)`
-    each landed reading's consent (see `builds.stale`)."""
+    each landed reading's consent (see `builds.stale`); `belongs` which rows are of customers who consent now."""
     source = spec.name.removesuffix("_trusted")
     landing = LANDING_TABLES[source]
     table = Table(
@@ -55,6 +57,7 @@ def readings_build(
         upstream=(landing, customers),
         column_sources=same_names(spec, landing),
         shaped_by=("consent_cutoff",),
+        belongs=belongs,
     )
 
     def compute(inputs: BuildInputs) -> list[Built]:

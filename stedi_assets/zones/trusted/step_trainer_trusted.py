@@ -3,6 +3,7 @@ customer_curated, each in the earliest ingest date it landed. Declared, checked 
 accelerometer_trusted is (`readings_build`)."""
 
 from stedi_assets.schemas.tables import CUSTOMER_CURATED, STEP_TRAINER_TRUSTED
+from stedi_assets.transforms import consent
 from stedi_assets.transforms.trusted import step_trainer_consent, step_trainer_trusted
 from stedi_assets.zones.trusted.shared import readings_build
 
@@ -12,5 +13,6 @@ BUILD = readings_build(
     "sensorReadingTime",
     step_trainer_trusted,
     step_trainer_consent,
+    consent.by_device,
     code_version="1",
 )

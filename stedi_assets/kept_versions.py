@@ -1,0 +1,111 @@
+"""Invariant 8: every kept version (tag or branch) of a trusted or curated table, the platform's training_set
+tags and refs people made by hand alike, holds no row of a customer who no longer consents. Maintenance
+re-issues such versions (`lake.versions.reissue`) before it expires snapshots, so the rows' files then go
+with the snapshots that held them (invariant 5), and the versions stay."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.lake.maintenance import expire_old_files
+from stedi_assets.lake.versions import Version, read_version, reissue, versions
+from stedi_assets.pseudonym_key import key_id
+from stedi_assets.schemas.tables import ALL_TABLES, CUSTOMER_TRUSTED, SPLITS, TRAINING_SET
+from stedi_assets.transforms.consent import consenting
+from stedi_assets.zones import BUILDS
+
+WHY = "rows of customers who no longer consent to research removed"
+
+
+@dataclass(frozen=True)
+class Reissue:
+    """What maintenance did to one kept version: the rows it removed, or why it could not look (`kept_because`)."""
+
+    table: str
+    version: str
+    rows_removed: int = 0
+    kept_because: str | None = None
+
+
+def _made_with_another_key(version: Version, key: str, uses_key: bool) -> bool:
+    made_with = version.built_from.get("options", {}).get("pseudonym_key")
+    return uses_key and made_with is not None and made_with != key_id(key)
+
+
+def purge_withdrawn(spark: SparkSession, lake: Lake, pseudonym_key: str) -> list[Reissue]:
+    """Re-issue every kept version of a trusted or curated table that holds rows of a customer not consenting
+    now (per the current customer_trusted). A version whose pseudonyms were made with another key cannot be
+    matched to customers: it is left as it is and reported."""
+    tables = [table for build in BUILDS.values() for table in build.tables if table.belongs is not None]
+    kept = {table.spec.name: versions(lake, table.spec) for table in tables}
+    if not any(kept.values()):
+        return []
+    now = consenting(lake.read(spark, CUSTOMER_TRUSTED), pseudonym_key)
+    done = []
+    for table in tables:
+        for version in kept[table.spec.name]:
+            if _made_with_another_key(version, pseudonym_key, "pseudonym_key" in table.shaped_by):
+                done.append(Reissue(table.spec.name, version.name, kept_because="made with another pseudonym key"))
+                continue
+            removed = reissue(spark, lake, table.spec, version, table.belongs(now), WHY)
+            done.append(Reissue(table.spec.name, version.name, removed))
+    return done
+
+
+def maintain(
+    spark: SparkSession, lake: Lake, pseudonym_key: str, retain_days: float
+) -> tuple[list[Reissue], dict[str, dict[str, int]]]:
+    """The lake's maintenance: kept versions re-issued without withdrawn customers, then snapshots older than
+    `retain_days` expired and unreferenced files deleted (`lake.maintenance`)."""
+    reissued = purge_withdrawn(spark, lake, pseudonym_key)
+    return reissued, expire_old_files(spark, lake, list(ALL_TABLES), retain_days)
+
+
+def reissue_text(reissued: Reissue) -> str:
+    if reissued.kept_because:
+        return f"kept as it is ({reissued.kept_because}): re-issue it with that key"
+    return f"re-issued without {reissued.rows_removed} rows" if reissued.rows_removed else "nothing to remove"
+
+
+@dataclass(frozen=True)
+class TrainingSetVersion:
+    """A kept version of training_set with its rows and customers per split."""
+
+    version: Version
+    per_split: dict[str, tuple[int, int]]  # split: (rows, customers)
+
+
+def _per_split(rows) -> dict[str, tuple[int, int]]:
+    counts = rows.group_by("split").aggregate([("split", "count"), ("customer_id", "count_distinct")]).to_pylist()
+    found = {row["split"]: (row["split_count"], row["customer_id_count_distinct"]) for row in counts}
+    return {split: found.get(split, (0, 0)) for split in SPLITS}
+
+
+def training_set_versions(lake: Lake) -> list[TrainingSetVersion]:
+    """Every kept version of training_set, oldest first, read without Spark."""
+    return [
+        TrainingSetVersion(
+            version, _per_split(read_version(lake, TRAINING_SET, version.name, ("split", "customer_id")))
+        )
+        for version in versions(lake, TRAINING_SET)
+    ]
+
+
+def export_version(lake: Lake, name: str, out: Path) -> dict[str, int]:
+    """One Parquet file per split of training_set's version `name` (`<out>/<split>.parquet`, written whole under
+    a temporary name first); the rows written per split. Raises KeyError for an unknown version."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    rows = read_version(lake, TRAINING_SET, name)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for split in SPLITS:
+        part = rows.filter(pc.equal(rows["split"], split))
+        partial = out / f".{split}.parquet.partial"
+        pq.write_table(part, partial)
+        partial.replace(out / f"{split}.parquet")
+        written[split] = part.num_rows
+    return written
