@@ -248,14 +248,14 @@ def maintain(args) -> int:
         return 2
     from pyspark.sql import SparkSession
 
-    from stedi_assets.kept_versions import maintain, reissue_text
+    from stedi_assets.kept_versions import reissue_text, run_maintenance
     from stedi_assets.spark_config import spark_config
 
     log = run_log(args)
     with noise_to(log) as terminal:
         try:
             spark = SparkSession.builder.config(map=spark_config(s3_lake=args.lake.startswith("s3://"))).getOrCreate()
-            reissued, deleted = maintain(spark, Lake(args.lake, args.namespace), key, args.retain_days)
+            reissued, deleted = run_maintenance(spark, Lake(args.lake, args.namespace), key, args.retain_days)
         except Exception as error:  # told in one line; the trace goes to the log
             traceback.print_exc()
             cause = one_line("".join(traceback.format_exception(error)), str(error))
@@ -360,10 +360,11 @@ def training_set_list(args) -> int:
 def training_set_export(args) -> int:
     """One Parquet file per split of a kept version of training_set."""
     from stedi_assets.kept_versions import export_version
+    from stedi_assets.lake.versions import UnknownVersion
 
     try:
         written = export_version(Lake(args.lake, args.namespace), args.tag, Path(args.out))
-    except KeyError:
+    except UnknownVersion:
         print(f"stedi: training_set has no version {args.tag!r}: `stedi training-set list` names them", file=sys.stderr)
         return 2
     for split, rows in written.items():

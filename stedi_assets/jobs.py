@@ -7,7 +7,7 @@ from dagster_pyspark import PySparkResource
 from pydantic import Field
 
 from stedi_assets.deliveries import release
-from stedi_assets.kept_versions import maintain, reissue_text
+from stedi_assets.kept_versions import reissue_text, run_maintenance
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.options import DEFAULT_RETAIN_DAYS, StediOptions
@@ -74,7 +74,7 @@ def expire_snapshots_and_orphan_files(
     lake: dg.ResourceParam[Lake],
     options: dg.ResourceParam[StediOptions],
 ) -> None:
-    reissued, deleted = maintain(pyspark.spark_session, lake, options.pseudonym_key, config.retain_days)
+    reissued, deleted = run_maintenance(pyspark.spark_session, lake, options.pseudonym_key, config.retain_days)
     for version in reissued:
         context.log.info(f"{version.table} {version.version}: {reissue_text(version)}")
     for table, files in deleted.items():

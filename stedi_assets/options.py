@@ -18,7 +18,8 @@ class StediOptions:
     max_file_size: int = 2**30  # bytes of a landing file, once decompressed, past which it is one quarantine row
     max_record_size: int = 2**20  # bytes of a line or array element, past which it is quarantined
     pseudonym_key: str | None = None  # the key (runs on this machine, see `pseudonym_key.py`)...
-    pseudonym_key_secret: str | None = None  # ... or the AWS secret a Glue or EMR job reads it from
+    pseudonym_key_secret: str | None = None  # ... or the AWS secret a Glue or EMR job reads it from,
+    pseudonym_key_secret_field: str | None = None  # ... and the field holding it in a key/value secret
 
 
 _SIZE = re.compile(r"\s*([0-9]+)\s*(KiB|MiB|GiB)?\s*")

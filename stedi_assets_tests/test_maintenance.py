@@ -106,6 +106,13 @@ def test_a_withdrawn_customer_is_physically_gone_after_maintenance(tmp_path, spa
         table: sorted(map(str, table_rows(lake, table))) for table in ("customer_trusted", "machine_learning_curated")
     }
 
+    # With another key, the curated tables' customers cannot be told: their versions are kept as they are.
+    wrong = main(["maintain", "--lake", str(lake), "--retain-days", "7", "--pseudonym-key", "another"])
+    assert wrong == 1 and "training_set: kept as it is: made with another pseudonym key" in capsys.readouterr().out
+    assert {v: rows for v, rows in all_kept_versions(lake).items() if v[0] == "training_set"} == {
+        v: rows for v, rows in versions.items() if v[0] == "training_set"
+    }
+
     # Dagster's maintenance job re-issues the kept versions as the CLI does.
     run_config = {"ops": {"expire_snapshots_and_orphan_files": {"config": {"retain_days": 7}}}}
     result = maintain_lake.execute_in_process(

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from stedi_assets import pseudonym_key
 from stedi_assets.cli import main
 from stedi_assets.sample import write_sample_landing
-from stedi_assets.transforms.curated import pseudonym
+from stedi_assets.transforms.curated import pseudonym, split_of
 from stedi_assets_tests.lake_contents import current_snapshots, table_rows
 from stedi_assets_tests.reference import customer_key
 from stedi_assets_tests.reference import pseudonym as reference_pseudonym
@@ -22,7 +22,7 @@ pytest_plugins = ["stedi_assets_tests.aws"]
 
 @pytest.fixture
 def no_key_configured(monkeypatch):
-    for name in (pseudonym_key.KEY_ENV, pseudonym_key.FILE_ENV, pseudonym_key.SECRET_ENV):
+    for name in (pseudonym_key.KEY_ENV, pseudonym_key.FILE_ENV, pseudonym_key.SECRET_ENV, pseudonym_key.FIELD_ENV):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -42,6 +42,35 @@ def installation(monkeypatch, folder) -> None:
 def test_the_pseudonym_is_hmac_sha256_of_the_customer_key(spark, key, customer):
     (row,) = spark.range(1).select(pseudonym(F.lit(customer), key).alias("id")).collect()
     assert row["id"] == hmac.new(key.encode(), customer.encode(), hashlib.sha256).hexdigest()
+
+
+def plan_text(frame) -> str:
+    """Every plan Spark keeps of a frame (parsed, analyzed, optimized, physical), as its UI and event logs
+    show them, after the frame ran."""
+    frame.collect()
+    return frame._jdf.queryExecution().toString()
+
+
+def secrets_in(text: str, key: str) -> list[str]:
+    """The key, or one of its HMAC pads (the key XOR 0x36 / 0x5C over a 64-byte block), as `text` may hold it:
+    as text, as hex, or as the byte list Spark prints for a binary literal."""
+    block = key.encode().ljust(64, b"\0")
+    pads = [bytes(b ^ pad for b in block) for pad in (0x36, 0x5C)]
+    forms = [key] + [
+        form for pad in pads for form in (pad.hex(), pad.hex().upper(), ",".join(f"{b:X}" for b in pad[:8]))
+    ]
+    return [form for form in forms if form in text]
+
+
+def test_the_key_is_in_no_query_plan(spark):
+    key = "a-key-only-this-test-knows-7f3a"
+    frame = spark.createDataFrame([("ann@x.com",)], "email string")
+    ids = frame.select(pseudonym(F.col("email"), key).alias("customer_id"))
+    splits = ids.select(split_of(F.col("customer_id"), key, (0.7, 0.15, 0.15)))
+    assert not secrets_in(plan_text(ids), key) and not secrets_in(plan_text(splits), key)
+    # The search finds a pad where a plan holds one as a literal, as the ids made with Spark's SHA-256 did.
+    inner_pad = bytes(b ^ 0x36 for b in key.encode().ljust(64, b"\0"))
+    assert secrets_in(plan_text(frame.select(F.sha2(F.concat(F.lit(inner_pad), F.encode("email", "UTF-8")), 256))), key)
 
 
 def test_an_installation_generates_its_key_once_readable_by_its_owner_only(no_key_configured, tmp_path, capsys):
@@ -81,6 +110,22 @@ def test_a_configured_key_wins(no_key_configured, tmp_path, moto_env, moto_clien
     assert pseudonym_key.local_pseudonym_key() == "from-the-environment"
     assert pseudonym_key.local_pseudonym_key("given") == "given"
     assert not (tmp_path / "config").exists()  # nothing generated
+
+
+def test_a_key_value_secret_needs_the_field_named(no_key_configured, tmp_path, moto_env, moto_client):
+    """The console's default secret type is key/value: its JSON used whole would give other pseudonyms."""
+    installation(no_key_configured, tmp_path / "config")
+    secret = f"stedi/pseudonym-key-{uuid.uuid4().hex}"
+    moto_client("secretsmanager").create_secret(Name=secret, SecretString='{"key": "from-a-field", "note": "x"}')
+    no_key_configured.setenv(pseudonym_key.SECRET_ENV, secret)
+    with pytest.raises(ValueError, match=f"the secret {secret} holds key/value pairs: name the field"):
+        pseudonym_key.local_pseudonym_key()
+    no_key_configured.setenv(pseudonym_key.FIELD_ENV, "key")
+    assert pseudonym_key.local_pseudonym_key() == "from-a-field"
+    no_key_configured.setenv(pseudonym_key.FIELD_ENV, "missing")
+    with pytest.raises(ValueError, match="has no text field 'missing'"):
+        pseudonym_key.local_pseudonym_key()
+    assert not (tmp_path / "config").exists()  # no key generated in its place
 
 
 def ids_and_expected(lake, key: str) -> tuple[set[str], set[str]]:

@@ -11,9 +11,11 @@ summary (`stedi.reissue`), so the lake alone tells a version's history.
 import json
 import re
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pyspark.sql import Column, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from stedi_assets.lake.iceberg_tables import Lake, snapshot_summary
@@ -23,7 +25,11 @@ from stedi_assets.schemas.tables import PARTITION_COLUMN, TableSpec
 MAIN = "main"
 TAG_NAME = re.compile(r"^v(\d+)$")  # the platform's own tags
 REISSUE = "stedi.reissue"
-WORK_BRANCH = "stedi-reissue"  # a tag's new snapshot is written on this branch, then the tag moves to it
+WORK_BRANCH = "stedi-reissue"  # a tag's new snapshot is written on a branch so named, then the tag moves to it
+
+
+class UnknownVersion(KeyError):
+    """No kept version of the table has this name."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ def versions(lake: Lake, table: TableSpec) -> list[Version]:
     history = {s.snapshot_id: (s.parent_snapshot_id, snapshot_summary(s)) for s in snapshots.values()}
     found = []
     for name, ref in iceberg.metadata.refs.items():
-        if name in (MAIN, WORK_BRANCH):
+        if name == MAIN or name.startswith(WORK_BRANCH):
             continue
         snapshot = snapshots[ref.snapshot_id]
         record = json.loads(snapshot_summary(snapshot).get(REISSUE, "{}"))
@@ -96,6 +102,9 @@ def tag_current_version(lake: Lake, table: TableSpec) -> Version | None:
             if _changes_rows(snapshot):
                 break
             snapshot = snapshots.get(snapshot.parent_snapshot_id)
+        else:  # the history before the current rows has expired: they are the newest tag's, as it was made
+            if tagged:
+                return max(tagged.values(), key=lambda v: (v.created_ms, v.name))
         number = 1 + max((int(TAG_NAME.match(v.name).group(1)) for v in kept if TAG_NAME.match(v.name)), default=0)
         try:
             iceberg.manage_snapshots().create_tag(current.snapshot_id, f"v{number}").commit()
@@ -104,14 +113,22 @@ def tag_current_version(lake: Lake, table: TableSpec) -> Version | None:
         return Version(f"v{number}", "tag", current.snapshot_id, current.timestamp_ms, current.snapshot_id)
 
 
-def reissue(spark: SparkSession, lake: Lake, table: TableSpec, version: Version, kept: Column, why: str) -> int:
-    """Re-issue `version` holding only its rows where `kept` is true: the partitions with other rows rewritten
-    in a new snapshot, to which the ref moves (a branch's own commit; for a tag, a commit on a work branch made
-    at the tag, then the tag moved). Returns the rows removed (0: the version is left as it is)."""
+def reissue(
+    spark: SparkSession,
+    lake: Lake,
+    table: TableSpec,
+    version: Version,
+    flag: Callable[[DataFrame], DataFrame],
+    kept: str,
+    why: str,
+) -> int:
+    """Re-issue `version` holding only its rows that `flag` marks true in the column `kept`: the partitions
+    with other rows rewritten in a new snapshot, to which the ref moves (a branch's own commit, which fails if
+    someone committed to the branch meanwhile; for a tag, a commit on a work branch made at the tag, then the
+    tag moved). Returns the rows removed (0: the version is left as it is)."""
     identifier = lake.identifier(table)
-    rows = spark.read.option("snapshot-id", str(version.snapshot_id)).table(identifier)
-    flagged = rows.withColumn("_kept", F.coalesce(kept, F.lit(False)))
-    gone = flagged.where(~F.col("_kept")).groupBy(PARTITION_COLUMN).count().collect()
+    flagged = flag(spark.read.option("snapshot-id", str(version.snapshot_id)).table(identifier))
+    gone = flagged.where(~F.col(kept)).groupBy(PARTITION_COLUMN).count().collect()
     removed = {row[PARTITION_COLUMN]: row["count"] for row in gone}
     if not removed:
         return 0
@@ -122,30 +139,39 @@ def reissue(spark: SparkSession, lake: Lake, table: TableSpec, version: Version,
         "built_from": version.built_from,
         "reissues": [*version.reissues, {**now, "rows_removed": sum(removed.values())}],
     }
-    branch = version.name if version.kind == "branch" else WORK_BRANCH
+    branch = version.name if version.kind == "branch" else f"{WORK_BRANCH}-{uuid.uuid4().hex[:8]}"
     if version.kind == "tag":
-        _drop_work_branch(spark, identifier)  # left by a re-issue killed halfway
-        spark.sql(f"ALTER TABLE {identifier} CREATE BRANCH `{WORK_BRANCH}` AS OF VERSION {version.snapshot_id}")
+        spark.sql(f"ALTER TABLE {identifier} CREATE BRANCH `{branch}` AS OF VERSION {version.snapshot_id}")
     rewritten = F.col(PARTITION_COLUMN).isin(list(removed))
-    stays = flagged.where(rewritten & F.col("_kept")).drop("_kept")
-    property = {f"snapshot-property.{REISSUE}": json.dumps(record)}
-    stays.writeTo(f"{identifier}.`branch_{branch}`").options(**property).overwrite(rewritten)
+    options = {
+        f"snapshot-property.{REISSUE}": json.dumps(record),
+        "isolation-level": "serializable",
+        "validate-from-snapshot-id": str(version.snapshot_id),
+    }
+    flagged.where(rewritten & F.col(kept)).drop(kept).writeTo(f"{identifier}.`branch_{branch}`").options(
+        **options
+    ).overwrite(rewritten)
     if version.kind == "tag":
-        new = spark.sql(f"SELECT snapshot_id FROM {identifier}.refs WHERE name = '{WORK_BRANCH}'").first()[0]
+        new = spark.sql(f"SELECT snapshot_id FROM {identifier}.refs WHERE name = '{branch}'").first()[0]
         spark.sql(f"ALTER TABLE {identifier} REPLACE TAG `{version.name}` AS OF VERSION {new}")
-        _drop_work_branch(spark, identifier)
+        spark.sql(f"ALTER TABLE {identifier} DROP BRANCH `{branch}`")
     return sum(removed.values())
 
 
-def _drop_work_branch(spark: SparkSession, identifier: str) -> None:
-    spark.sql(f"ALTER TABLE {identifier} DROP BRANCH IF EXISTS `{WORK_BRANCH}`")
+def drop_work_branches(spark: SparkSession, lake: Lake, table: TableSpec) -> None:
+    """Work branches a re-issue killed halfway left (they may hold a version's old rows). Maintenance runs alone:
+    no other re-issue is using one."""
+    iceberg = lake.iceberg(table)
+    for name in iceberg.metadata.refs if iceberg else ():
+        if name.startswith(WORK_BRANCH):
+            spark.sql(f"ALTER TABLE {lake.identifier(table)} DROP BRANCH IF EXISTS `{name}`")
 
 
 def read_version(lake: Lake, table: TableSpec, name: str, columns: tuple[str, ...] = ("*",)):
-    """The rows of a kept version as an Arrow table, without Spark (pyiceberg). Raises KeyError for an unknown
-    name."""
+    """The rows of a kept version as an Arrow table, without Spark (pyiceberg); `UnknownVersion` if none has
+    that name."""
     iceberg = lake.iceberg(table)
     ref = iceberg.metadata.refs.get(name) if iceberg else None
-    if ref is None or name in (MAIN, WORK_BRANCH):
-        raise KeyError(name)
+    if ref is None or name == MAIN or name.startswith(WORK_BRANCH):
+        raise UnknownVersion(name)
     return iceberg.scan(snapshot_id=ref.snapshot_id, selected_fields=columns).to_arrow()

@@ -46,7 +46,8 @@ def report(pipes: PipesContext, outcome: TableOutcome) -> None:
 def with_key(options: StediOptions) -> StediOptions:
     """The options with the pseudonym key, read here from the secret they name (it is not in the context)."""
     if options.pseudonym_key_secret:
-        return replace(options, pseudonym_key=secret_pseudonym_key(options.pseudonym_key_secret))
+        key = secret_pseudonym_key(options.pseudonym_key_secret, options.pseudonym_key_secret_field)
+        return replace(options, pseudonym_key=key)
     return options
 
 

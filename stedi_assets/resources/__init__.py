@@ -6,7 +6,7 @@ from stedi_assets.lake.catalog import DEFAULT_NAMESPACE
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.landing_files import LandingRoot, local_landing_bytes
 from stedi_assets.options import ML_JOIN_MODES, StediOptions, parse_size, parse_split
-from stedi_assets.pseudonym_key import SECRET_ENV, local_pseudonym_key
+from stedi_assets.pseudonym_key import FIELD_ENV, SECRET_ENV, local_pseudonym_key
 from stedi_assets.resources.local_steps import LocalSteps
 from stedi_assets.resources.spark import local_spark
 
@@ -19,6 +19,7 @@ def shared_resources(
     pseudonym_key: str | None = None,
     namespace: str = DEFAULT_NAMESPACE,
     pseudonym_key_secret: str | None = None,
+    pseudonym_key_secret_field: str | None = None,
     max_file_size: int = StediOptions.max_file_size,
     max_record_size: int = StediOptions.max_record_size,
     split_shares: tuple[float, ...] = StediOptions.split_shares,
@@ -35,6 +36,7 @@ def shared_resources(
         consent_cutoff,
         pseudonym_key=pseudonym_key,
         pseudonym_key_secret=pseudonym_key_secret,
+        pseudonym_key_secret_field=pseudonym_key_secret_field,
         max_file_size=max_file_size,
         max_record_size=max_record_size,
         split_shares=split_shares,
@@ -116,6 +118,9 @@ def resources_from_environment() -> dict:
                 "STEDI_DEPLOYMENT=aws needs the lake on S3 (STEDI_LAKE_ROOT=s3://...): Glue and EMR "
                 "workers share no folder with each other or with Dagster"
             )
-        secret = os.environ.get(SECRET_ENV)  # the job reads the key itself: it never travels in the pipes context
-        return {**shared_resources(**shared, pseudonym_key_secret=secret), "zone_steps": steps_from_environment()}
+        secret = {  # the job reads the key itself: it never travels in the pipes context
+            "pseudonym_key_secret": os.environ.get(SECRET_ENV),
+            "pseudonym_key_secret_field": os.environ.get(FIELD_ENV),
+        }
+        return {**shared_resources(**shared, **secret), "zone_steps": steps_from_environment()}
     raise ValueError(f"STEDI_DEPLOYMENT must be local or aws, not {deployment!r}")

@@ -1,7 +1,9 @@
 """Curated zone: the tables data scientists use."""
 
 import hashlib
+import hmac
 
+import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -18,16 +20,23 @@ def customer_curated(customer_trusted: DataFrame, accelerometer_trusted: DataFra
     return curated.select(*CUSTOMER_CURATED.column_names, PARTITION_COLUMN)
 
 
-def pseudonym(key: Column, pseudonym_key: str) -> Column:
-    """HMAC-SHA256 of the customer key (RFC 2104), as hex: stable per person, not reversible without the key.
+def keyed_digest(message: str, pseudonym_key: str) -> str:
+    """HMAC-SHA256 of `message` with the pseudonym key, as hex."""
+    return hmac.new(pseudonym_key.encode(), message.encode(), hashlib.sha256).hexdigest()
 
-    Spark has no HMAC function, so it is built from SHA-256 as the RFC defines it:
-    H((K ^ opad) || H((K ^ ipad) || message)), K the key padded to SHA-256's 64-byte block."""
-    block = pseudonym_key.encode()
-    block = (hashlib.sha256(block).digest() if len(block) > 64 else block).ljust(64, b"\0")
-    inner_pad, outer_pad = (bytes(b ^ pad for b in block) for pad in (0x36, 0x5C))
-    inner = F.unhex(F.sha2(F.concat(F.lit(inner_pad), F.encode(key, "UTF-8")), 256))
-    return F.sha2(F.concat(F.lit(outer_pad), inner), 256)
+
+def pseudonym(key: Column, pseudonym_key: str) -> Column:
+    """HMAC-SHA256 of the customer key, as hex: stable per person, not reversible without the key.
+
+    Computed in Python (a pandas UDF), not with Spark's functions: Spark has no HMAC, and one built from its
+    SHA-256 puts the key's padded blocks in every query plan as literals (Spark's UI, event logs, Glue's and
+    EMR's dashboards), from which XOR gives back the key. A UDF's closure travels pickled, never in a plan."""
+
+    @F.pandas_udf("string")
+    def pseudonym_of(keys: pd.Series) -> pd.Series:
+        return keys.map(lambda customer: keyed_digest(customer, pseudonym_key))
+
+    return pseudonym_of(key)
 
 
 def device_owners(customer_curated: DataFrame) -> DataFrame:
@@ -83,13 +92,20 @@ FRACTION_HEX_DIGITS = 13
 def split_of(customer_id: Column, pseudonym_key: str, shares: tuple[float, ...]) -> Column:
     """The customer's split: an HMAC of `split:<customer_id>` with the pseudonym key (so nobody without it can
     steer a customer into a split), read as a fraction of 1, against the shares' running sums. It depends on
-    nothing but the customer and the configuration: a customer never changes split as data grows."""
-    digest = pseudonym(F.concat(F.lit("split:"), customer_id), pseudonym_key)
-    fraction = F.conv(F.substring(digest, 1, FRACTION_HEX_DIGITS), 16, 10).cast("double") / float(
-        16**FRACTION_HEX_DIGITS
-    )
+    nothing but the customer and the configuration: a customer never changes split as data grows. In Python,
+    as `pseudonym` is, so the key stays out of the plan."""
     train, validation, _ = shares
-    return F.when(fraction < train, SPLITS[0]).when(fraction < train + validation, SPLITS[1]).otherwise(SPLITS[2])
+
+    def split(customer: str) -> str:
+        fraction = int(keyed_digest(f"split:{customer}", pseudonym_key)[:FRACTION_HEX_DIGITS], 16)
+        fraction /= 16**FRACTION_HEX_DIGITS
+        return SPLITS[0] if fraction < train else SPLITS[1] if fraction < train + validation else SPLITS[2]
+
+    @F.pandas_udf("string")
+    def split_by_customer(customers: pd.Series) -> pd.Series:
+        return customers.map(split)
+
+    return split_by_customer(customer_id)
 
 
 def training_set(machine_learning_curated: DataFrame, pseudonym_key: str, shares: tuple[float, ...]) -> DataFrame:
