@@ -6,12 +6,13 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stedi_assets.builds.build import BuildInputs, publish
+from stedi_assets.builds.build import Build, BuildInputs, publish, run_build
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.options import StediOptions
 from stedi_assets.schemas.tables import TRAINING_SET
 from stedi_assets.transforms.curated import split_of
 from stedi_assets.zones.curated.training_set import (
+    TABLE,
     TrainingSetBuilt,
     one_split_per_customer,
     split_balance,
@@ -77,3 +78,15 @@ def test_split_balance_warns_only_when_many_customers_stray_from_the_target(spar
     assert set(result.metadata["strayed"]) == {"train", "validation", "test"}
     few = built_from_rows(spark, tmp_path / "few", [(ids[0], "test"), (ids[1], "train")])
     assert split_balance(few).passed  # two customers: any split of them is within three deviations
+
+
+def test_a_version_is_kept_only_when_the_checks_pass(spark, tmp_path):
+    """A leaking table is written (the check tells the failure on it) but kept as no version to train on."""
+    a, b = "a" * 64, "b" * 64
+    for name, rows, tags in (("leak", [(a, "train"), (a, "test")], []), ("fine", [(a, "train"), (b, "test")], ["v1"])):
+        built = built_from_rows(spark, tmp_path / name, rows)
+        options = StediOptions(pseudonym_key=KEY)
+        inputs = BuildInputs(spark, Lake(str(tmp_path / name)), None, options, ["2024-01-01"], ["2024-01-01"])
+        (outcome,) = run_build(Build("training_set", (TABLE,), lambda _, built=built: [built]), inputs)
+        assert list(Lake(str(tmp_path / name)).iceberg(TRAINING_SET).metadata.refs) == ["main", *tags], name
+        assert outcome.metadata.get("version") == (tags[0] if tags else None), name

@@ -35,8 +35,9 @@ class Table:
     the run's dates. `column_sources`: where each column comes from (upstream table, column), for lineage.
     `shaped_by`: the options (`StediOptions` fields) its rows depend on. `belongs`: which of its rows are of
     customers who consent now (`transforms.consent`; trusted and curated tables), so a kept version of the
-    table can be re-issued without a customer who withdrew. `group`: the Dagster asset group, the table's zone
-    unless given."""
+    table can be re-issued without a customer who withdrew. `after_passing`: what the build does once the
+    table's ERROR checks pass (training_set keeps the version), returning metadata for the materialization.
+    `group`: the Dagster asset group, the table's zone unless given."""
 
     spec: TableSpec
     checks: tuple[Check, ...]
@@ -46,6 +47,7 @@ class Table:
     column_sources: dict[str, list[tuple[TableSpec, str]]] | None = None
     shaped_by: tuple[str, ...] = ()
     belongs: Belongs | None = None
+    after_passing: Callable[["BuildInputs"], dict] | None = None
     group: str | None = None
 
 
@@ -120,6 +122,8 @@ def run_build(build: Build, inputs: BuildInputs) -> list[TableOutcome]:
         if failed and table.spec.name in inputs.built_from:
             # Written, but not up to date: the next run must compute it and tell the failure again.
             inputs.lake.amend_state(table.spec, lambda state: {}, {}, built_from={"failed_checks": failed})
+        if table.after_passing and not failed:
+            built = replace(built, metadata={**built.metadata, **table.after_passing(inputs)})
         outcomes.append(table_outcome(built, checks))
     return outcomes
 

@@ -70,6 +70,12 @@ def split_balance(built: TrainingSetBuilt):
     }
 
 
+def keep_version(inputs: BuildInputs) -> dict:
+    """The table's rows kept as a tag once its checks pass (a leaking table is no version to train on)."""
+    version = tag_current_version(inputs.lake, TRAINING_SET)
+    return {} if version is None else {"version": version.name, "version_snapshot_id": str(version.snapshot_id)}
+
+
 TABLE = Table(
     TRAINING_SET,
     (schema_valid, not_empty, no_personal_columns, one_split_per_customer, split_balance),
@@ -77,6 +83,7 @@ TABLE = Table(
     upstream_same_date=(MACHINE_LEARNING_CURATED,),
     shaped_by=("pseudonym_key", "split_shares"),
     belongs=consent.by_pseudonyms,
+    after_passing=keep_version,
     column_sources={
         **same_names(MACHINE_LEARNING_CURATED, MACHINE_LEARNING_CURATED),
         "split": [(MACHINE_LEARNING_CURATED, "customer_id")],
@@ -131,9 +138,6 @@ def compute(inputs: BuildInputs) -> list[Built]:
     published = publish(inputs, TRAINING_SET, rows, stale.keys, stale.extra_state, pinned=pinned)
     summary, customers = split_summary(published.stored)
     metadata = {"split_target": split_text(options.split_shares), "per_split": summary_table(summary)}
-    version = tag_current_version(lake, TRAINING_SET)
-    if version is not None:
-        metadata.update(version=version.name, version_snapshot_id=str(version.snapshot_id))  # 64 bits: as text
     return [TrainingSetBuilt(published, stale.keys, options, metadata, by_split=summary, customers=customers)]
 
 
