@@ -20,21 +20,11 @@ from stedi_assets.spark_config import SMALL_INPUT_JAVA_OPTIONS
 DRIVER_ENV = "spark.emr-serverless.driverEnv."
 
 
-# The Iceberg Glue 5.0 ships for Spark 3.5 (`--datalake-formats iceberg`). Glue runs no Spark 4, for which there
-# is no runtime of that release: under pyspark 4 the Glue stand-in takes the platform's own.
-GLUE_5_ICEBERG = "1.7.1"
-
-
-def glue_iceberg() -> str:
-    return GLUE_5_ICEBERG if jars.spark_minor() == "3.5" else jars.ICEBERG
-
-
-def script_environment(endpoint: str, iceberg: str = jars.ICEBERG) -> dict[str, str]:
+def script_environment(endpoint: str) -> dict[str, str]:
     """What the service's runtime gives a script: credentials, a region, and Spark (here local, with the JVM
-    options of a local run over small inputs) with Iceberg `iceberg` on its classpath, as Glue's
-    `--datalake-formats iceberg` and EMR's bundled jar give it (here from the test session's jar cache)."""
-    packages = jars.iceberg_config(aws=True, iceberg=iceberg)
-    iceberg = " ".join(f"--conf {key}={value}" for key, value in packages.items())
+    options of a local run over small inputs) with Iceberg on its classpath, as Glue's `--datalake-formats
+    iceberg` and EMR's bundled jar give it (here from the test session's jar cache)."""
+    iceberg = " ".join(f"--conf {key}={value}" for key, value in jars.iceberg_config(aws=True).items())
     small_input_jvm = shlex.quote(f"spark.driver.extraJavaOptions={SMALL_INPUT_JAVA_OPTIONS}")
     return {
         "PATH": os.environ["PATH"],
@@ -53,10 +43,8 @@ def script_environment(endpoint: str, iceberg: str = jars.ICEBERG) -> dict[str, 
 class ScriptRuns:
     """Job runs as subprocesses of a script stored on S3, keyed by the service's run id."""
 
-    ICEBERG = jars.ICEBERG  # the Iceberg release the service's runtime gives a script
-
     def __init__(self, client, s3, endpoint: str):
-        self._client, self._s3, self._environment = client, s3, script_environment(endpoint, self.ICEBERG)
+        self._client, self._s3, self._environment = client, s3, script_environment(endpoint)
         self._runs: dict[str, tuple[subprocess.Popen, Path]] = {}
         self._scripts = tempfile.TemporaryDirectory(prefix="job-scripts-")
 
@@ -86,7 +74,6 @@ class ScriptRuns:
 
 
 class LocalGlue(ScriptRuns):
-    ICEBERG = glue_iceberg()
     STATES = {"running": "RUNNING", "succeeded": "SUCCEEDED", "failed": "FAILED"}
 
     def start_job_run(self, JobName: str, Arguments: dict[str, str] | None = None, **params):
