@@ -248,7 +248,7 @@ def maintain(args) -> int:
         return 2
     from pyspark.sql import SparkSession
 
-    from stedi_assets.kept_versions import reissue_text, run_maintenance
+    from stedi_assets.kept_versions import needs_a_person, reissue_text, run_maintenance
     from stedi_assets.spark_config import spark_config
 
     log = run_log(args)
@@ -267,7 +267,7 @@ def maintain(args) -> int:
     print(f"{'table':<26}{'data':>8}{'metadata':>10}{'orphans':>9}")
     for table, files in deleted.items():
         print(f"{table:<26}{files['data_files']:>8}{files['manifest_files']:>10}{files['orphan_files']:>9}")
-    return 1 if any(version.kept_because for version in reissued) else 0
+    return 1 if any(needs_a_person(version) for version in reissued) else 0
 
 
 def sample(args) -> int:

@@ -7,7 +7,7 @@ from dagster_pyspark import PySparkResource
 from pydantic import Field
 
 from stedi_assets.deliveries import release
-from stedi_assets.kept_versions import reissue_text, run_maintenance
+from stedi_assets.kept_versions import needs_a_person, reissue_text, run_maintenance
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.options import DEFAULT_RETAIN_DAYS, StediOptions
@@ -79,6 +79,8 @@ def expire_snapshots_and_orphan_files(
         context.log.info(f"{version.table} {version.version}: {reissue_text(version)}")
     for table, files in deleted.items():
         context.log.info(f"{table}: deleted {files}")
+    if told := [version for version in reissued if needs_a_person(version)]:  # as `stedi maintain` exits 1
+        raise dg.Failure("; ".join(f"{v.table} {v.version}: {reissue_text(v)}" for v in told))
 
 
 @dg.job(

@@ -31,6 +31,7 @@ class Reissue:
     version: str
     rows_removed: int = 0
     kept_because: str | None = None
+    retention: dict | None = None  # the ref's own retention, which maintenance cannot answer for
 
 
 def _key_made_with(version: Version, lake_key: str | None) -> str | None:
@@ -73,7 +74,7 @@ def _reissued(spark: SparkSession, lake: Lake, table: Table, version: Version, n
     except Exception as error:
         cause = one_line("".join(traceback.format_exception(error)), str(error))
         return Reissue(table.spec.name, version.name, kept_because=f"its re-issue failed: {cause}")
-    return Reissue(table.spec.name, version.name, removed)
+    return Reissue(table.spec.name, version.name, removed, retention=version.retention or None)
 
 
 def run_maintenance(
@@ -85,10 +86,21 @@ def run_maintenance(
     return reissued, expire_old_files(spark, lake, list(ALL_TABLES), retain_days)
 
 
+def needs_a_person(reissued: Reissue) -> bool:
+    """Maintenance could not answer for the version: it exits non-zero so someone looks."""
+    return bool(reissued.kept_because or reissued.retention)
+
+
 def reissue_text(reissued: Reissue) -> str:
     if reissued.kept_because:
         return f"kept as it is: {reissued.kept_because}"
-    return f"re-issued without {reissued.rows_removed} rows" if reissued.rows_removed else "nothing to remove"
+    done = f"re-issued without {reissued.rows_removed} rows" if reissued.rows_removed else "nothing to remove"
+    if reissued.retention:
+        done += (
+            f"; it has a retention of its own ({reissued.retention}): expiry may drop it (a tag's maximum age) or "
+            "keep its old rows (a branch's snapshots): make it again without one"
+        )
+    return done
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import hmac
 import pytest
 
 from stedi_assets.builds.build import BuildInputs, publish
-from stedi_assets.kept_versions import purge_withdrawn
+from stedi_assets.kept_versions import needs_a_person, purge_withdrawn, reissue_text
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.lake.versions import versions
 from stedi_assets.options import StediOptions
@@ -135,3 +135,16 @@ def test_versions_whose_customers_cannot_be_told_are_kept_as_they_are(spark, lak
     after = versions_of(lake)
     assert after["training_set", "paper"] == before["training_set", "paper"]
     assert len(after["customer_trusted", "paper"]) == 1
+
+
+def test_a_version_with_a_retention_of_its_own_is_re_issued_and_told(spark, lake):
+    """Expiry answers to such a ref's retention, not to maintenance's: a person must look."""
+    iceberg = lake.iceberg(CUSTOMER_CURATED)
+    iceberg.manage_snapshots().create_branch(
+        iceberg.current_snapshot().snapshot_id, "mine", min_snapshots_to_keep=5
+    ).commit()
+    write(spark, lake, CUSTOMER_TRUSTED, CUSTOMERS[:1])
+    done = {(r.table, r.version): r for r in purge_withdrawn(spark, lake, KEY)}
+    assert done["customer_curated", "mine"].rows_removed == 2 and done["customer_curated", "mine"].retention
+    assert needs_a_person(done["customer_curated", "mine"]) and not needs_a_person(done["customer_curated", "paper"])
+    assert "retention of its own" in reissue_text(done["customer_curated", "mine"])

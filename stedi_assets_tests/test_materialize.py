@@ -15,7 +15,7 @@ import pytest
 from stedi_assets.cli import main
 from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.sample import write_sample_landing
-from stedi_assets.schemas.tables import ALL_TABLES, ZONE_TABLES
+from stedi_assets.schemas.tables import ALL_TABLES, SPLITS, ZONE_TABLES
 from stedi_assets_tests.conftest import CONTRACT_COUNTS
 from stedi_assets_tests.lake_contents import TABLE_FIELDS, current_snapshots, lake_table, landed_dates, table_rows
 from stedi_assets_tests.reference import CONTRACT_FIELDS, reference_tables
@@ -80,6 +80,11 @@ def test_sample_data_matches_the_reference_and_reruns_change_nothing(tmp_path, s
         assert quarantined_lines(lake, source) == expected[f"{source}_quarantine"], source
     assert sum(expected["accelerometer_quarantine"].values()) > 0, "the sample has a truncated line"
     assert landed_dates(lake, "accelerometer") == {f"2024-01-0{day}" for day in (1, 2, 3)}
+    # training_set on the sample's messy dates (consent given and withdrawn by later updates): every split used,
+    # no customer in two.
+    splits = Counter((row["customer_id"], row["split"]) for row in table_rows(lake, "training_set"))
+    assert {split for _, split in splits} == set(SPLITS)
+    assert len({customer for customer, _ in splits}) == len(splits)
 
     # Readers outside Dagster see the contract's column docs and required columns (pyiceberg here).
     catalog = LakeCatalog(str(lake)).pyiceberg()

@@ -23,6 +23,9 @@ from stedi_assets.lake.partition_state import built_from_at
 from stedi_assets.schemas.tables import PARTITION_COLUMN, TableSpec
 
 MAIN = "main"
+# A ref's own retention: a tag with a maximum age is dropped by expiry, and a branch that keeps more than one
+# snapshot keeps a re-issued version's old rows with them.
+RETENTION = ("max_ref_age_ms", "max_snapshot_age_ms", "min_snapshots_to_keep")
 TAG_NAME = re.compile(r"^v(\d+)$")  # the platform's own tags
 REISSUE = "stedi.reissue"
 WORK_BRANCH = "stedi-reissue"  # a tag's new snapshot is written on a branch so named, then the tag moves to it
@@ -36,7 +39,7 @@ class UnknownVersion(KeyError):
 class Version:
     """A kept version: its ref's name and kind (`tag` or `branch`), the snapshot it holds now, when it was
     first made (epoch ms), the snapshot it first held, what that snapshot was built from (`stedi.built_from`;
-    empty: unknown) and its re-issues, oldest first."""
+    empty: unknown), its re-issues, oldest first, and the retention of its own it was made with, if any."""
 
     name: str
     kind: str
@@ -45,6 +48,7 @@ class Version:
     first_snapshot_id: int
     built_from: dict = field(default_factory=dict)
     reissues: list[dict] = field(default_factory=list)
+    retention: dict = field(default_factory=dict)
 
 
 def versions(lake: Lake, table: TableSpec) -> list[Version]:
@@ -69,6 +73,7 @@ def versions(lake: Lake, table: TableSpec) -> list[Version]:
                 record.get("first_snapshot_id", ref.snapshot_id),
                 record.get("built_from") or built_from_at(ref.snapshot_id, history),
                 record.get("reissues", []),
+                {name: getattr(ref, name) for name in RETENTION if getattr(ref, name) is not None},
             )
         )
     return sorted(found, key=lambda v: (v.created_ms, v.name))
