@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from stedi_assets.atomic_files import written_whole
 from stedi_assets.builds.build import Table
 from stedi_assets.failures import one_line
 from stedi_assets.lake.iceberg_tables import Lake
@@ -128,8 +129,8 @@ def training_set_versions(lake: Lake) -> list[TrainingSetVersion]:
 
 
 def export_version(lake: Lake, name: str, out: Path) -> dict[str, int]:
-    """One Parquet file per split of training_set's version `name` (`<out>/<split>.parquet`, written whole under
-    a temporary name first); the rows written per split. Raises `UnknownVersion` for an unknown name."""
+    """One Parquet file per split of training_set's version `name` (`<out>/<split>.parquet`, each written whole:
+    `written_whole`); the rows written per split. Raises `UnknownVersion` for an unknown name."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -138,8 +139,7 @@ def export_version(lake: Lake, name: str, out: Path) -> dict[str, int]:
     written = {}
     for split in SPLITS:
         part = rows.filter(pc.equal(rows["split"], split))
-        partial = out / f".{split}.parquet.partial"
-        pq.write_table(part, partial)
-        partial.replace(out / f"{split}.parquet")
+        with written_whole(out / f"{split}.parquet") as temporary:
+            pq.write_table(part, temporary)
         written[split] = part.num_rows
     return written

@@ -54,8 +54,11 @@ class Version:
 def versions(lake: Lake, table: TableSpec) -> list[Version]:
     """The table's kept versions, oldest first (none before the table exists)."""
     iceberg = lake.iceberg(table)
-    if iceberg is None:
-        return []
+    return [] if iceberg is None else _versions(iceberg)
+
+
+def _versions(iceberg) -> list[Version]:
+    """The kept versions of a pyiceberg table, oldest first."""
     snapshots = {s.snapshot_id: s for s in iceberg.snapshots()}
     history = {s.snapshot_id: (s.parent_snapshot_id, snapshot_summary(s)) for s in snapshots.values()}
     found = []
@@ -97,8 +100,8 @@ def tag_current_version(lake: Lake, table: TableSpec) -> Version | None:
         current = iceberg.current_snapshot() if iceberg else None
         if current is None:
             return None
-        kept = versions(lake, table)
-        tagged = {v.first_snapshot_id: v for v in kept if TAG_NAME.match(v.name)}
+        platform = [v for v in _versions(iceberg) if TAG_NAME.match(v.name)]
+        tagged = {v.first_snapshot_id: v for v in platform}
         snapshots = {s.snapshot_id: s for s in iceberg.snapshots()}
         snapshot = current
         while snapshot is not None:
@@ -110,7 +113,7 @@ def tag_current_version(lake: Lake, table: TableSpec) -> Version | None:
         else:  # the history before the current rows has expired: they are the newest tag's, as it was made
             if tagged:
                 return max(tagged.values(), key=lambda v: (v.created_ms, v.name))
-        number = 1 + max((int(TAG_NAME.match(v.name).group(1)) for v in kept if TAG_NAME.match(v.name)), default=0)
+        number = 1 + max((int(TAG_NAME.match(v.name).group(1)) for v in platform), default=0)
         try:
             iceberg.manage_snapshots().create_tag(current.snapshot_id, f"v{number}").commit()
         except CommitFailedException:  # another writer made a tag or committed meanwhile: look again
