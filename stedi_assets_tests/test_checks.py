@@ -1,6 +1,6 @@
 """The checks can fail: each is shown a table that breaks its rule."""
 
-from stedi_assets.builds.build import Build, BuildInputs, Table, built_from, publish, run_build
+from stedi_assets.builds.build import PREVIEW_ROWS, Build, BuildInputs, Table, built_from, preview, publish, run_build
 from stedi_assets.builds.checks import check, readings_distinct, schema_failures, schema_valid
 from stedi_assets.builds.outcome import Built
 from stedi_assets.builds.stale import reading_span
@@ -116,3 +116,42 @@ def test_a_table_whose_error_check_fails_is_left_out_of_date_and_one_that_passes
     table = build_with(True).tables[0]
     expected = built_from(table, {LANDING_TABLES["step_trainer"].name: None}, inputs.options)
     assert lake.pin(STEP_TRAINER_TRUSTED).built_from == expected and expected["code_version"] == "1"
+
+
+def test_the_preview_shows_rows_just_written_with_personal_fields_masked(spark, tmp_path):
+    """The materialization's preview: rows of the partitions this write rewrote (none of a partition left
+    alone), at most PREVIEW_ROWS of them, personal fields as `***`."""
+    table = LANDING_TABLES["customer"]
+    lake = Lake(str(tmp_path))
+
+    def customers(date: str, count: int):
+        rows = [
+            (
+                f"Name {i}",
+                f"c{i}@x.com",
+                "555",
+                "1990-01-01",
+                f"s-{date}-{i}",
+                1,
+                2,
+                None,
+                None,
+                None,
+                "f.json",
+                i,
+                date,
+            )
+            for i in range(1, count + 1)
+        ]
+        return spark.createDataFrame(rows, table.spark_schema)
+
+    publish(run_over(lake, spark, ["2024-01-01"]), table, customers("2024-01-01", 2))
+    second = publish(run_over(lake, spark, ["2024-01-02"]), table, customers("2024-01-02", PREVIEW_ROWS + 3))
+    lines = preview(second).splitlines()
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    shown = [dict(zip(header, (cell.strip() for cell in line.strip("|").split("|")))) for line in lines[2:]]
+    assert len(shown) == PREVIEW_ROWS
+    assert {row["ingest_date"] for row in shown} == {"2024-01-02"}
+    assert all(row["serialNumber"].startswith("s-2024-01-02-") for row in shown)
+    for row in shown:
+        assert row["email"] == row["customerName"] == row["phone"] == row["birthDay"] == "***"

@@ -108,6 +108,9 @@ def built_from(table: Table, snapshots: dict[str, int | None], options: StediOpt
     }
 
 
+PREVIEW_ROWS = 5
+
+
 def run_build(build: Build, inputs: BuildInputs) -> list[TableOutcome]:
     """Computes the build's tables, then each table's checks from what it left. What each table is built from
     is taken first: an input that changes meanwhile makes the table out of date, never wrongly up to date."""
@@ -128,9 +131,6 @@ def run_build(build: Build, inputs: BuildInputs) -> list[TableOutcome]:
     return outcomes
 
 
-PREVIEW_ROWS = 5
-
-
 def publish(
     inputs: BuildInputs,
     table: TableSpec,
@@ -148,7 +148,7 @@ def publish(
     rules = rule_breaks(table)  # counted in the write's digest pass, not in a pass of their own
     measures = {**rules, **(measures or {})}
     source = inputs.built_from.get(table.name)
-    written = lake.replace_partitions(rows, table, write_keys, extra_state, measures, pinned, source)
+    written = lake.replace_partitions(rows, table, write_keys, extra_state, measures, pinned, source, PREVIEW_ROWS)
     lake.document(table)
     stored = lake.read(rows.sparkSession, table)
     rewritten_rows = stored.where(F.col(PARTITION_COLUMN).isin(written.rewritten))
@@ -156,6 +156,7 @@ def publish(
         table,
         stored,
         rewritten_rows,
+        written.sample,
         {key: written.state.get(key, {"rows": 0})["rows"] for key in partition_keys},
         written.state,
         written.rewritten,
@@ -168,10 +169,13 @@ def publish(
 
 
 def preview(published: Published) -> Markdown:
-    """A few of the rows just written, as Markdown, with personal fields masked."""
-    rows = published.rows.limit(PREVIEW_ROWS).collect()
+    """A few of the rows just written (taken as they were written: no read of the table), as Markdown, with
+    personal fields masked."""
     columns = published.rows.columns
-    masked = [["***" if c in MASKED_COLUMNS and row[c] is not None else str(row[c]) for c in columns] for row in rows]
+    masked = [
+        ["***" if c in MASKED_COLUMNS and row[c] is not None else str(row[c]) for c in columns]
+        for row in published.sample
+    ]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     return Markdown("\n".join(lines + ["| " + " | ".join(values) + " |" for values in masked]))
 

@@ -41,14 +41,15 @@ PER_PARTITION = "per_partition"
 
 @dataclass(frozen=True)
 class Published:
-    """A table after a write: the whole table and its rewritten partitions as stored, row counts of the
-    run's partitions, every partition's state after the write, what to tell of each partition the run
-    targets or the write rewrote (rows and measures), and the rows of the rewritten partitions that break
-    each value rule."""
+    """A table after a write: the whole table and its rewritten partitions as stored, a few of the rows
+    written (`sample`), row counts of the run's partitions, every partition's state after the write, what to
+    tell of each partition the run targets or the write rewrote (rows and measures), and the rows of the
+    rewritten partitions that break each value rule."""
 
     table: TableSpec
     stored: DataFrame
     rows: DataFrame
+    sample: list
     rows_by_partition: dict[str, int]
     state: dict[str, dict]
     rewritten: list[str]

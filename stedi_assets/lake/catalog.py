@@ -96,14 +96,14 @@ class LakeCatalog:
         """Whether a catalog may hold tables: a local lake has none before its SQLite file is made."""
         return self.on_s3 or os.path.exists(self.sqlite_path)
 
-    def local_snapshots(self, name: str) -> tuple[int | None, dict[int, tuple[int | None, dict]]]:
-        """A local table's current snapshot id and each snapshot's parent and summary, read from the JDBC
-        catalog's SQLite file and the table's metadata file (the Iceberg table spec's JSON); (None, {}) before
-        the table exists. Read-only, and without pyiceberg: its catalog and file IO take about 0.8 s to import
-        (SQLAlchemy, pyarrow's datasets, pandas), nearly all of what an up-to-date `stedi materialize` took to
-        answer. Writes, and lakes on S3, go through pyiceberg or Spark."""
+    def local_metadata(self, name: str) -> dict | None:
+        """A local table's current metadata (the Iceberg table spec's JSON), read from the JDBC catalog's SQLite
+        file and the metadata file it points at; None before the table exists. Read-only, and without pyiceberg:
+        its catalog and file IO take about 0.8 s to import (SQLAlchemy, pyarrow's datasets, pandas), nearly all
+        of what an up-to-date `stedi materialize` took to answer. Writes, and lakes on S3, go through pyiceberg
+        or Spark."""
         if not self.exists():
-            return None, {}
+            return None
         query = (
             "SELECT metadata_location FROM iceberg_tables WHERE catalog_name=? AND table_namespace=? AND table_name=?"
         )
@@ -115,17 +115,24 @@ class LakeCatalog:
                 raise
             row = None
         if row is None:
-            return None, {}
+            return None
         location = urlparse(row[0]).path
         with (gzip.open if location.endswith(".gz.metadata.json") else open)(location, "rb") as file:
-            metadata = json.load(file)
-        current = metadata.get("current-snapshot-id")
-        snapshots = {
-            s["snapshot-id"]: (s.get("parent-snapshot-id"), s.get("summary", {})) for s in metadata["snapshots"]
-        }
-        return (None if current in (None, -1) else current), snapshots
+            return json.load(file)
+
+    def local_snapshots(self, name: str) -> tuple[int | None, dict[int, tuple[int | None, dict]]]:
+        """A local table's snapshots (`snapshots_of`), (None, {}) before the table exists."""
+        return snapshots_of(self.local_metadata(name) or {"snapshots": []})
 
     def pyiceberg(self):
         from pyiceberg.catalog import load_catalog  # Python readers only: the Spark builds never need it
 
         return load_catalog(CATALOG, **self.pyiceberg_properties())
+
+
+def snapshots_of(metadata: dict) -> tuple[int | None, dict[int, tuple[int | None, dict]]]:
+    """A table's current snapshot id (None: no data yet) and each snapshot's parent and summary, from its
+    metadata as the Iceberg spec's JSON has it."""
+    current = metadata.get("current-snapshot-id")
+    snapshots = {s["snapshot-id"]: (s.get("parent-snapshot-id"), s.get("summary", {})) for s in metadata["snapshots"]}
+    return (None if current in (None, -1) else current), snapshots

@@ -21,7 +21,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from stedi_assets.lake.catalog import DEFAULT_NAMESPACE, LakeCatalog
+from stedi_assets.lake.catalog import DEFAULT_NAMESPACE, LakeCatalog, snapshots_of
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.partition_state import built_from_at, rows_of, state_at, summary_properties
 from stedi_assets.schemas.tables import MASKED_COLUMNS, PARTITION_COLUMN, TableSpec, empty_frame
@@ -58,12 +58,14 @@ class Pinned:
 @dataclass(frozen=True)
 class Written:
     """What a write did: the partitions it rewrote, the table's state after it, the caller's measures of
-    the rows it was given (per partition), and the table's snapshot after it (None: still empty)."""
+    the rows it was given (per partition), the table's snapshot after it (None: still empty), and a few of the
+    rows it wrote (`sample`)."""
 
     rewritten: list[str]
     state: dict[str, dict]
     measures: dict[str, dict[str, int]]
     snapshot_id: int | None
+    sample: list = field(default_factory=list)
 
 
 def _digest_columns(rows: DataFrame, measures: dict[str, Column]) -> list[Column]:
@@ -173,6 +175,7 @@ class Lake:
         measures: dict[str, Column] | None = None,
         pinned: Pinned | None = None,
         built_from: dict | None = None,
+        sample: int = 0,
     ) -> Written:
         """Make the given partitions hold exactly `rows` of those partitions (none: empty).
 
@@ -182,7 +185,8 @@ class Lake:
         kept in the state and returned. `pinned`: the table as the caller found it before computing `rows`
         (default: as this call finds it). If another writer changed a partition to replace since then, the
         write raises `ConcurrentWrite` and changes nothing. `built_from`: what the whole table is now built
-        from, committed (alone, if nothing else changed) when the table said otherwise.
+        from, committed (alone, if nothing else changed) when the table said otherwise. `sample`: how many of
+        the rows written to return, taken from the rows in hand rather than by reading the table back.
         """
         spark = rows.sparkSession
         self.attach(spark)
@@ -217,7 +221,8 @@ class Lake:
                 if _is_conflict(error):
                     raise ConcurrentWrite(f"{table.name}: another writer changed {rewrite} first") from error
                 raise
-            return Written(rewrite, new_state, measured, snapshot)
+            rows_written = with_rows.limit(sample).collect() if sample and rewrite else []
+            return Written(rewrite, new_state, measured, snapshot, rows_written)
         finally:
             rows.unpersist()
 
@@ -265,26 +270,26 @@ class Lake:
         (the schema check counts them as each partition is written): a required column cannot hold one."""
         if table.name in self._documented:
             return
-        iceberg = self.iceberg(table)
-        if iceberg is None:
+        stored = self._schema_and_state(table)
+        if stored is None:
             return
-        schema, state = iceberg.schema(), _pinned_table(iceberg).state
+        fields, state = stored
 
         def null_free(rule: str) -> bool:
             return all(not entry.get("rows") or entry.get("measures", {}).get(rule) == 0 for entry in state.values())
 
-        differ = {name: doc for name, doc in table.column_docs.items() if schema.find_field(name).doc != doc}
+        differ = {name: doc for name, doc in table.column_docs.items() if fields[name].get("doc") != doc}
         require = [
             column.name
             for column in table.checked_columns
             for rule, kind in column.value_rules()
-            if kind == "not_nullable" and schema.find_field(column.name).optional and null_free(rule)
+            if kind == "not_nullable" and not fields[column.name]["required"] and null_free(rule)
         ]
         if differ or require:
             from pyiceberg.exceptions import CommitFailedException
 
             try:
-                with iceberg.update_schema(allow_incompatible_changes=bool(require)) as update:
+                with self.iceberg(table).update_schema(allow_incompatible_changes=bool(require)) as update:
                     for name, doc in differ.items():
                         update.update_column(name, doc=doc)
                     for name in require:
@@ -292,6 +297,22 @@ class Lake:
             except CommitFailedException:  # another writer committed meanwhile: the next write tries again
                 return
         self._documented.add(table.name)
+
+    def _schema_and_state(self, table: TableSpec) -> tuple[dict[str, dict], dict[str, dict]] | None:
+        """The stored table's columns (their `doc` and `required`, as the Iceberg spec's JSON has them) and its
+        partitions' state, from one read; None before the table exists. A local lake's come from its metadata
+        file, without loading pyiceberg."""
+        if self.catalog.on_s3:
+            iceberg = self.iceberg(table)
+            if iceberg is None:
+                return None
+            fields = {f.name: {"doc": f.doc, "required": f.required} for f in iceberg.schema().fields}
+            return fields, _pinned_table(iceberg).state
+        metadata = self.catalog.local_metadata(table.name)
+        if metadata is None:
+            return None
+        schema = next(s for s in metadata["schemas"] if s["schema-id"] == metadata["current-schema-id"])
+        return {field["name"]: field for field in schema["fields"]}, _pinned(*snapshots_of(metadata)).state
 
     def attach(self, spark: SparkSession) -> None:
         """Point the session's catalog `lake` at this lake. A session that served another lake (tests run
@@ -377,5 +398,8 @@ class Lake:
             return None
 
     def _snapshot_of_commit(self, table: TableSpec, commit_id: str) -> int:
-        snapshots = self.iceberg(table).snapshots()
-        return next(s.snapshot_id for s in reversed(snapshots) if snapshot_summary(s).get(COMMIT_ID) == commit_id)
+        if self.catalog.on_s3:
+            summaries = {s.snapshot_id: snapshot_summary(s) for s in self.iceberg(table).snapshots()}
+        else:  # the metadata file, as `pin` reads it: no pyiceberg table to load
+            summaries = {id: summary for id, (_, summary) in self.catalog.local_snapshots(table.name)[1].items()}
+        return next(id for id, summary in reversed(summaries.items()) if summary.get(COMMIT_ID) == commit_id)

@@ -73,12 +73,13 @@ def parse_landing(
     schema = parsed_lines_schema(fields)
     readable = [file for file in files if file.size <= limits.file_bytes]
     too_large = [file for file in files if file.size > limits.file_bytes]
-    parsed = empty_frame(spark, schema)
     if readable:
         paths = [literal_path(file.path) for file in readable]
         raw_files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(paths)
         names = {file.path: file.name for file in readable}
         parsed = raw_files.mapInArrow(_parse_batches(fields, schema, names, limits), schema)
+    else:
+        parsed = empty_frame(spark, schema)
     if too_large:
         reason = file_over_limit(limits.file_bytes)
         rows = [(file.ingest_date, file.name, 1, *(None,) * len(fields), "", reason) for file in too_large]
