@@ -6,7 +6,7 @@ import dagster as dg
 from stedi_assets.asset_metadata import metadata
 from stedi_assets.builds.build import Build, Table
 from stedi_assets.builds.outcome import PER_PARTITION, SNAPSHOT_ID
-from stedi_assets.lake.conflicts import RETRIES, RETRY_AFTER_SECONDS, lost_a_race
+from stedi_assets.lake.conflicts import RETRIES, RETRY_AFTER_SECONDS, ConcurrentWrite
 from stedi_assets.partitions import ingest_date_partitions, single_run
 from stedi_assets.schemas.tables import TableSpec
 from stedi_assets.zones import BUILDS
@@ -91,10 +91,8 @@ def build_asset(build: Build, resource_keys: set[str]) -> dg.AssetsDefinition:
             run_partitions = set(context.partition_keys)
             for result in getattr(context.resources, STEPS_RESOURCE).run(context, build.name):
                 yield from with_metadata_per_partition(context, run_partitions, result)
-        except Exception as error:
-            if lost_a_race(error):  # computed again from the tables as they are now, by Dagster's step retry
-                raise dg.RetryRequested(max_retries=RETRIES, seconds_to_wait=RETRY_AFTER_SECONDS) from error
-            raise
+        except ConcurrentWrite as error:  # computed again from the tables as they are now, by Dagster's step retry
+            raise dg.RetryRequested(max_retries=RETRIES, seconds_to_wait=RETRY_AFTER_SECONDS) from error
 
     return _step
 

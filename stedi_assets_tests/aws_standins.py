@@ -43,8 +43,10 @@ def script_environment(endpoint: str) -> dict[str, str]:
 class ScriptRuns:
     """Job runs as subprocesses of a script stored on S3, keyed by the service's run id."""
 
-    def __init__(self, client, s3, endpoint: str):
-        self._client, self._s3, self._environment = client, s3, script_environment(endpoint)
+    def __init__(self, client, s3, endpoint: str, environment: dict[str, str] | None = None):
+        """`environment`: more of the job's environment (a test's own)."""
+        self._client, self._s3 = client, s3
+        self._environment = {**script_environment(endpoint), **(environment or {})}
         self._runs: dict[str, tuple[subprocess.Popen, Path]] = {}
         self._scripts = tempfile.TemporaryDirectory(prefix="job-scripts-")
 

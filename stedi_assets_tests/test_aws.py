@@ -49,6 +49,49 @@ def shipped(moto_client, moto_env) -> tuple:
     return s3, moto_client("glue")
 
 
+# Loaded at the start of a job's Python (`sitecustomize`, on the job's PYTHONPATH): right after the job pins
+# customer_landing, the first time (the marker file says it happened), another writer commits the table first, so
+# the job's own commit fails Iceberg's validation: a real lost race, in the job run.
+RIVAL_WRITER = """
+import os
+from pathlib import Path
+
+if os.environ.get("STEDI_TEST_RIVAL"):
+    from pyspark.sql import SparkSession
+
+    from stedi_assets.lake.iceberg_tables import Lake
+    from stedi_assets.schemas.tables import LANDING_TABLES
+
+    customers, pin = LANDING_TABLES["customer"], Lake.pin
+
+    def pin_then_lose_a_race(lake, table):
+        pinned = pin(lake, table)
+        marker = Path(os.environ["STEDI_TEST_RIVAL"])
+        if table == customers and not marker.exists():
+            marker.touch()
+            rival = Lake(lake.root, lake.namespace)
+            rows = rival.read(SparkSession.getActiveSession(), customers).limit(1)
+            dates = [d.strip() for d in os.environ["STEDI_TEST_RIVAL_DATES"].split(",")]
+            rival.replace_partitions(rows, customers, dates, {d: {"written_by": "rival"} for d in dates})
+        return pinned
+
+    Lake.pin = pin_then_lose_a_race
+"""
+
+
+def rival_writer(folder, dates: list[str]) -> tuple[dict[str, str], object]:
+    """A job environment where another writer commits customer_landing first, once: (environment, marker)."""
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(RIVAL_WRITER)
+    marker = folder / "raced"
+    dates_text = ",".join(dates)
+    return {"PYTHONPATH": str(folder), "STEDI_TEST_RIVAL": str(marker), "STEDI_TEST_RIVAL_DATES": dates_text}, marker
+
+
+def step_retries(result: dg.ExecuteInProcessResult) -> list[str]:
+    return [event.step_key for event in result.all_events if event.event_type_value == "STEP_UP_FOR_RETRY"]
+
+
 def run_all_zones(defs: dg.Definitions, dates: list[str], selection=None) -> dg.ExecuteInProcessResult:
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(ingest_date_partitions.name, dates)
@@ -80,6 +123,8 @@ def ingest_dates(landing_root) -> list[str]:
 def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
     starter_data, shipped, moto_endpoint, tmp_path
 ):
+    """Every step as a Glue job run; the first run of customer_landing loses a race to another writer, says so
+    through Pipes, and its step is computed again."""
     s3, glue = shipped
     glue.create_job(
         Name="stedi-steps",
@@ -87,13 +132,15 @@ def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
         Command={"Name": "glueetl", "ScriptLocation": ENTRY_POINT, "PythonVersion": "3"},
         GlueVersion="5.0",
     )
-    steps = glue_steps("stedi-steps", PIPES_BUCKET, glue=LocalGlue(glue, s3, moto_endpoint), s3=s3)
+    dates = ingest_dates(starter_data)
+    rival, raced = rival_writer(tmp_path / "rival", dates)
+    steps = glue_steps("stedi-steps", PIPES_BUCKET, glue=LocalGlue(glue, s3, moto_endpoint, rival), s3=s3)
     lake = f"s3://{LAKE_BUCKET}/glue"
     resources = shared_resources(str(starter_data), lake, pseudonym_key_secret=KEY_SECRET)
     defs = build_definitions({**resources, "zone_steps": steps})
-    dates = ingest_dates(starter_data)
     result = run_all_zones(defs, dates)
     assert result.success
+    assert raced.exists() and step_retries(result) == ["customer_landing_zone"]
 
     events = result.get_asset_materialization_events()
     materializations = {e.asset_key.to_user_string(): e.materialization for e in events}
@@ -131,24 +178,29 @@ def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
 
 def test_customer_tables_through_emr_serverless(starter_data, shipped, moto_client, moto_endpoint, tmp_path):
     """The same entry script as an EMR Serverless job run, where the pipes bootstrap comes as driver
-    environment variables; two steps are enough to show the round trip."""
+    environment variables; two steps are enough to show the round trip. The first run of customer_landing
+    loses a race to another writer: EMR Serverless's failures say only that the job failed, so the job says it
+    through Pipes, and its step is computed again."""
     s3, glue = shipped
     emr = moto_client("emr-serverless")
     application = emr.create_application(name="stedi", releaseLabel="emr-7.5.0", type="SPARK")["applicationId"]
+    dates = ingest_dates(starter_data)
+    rival, raced = rival_writer(tmp_path / "rival", dates)
     steps = emr_serverless_steps(
         application,
         "arn:aws:iam::123456789012:role/stedi-emr",
         ENTRY_POINT,
         PIPES_BUCKET,
-        emr_serverless=LocalEmrServerless(emr, s3, moto_endpoint),
+        emr_serverless=LocalEmrServerless(emr, s3, moto_endpoint, rival),
         s3=s3,
     )
     lake, namespace = f"s3://{LAKE_BUCKET}/emr", "stedi_emr"  # apart from the Glue test's tables
     resources = shared_resources(str(starter_data), lake, namespace=namespace, pseudonym_key_secret=KEY_SECRET)
     defs = build_definitions({**resources, "zone_steps": steps})
     tables = [LANDING_TABLES["customer"], QUARANTINE_TABLES["customer"], CUSTOMER_TRUSTED]
-    result = run_all_zones(defs, ingest_dates(starter_data), [dg.AssetKey(t.name) for t in tables])
+    result = run_all_zones(defs, dates, [dg.AssetKey(t.name) for t in tables])
     assert result.success
+    assert raced.exists() and step_retries(result) == ["customer_landing_zone"]
     events = result.get_asset_materialization_events()
     rows = {e.asset_key.to_user_string(): e.materialization.metadata["dagster/row_count"].value for e in events}
     expected = CONTRACT_COUNTS["default"]

@@ -1,7 +1,8 @@
 """A write that lost a race with another writer, and how Dagster runs its step again.
 
-Importable without Spark: the Dagster side recognises the error from a local step and, by its name in the
-job's error message, from a Glue or EMR job run."""
+Importable without Spark or Dagster: a local step raises `ConcurrentWrite` in the Dagster process; a Glue or
+EMR job run reports it as a Pipes message (`race_report`), which the Dagster side turns back into the same
+error (`race_in`). The job's error text is never read: EMR Serverless says only that the job failed."""
 
 
 class ConcurrentWrite(Exception):
@@ -12,8 +13,17 @@ class ConcurrentWrite(Exception):
 
 RETRIES = 4  # a step that lost this many races in a row fails: something else writes the lake in a loop
 RETRY_AFTER_SECONDS = 1
+LOST_A_RACE = "stedi_lost_a_race"  # the Pipes custom message a remote step sends when its write lost a race
 
 
-def lost_a_race(error: BaseException) -> bool:
-    """A local step raises `ConcurrentWrite`; a remote job run's failure names it in its error message."""
-    return isinstance(error, ConcurrentWrite) or ConcurrentWrite.__name__ in str(error)
+def race_report(error: ConcurrentWrite) -> dict:
+    """What a remote step reports through Pipes when its write lost a race."""
+    return {LOST_A_RACE: str(error)}
+
+
+def race_in(messages) -> ConcurrentWrite | None:
+    """The lost race a remote step reported among its Pipes custom messages, if any."""
+    for message in messages:
+        if isinstance(message, dict) and LOST_A_RACE in message:
+            return ConcurrentWrite(message[LOST_A_RACE])
+    return None

@@ -24,6 +24,7 @@ from pyspark.sql import SparkSession
 
 from stedi_assets.builds.build import BuildInputs, run_build
 from stedi_assets.builds.outcome import TableOutcome, typed_metadata
+from stedi_assets.lake.conflicts import ConcurrentWrite, race_report
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.lake.jars import ICEBERG_EXTENSIONS
 from stedi_assets.landing_files import LandingRoot
@@ -81,7 +82,15 @@ def main() -> None:
             extras["partition_keys"],
             extras["registered_partition_keys"],
         )
-        for outcome in run_build(BUILDS[extras["step"]], inputs):
+        try:
+            outcomes = run_build(BUILDS[extras["step"]], inputs)
+        except ConcurrentWrite as error:
+            # Told through Pipes, and the job run ends without failing: dagster-aws's clients raise on a failed
+            # run without handing back its messages, and the step is retried on the Dagster side (`aws.py`).
+            pipes.log.warning(f"This step's write lost a race; Dagster computes the step again: {error}")
+            pipes.report_custom_message(race_report(error))
+            return
+        for outcome in outcomes:
             report(pipes, outcome)
 
 

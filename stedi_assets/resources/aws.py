@@ -20,6 +20,7 @@ from dagster_aws.pipes import (
     PipesS3MessageReader,
 )
 
+from stedi_assets.lake.conflicts import race_in
 from stedi_assets.partitions import ingest_date_partitions
 
 
@@ -46,6 +47,8 @@ class PipesSteps:
         invocation = self.new_client().run(
             context=context, start_job_run_params=copy.deepcopy(self.start_job_run_params), extras=extras
         )
+        if lost := race_in(invocation.get_custom_messages()):
+            raise lost  # retried as a local step's lost race is (`assets.py`)
         # No implicit materializations: a table the script did not report fails the step.
         yield from invocation.get_results(implicit_materializations=False)
 
