@@ -20,12 +20,22 @@ from stedi_assets.spark_config import SMALL_INPUT_JAVA_OPTIONS
 DRIVER_ENV = "spark.emr-serverless.driverEnv."
 
 
-def script_environment(endpoint: str) -> dict[str, str]:
+# The Iceberg release Glue 5.0's `--datalake-formats iceberg` puts on the classpath (Spark 3.5): the Glue stand-in
+# runs that one, the EMR stand-in the platform's own (`jars.ICEBERG`).
+GLUE_5_ICEBERG = "1.7.1"
+
+
+def script_environment(endpoint: str, spark_conf: dict[str, str]) -> dict[str, str]:
     """What the service's runtime gives a script: credentials, a region, and Spark (here local, with the JVM
-    options of a local run over small inputs) with Iceberg on its classpath, as Glue's `--datalake-formats
-    iceberg` and EMR's bundled jar give it (here from the test session's jar cache)."""
-    iceberg = " ".join(f"--conf {key}={value}" for key, value in jars.iceberg_config(aws=True).items())
-    small_input_jvm = shlex.quote(f"spark.driver.extraJavaOptions={SMALL_INPUT_JAVA_OPTIONS}")
+    options of a local run over small inputs) with `spark_conf`: the jars the service puts on the classpath (here
+    from the test session's jar cache) and the job's own settings."""
+    conf = {
+        "spark.driver.extraJavaOptions": SMALL_INPUT_JAVA_OPTIONS,
+        "spark.sql.shuffle.partitions": "4",
+        "spark.ui.enabled": "false",
+        **spark_conf,
+    }
+    settings = " ".join(f"--conf {shlex.quote(f'{key}={value}')}" for key, value in conf.items())
     return {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -35,9 +45,24 @@ def script_environment(endpoint: str) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "PYSPARK_PYTHON": sys.executable,
-        "PYSPARK_SUBMIT_ARGS": f"--master local[2] --driver-memory 2g {iceberg} --conf {small_input_jvm} "
-        "--conf spark.sql.shuffle.partitions=4 --conf spark.ui.enabled=false pyspark-shell",
+        "PYSPARK_SUBMIT_ARGS": f"--master local[2] --driver-memory 2g {settings} pyspark-shell",
     }
+
+
+def iceberg_jars(iceberg: str) -> dict[str, str]:
+    """Iceberg's jars of release `iceberg` on the classpath, and nothing else (a service sets no SQL extension)."""
+    return {key: value for key, value in jars.iceberg_config(aws=True, iceberg=iceberg).items() if "jars" in key}
+
+
+def glue_spark_conf(arguments: dict[str, str]) -> dict[str, str]:
+    """What Glue 5.0 makes of a job run's arguments for its Spark: `--datalake-formats iceberg` puts its Iceberg
+    on the classpath (without it there is none), and `--conf` sets Spark settings (`k=v --conf k2=v2`: Glue
+    takes several in the one argument)."""
+    conf = iceberg_jars(GLUE_5_ICEBERG) if "iceberg" in arguments.get("--datalake-formats", "").split(",") else {}
+    for setting in filter(None, arguments.get("--conf", "").split(" --conf ")):
+        key, value = setting.strip().split("=", 1)
+        conf[key] = value
+    return conf
 
 
 class ScriptRuns:
@@ -45,22 +70,25 @@ class ScriptRuns:
 
     def __init__(self, client, s3, endpoint: str, environment: dict[str, str] | None = None):
         """`environment`: more of the job's environment (a test's own)."""
-        self._client, self._s3 = client, s3
-        self._environment = {**script_environment(endpoint), **(environment or {})}
+        self._client, self._s3, self._endpoint, self._extra = client, s3, endpoint, environment or {}
         self._runs: dict[str, tuple[subprocess.Popen, Path]] = {}
         self._scripts = tempfile.TemporaryDirectory(prefix="job-scripts-")
 
     def __getattr__(self, name):
         return getattr(self._client, name)
 
-    def _start(self, run_id: str, script_uri: str, arguments: list[str], environment: dict[str, str]) -> None:
+    def _start(
+        self, run_id: str, script_uri: str, arguments: list[str], environment: dict[str, str], spark_conf: dict
+    ) -> None:
         bucket, key = script_uri.removeprefix("s3://").split("/", 1)
         script = Path(self._scripts.name) / f"{run_id}.py"
         self._s3.download_file(bucket, key, str(script))
         log = script.with_suffix(".log")  # a file, not a pipe: Spark's log would fill a pipe and block the run
         with open(log, "w") as stderr:
             process = subprocess.Popen(
-                [sys.executable, str(script), *arguments], env={**self._environment, **environment}, stderr=stderr
+                [sys.executable, str(script), *arguments],
+                env={**script_environment(self._endpoint, spark_conf), **self._extra, **environment},
+                stderr=stderr,
             )
         self._runs[run_id] = (process, log)
 
@@ -80,9 +108,12 @@ class LocalGlue(ScriptRuns):
 
     def start_job_run(self, JobName: str, Arguments: dict[str, str] | None = None, **params):
         response = self._client.start_job_run(JobName=JobName, Arguments=Arguments or {}, **params)
-        location = self._client.get_job(JobName=JobName)["Job"]["Command"]["ScriptLocation"]
-        arguments = [part for name, value in (Arguments or {}).items() for part in (name, value)]
-        self._start(response["JobRunId"], location, arguments, {})
+        job = self._client.get_job(JobName=JobName)["Job"]
+        # As Glue does: the job's default arguments, those of the run replacing any of the same name, all handed
+        # to the script too. `--additional-python-modules` is not installed: the test's Python has them.
+        given = {**job.get("DefaultArguments", {}), **(Arguments or {})}
+        arguments = [part for name, value in given.items() for part in (name, value)]
+        self._start(response["JobRunId"], job["Command"]["ScriptLocation"], arguments, {}, glue_spark_conf(given))
         return response
 
     def get_job_run(self, JobName: str, RunId: str, **params):
@@ -113,7 +144,8 @@ class LocalEmrServerless(ScriptRuns):
                 if setting.startswith(DRIVER_ENV)
             )
         }
-        self._start(response["jobRunId"], submit["entryPoint"], submit.get("entryPointArguments", []), environment)
+        arguments = submit.get("entryPointArguments", [])
+        self._start(response["jobRunId"], submit["entryPoint"], arguments, environment, iceberg_jars(jars.ICEBERG))
         return response
 
     def get_job_run(self, applicationId: str, jobRunId: str, **params):

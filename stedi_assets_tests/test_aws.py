@@ -21,7 +21,7 @@ from stedi_assets.resources import shared_resources
 from stedi_assets.resources.aws import emr_serverless_steps, glue_steps
 from stedi_assets.schemas.tables import CUSTOMER_TRUSTED, LANDING_TABLES, QUARANTINE_TABLES, ZONE_TABLES
 from stedi_assets_tests.aws_standins import LocalEmrServerless, LocalGlue
-from stedi_assets_tests.conftest import CONTRACT_COUNTS
+from stedi_assets_tests.conftest import CONTRACT_COUNTS, REPO_ROOT
 from stedi_assets_tests.lake_contents import table_rows
 from stedi_assets_tests.reference import customer_key, pseudonym
 
@@ -88,6 +88,13 @@ def rival_writer(folder, dates: list[str]) -> tuple[dict[str, str], object]:
     return {"PYTHONPATH": str(folder), "STEDI_TEST_RIVAL": str(marker), "STEDI_TEST_RIVAL_DATES": dates_text}, marker
 
 
+def documented_glue_arguments() -> dict[str, str]:
+    """The Glue job parameters docs/aws.md gives (its block after "Its job parameters:"), as a job's defaults."""
+    text = (REPO_ROOT / "docs" / "aws.md").read_text()
+    block = text.split("Its job parameters:", 1)[1].split("```", 2)[1]
+    return dict(line.split(None, 1) for line in block.strip().splitlines())
+
+
 def step_retries(result: dg.ExecuteInProcessResult) -> list[str]:
     return [event.step_key for event in result.all_events if event.event_type_value == "STEP_UP_FOR_RETRY"]
 
@@ -123,14 +130,16 @@ def ingest_dates(landing_root) -> list[str]:
 def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
     starter_data, shipped, moto_endpoint, tmp_path
 ):
-    """Every step as a Glue job run; the first run of customer_landing loses a race to another writer, says so
-    through Pipes, and its step is computed again."""
+    """Every step as a run of a Glue 5.0 job made as docs/aws.md says (its job parameters, with Glue 5.0's
+    Iceberg); the first run of customer_landing loses a race to another writer, says so through Pipes, and its
+    step is computed again."""
     s3, glue = shipped
     glue.create_job(
         Name="stedi-steps",
         Role="arn:aws:iam::123456789012:role/stedi-glue",
         Command={"Name": "glueetl", "ScriptLocation": ENTRY_POINT, "PythonVersion": "3"},
         GlueVersion="5.0",
+        DefaultArguments=documented_glue_arguments(),
     )
     dates = ingest_dates(starter_data)
     rival, raced = rival_writer(tmp_path / "rival", dates)

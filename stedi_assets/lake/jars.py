@@ -21,45 +21,47 @@ def spark_minor() -> str:
     return ".".join(version("pyspark").split(".")[:2])
 
 
-def packages(aws: bool) -> list[str]:
+def packages(aws: bool, iceberg: str = ICEBERG) -> list[str]:
     """Maven coordinates: Iceberg's Spark runtime for the pyspark in use, the SQLite driver (the local
-    catalog) and, for a lake on S3, Iceberg's AWS bundle (S3FileIO and the Glue catalog)."""
+    catalog) and, for a lake on S3, Iceberg's AWS bundle (S3FileIO and the Glue catalog). `iceberg`: another
+    Iceberg release (the one an AWS engine ships, for its offline stand-in)."""
     minor = spark_minor()
     if minor not in SCALA:
         raise RuntimeError(f"pyspark {version('pyspark')} is not supported: use pyspark 3.5 or 4.0")
     local = [
-        f"org.apache.iceberg:iceberg-spark-runtime-{minor}_{SCALA[minor]}:{ICEBERG}",
+        f"org.apache.iceberg:iceberg-spark-runtime-{minor}_{SCALA[minor]}:{iceberg}",
         f"org.xerial:sqlite-jdbc:{SQLITE_JDBC}",
     ]
-    return [*local, f"org.apache.iceberg:iceberg-aws-bundle:{ICEBERG}"] if aws else local
+    return [*local, f"org.apache.iceberg:iceberg-aws-bundle:{iceberg}"] if aws else local
 
 
 def cache_dir() -> Path:
     return Path(os.environ.get(JAR_CACHE_ENV) or Path.home() / ".cache" / "stedi" / "ivy")
 
 
-def cached_jars(aws: bool) -> list[Path]:
+def cached_jars(aws: bool, iceberg: str = ICEBERG) -> list[Path]:
     """The jars as Ivy keeps them (`<cache>/jars/<group>_<artifact>-<version>.jar`)."""
-    return [cache_dir() / "jars" / "{}_{}-{}.jar".format(*coordinate.split(":")) for coordinate in packages(aws)]
+    coordinates = packages(aws, iceberg)
+    return [cache_dir() / "jars" / "{}_{}-{}.jar".format(*coordinate.split(":")) for coordinate in coordinates]
 
 
-def missing(aws: bool) -> bool:
-    return not all(jar.is_file() for jar in cached_jars(aws))
+def missing(aws: bool, iceberg: str = ICEBERG) -> bool:
+    return not all(jar.is_file() for jar in cached_jars(aws, iceberg))
 
 
 # Iceberg's SQL: procedures (maintenance) and row-level DELETE / MERGE. Glue and EMR jobs set it too.
 ICEBERG_EXTENSIONS = {"spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"}
 
 
-def iceberg_config(aws: bool) -> dict[str, str]:
+def iceberg_config(aws: bool, iceberg: str = ICEBERG) -> dict[str, str]:
     """What a Spark JVM started here needs for the lake: the jars, and Iceberg's SQL.
 
     Once the jars are cached, the JVM takes them as files (`spark.jars`): Ivy's resolution would only find
     them again, at every start. Until then Spark's own resolution fetches them into the cache."""
-    if missing(aws):
-        jars = {"spark.jars.packages": ",".join(packages(aws)), "spark.jars.ivy": str(cache_dir())}
+    if missing(aws, iceberg):
+        jars = {"spark.jars.packages": ",".join(packages(aws, iceberg)), "spark.jars.ivy": str(cache_dir())}
     else:
-        jars = {"spark.jars": ",".join(str(jar) for jar in cached_jars(aws))}
+        jars = {"spark.jars": ",".join(str(jar) for jar in cached_jars(aws, iceberg))}
     return {**jars, **ICEBERG_EXTENSIONS}
 
 

@@ -52,11 +52,17 @@ def with_key(options: StediOptions) -> StediOptions:
     return options
 
 
+# Iceberg's vectorized Parquet reads off: with Glue 5.0's Iceberg (1.7.1) on Spark 3.5 and Java 17, freeing their
+# Arrow buffers (Iceberg's shaded Netty allocator) crashed the JVM (SIGSEGV) in the offline Glue stand-in, while
+# 1.11.0 ran the same steps. The tables a step reads are small; row-by-row reads cost little.
+ROW_READS = {"spark.sql.iceberg.vectorization.enabled": "false"}
+
+
 def spark_session(step: str) -> SparkSession:
     """The job's Spark, with the Iceberg the service provides (Glue: `--datalake-formats iceberg`; EMR: the
     bundled runtime jar): nothing is downloaded at run time."""
     builder = SparkSession.builder.appName(f"stedi-{step}")
-    for key, value in {**SPARK_SEMANTICS, **ICEBERG_EXTENSIONS}.items():
+    for key, value in {**SPARK_SEMANTICS, **ICEBERG_EXTENSIONS, **ROW_READS}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
 
