@@ -1,5 +1,7 @@
 """The checks can fail: each is shown a table that breaks its rule."""
 
+from pyspark.sql import functions as F
+
 from stedi_assets.builds.build import PREVIEW_ROWS, Build, BuildInputs, Table, built_from, preview, publish, run_build
 from stedi_assets.builds.checks import check, readings_distinct, schema_failures, schema_valid
 from stedi_assets.builds.outcome import Built
@@ -12,6 +14,7 @@ from stedi_assets.schemas.tables import (
     MACHINE_LEARNING_CURATED,
     STEP_TRAINER_TRUSTED,
 )
+from stedi_assets.zones.curated.machine_learning_curated import CROSS_PAIRS, cross_customer_pairs, crossed
 
 
 def run_over(lake: Lake, spark, dates: list[str]) -> BuildInputs:
@@ -155,3 +158,27 @@ def test_the_preview_shows_rows_just_written_with_personal_fields_masked(spark, 
     assert all(row["serialNumber"].startswith("s-2024-01-02-") for row in shown)
     for row in shown:
         assert row["email"] == row["customerName"] == row["phone"] == row["birthDay"] == "***"
+
+
+def test_cross_customer_pairs_are_counted_as_written_and_read_only_where_a_partition_has_no_count(spark, tmp_path):
+    """The whole table's pairs of two customers, from each partition's count kept as the write digested it; a
+    partition written without the count (by an older version) is read instead."""
+    lake, ann, bob = Lake(str(tmp_path)), "a" * 64, "b" * 64
+
+    def pairs(date: str, *accelerometer_customers: str):
+        rows = [(i, "s", 1, i, 0.0, 0.0, 0.0, ann, other, date) for i, other in enumerate(accelerometer_customers, 1)]
+        return spark.createDataFrame(rows, MACHINE_LEARNING_CURATED.spark_schema)
+
+    def write(date: str, *accelerometer_customers: str, counted: bool = True):
+        measures = {CROSS_PAIRS: F.count_if(crossed())} if counted else None
+        rows = pairs(date, *accelerometer_customers)
+        return cross_customer_pairs(
+            built(publish(run_over(lake, spark, [date]), MACHINE_LEARNING_CURATED, rows, measures=measures))
+        )
+
+    write("2024-01-01", ann, bob, counted=False)  # as an older version wrote it
+    both = write("2024-01-02", bob, bob, ann)
+    assert not both.passed and both.severity == "ERROR"  # ml_join=customer
+    assert both.metadata[CROSS_PAIRS] == 1 + 2 and both.metadata["partitions_read"] == 1
+    counted = write("2024-01-01", ann, ann)  # rewritten: now every partition has its count
+    assert counted.metadata[CROSS_PAIRS] == 2 and counted.metadata["partitions_read"] == 0
