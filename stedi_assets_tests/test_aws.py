@@ -24,6 +24,7 @@ from stedi_assets_tests.aws_standins import LocalEmrServerless, LocalGlue
 from stedi_assets_tests.conftest import CONTRACT_COUNTS, REPO_ROOT
 from stedi_assets_tests.lake_contents import table_rows
 from stedi_assets_tests.reference import customer_key, pseudonym
+from stedi_assets_tests.test_step_retries import retries
 
 pytest_plugins = ["stedi_assets_tests.aws"]
 
@@ -95,10 +96,6 @@ def documented_glue_arguments() -> dict[str, str]:
     return dict(line.split(None, 1) for line in block.strip().splitlines())
 
 
-def step_retries(result: dg.ExecuteInProcessResult) -> list[str]:
-    return [event.step_key for event in result.all_events if event.event_type_value == "STEP_UP_FOR_RETRY"]
-
-
 def run_all_zones(defs: dg.Definitions, dates: list[str], selection=None) -> dg.ExecuteInProcessResult:
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(ingest_date_partitions.name, dates)
@@ -149,7 +146,7 @@ def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
     defs = build_definitions({**resources, "zone_steps": steps})
     result = run_all_zones(defs, dates)
     assert result.success
-    assert raced.exists() and step_retries(result) == ["customer_landing_zone"]
+    assert raced.exists() and retries(result) == ["customer_landing_zone"]
 
     events = result.get_asset_materialization_events()
     materializations = {e.asset_key.to_user_string(): e.materialization for e in events}
@@ -209,7 +206,7 @@ def test_customer_tables_through_emr_serverless(starter_data, shipped, moto_clie
     tables = [LANDING_TABLES["customer"], QUARANTINE_TABLES["customer"], CUSTOMER_TRUSTED]
     result = run_all_zones(defs, dates, [dg.AssetKey(t.name) for t in tables])
     assert result.success
-    assert raced.exists() and step_retries(result) == ["customer_landing_zone"]
+    assert raced.exists() and retries(result) == ["customer_landing_zone"]
     events = result.get_asset_materialization_events()
     rows = {e.asset_key.to_user_string(): e.materialization.metadata["dagster/row_count"].value for e in events}
     expected = CONTRACT_COUNTS["default"]

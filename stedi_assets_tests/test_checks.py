@@ -1,7 +1,5 @@
 """The checks can fail: each is shown a table that breaks its rule."""
 
-from pyspark.sql import functions as F
-
 from stedi_assets.builds.build import PREVIEW_ROWS, Build, BuildInputs, Table, built_from, preview, publish, run_build
 from stedi_assets.builds.checks import check, readings_distinct, schema_failures, schema_valid
 from stedi_assets.builds.outcome import Built
@@ -14,7 +12,7 @@ from stedi_assets.schemas.tables import (
     MACHINE_LEARNING_CURATED,
     STEP_TRAINER_TRUSTED,
 )
-from stedi_assets.zones.curated.machine_learning_curated import CROSS_PAIRS, cross_customer_pairs, crossed
+from stedi_assets.zones.curated.machine_learning_curated import CROSS_PAIRS, cross_customer_pairs, pairs_counted
 
 
 def run_over(lake: Lake, spark, dates: list[str]) -> BuildInputs:
@@ -170,7 +168,7 @@ def test_cross_customer_pairs_are_counted_as_written_and_read_only_where_a_parti
         return spark.createDataFrame(rows, MACHINE_LEARNING_CURATED.spark_schema)
 
     def write(date: str, *accelerometer_customers: str, counted: bool = True):
-        measures = {CROSS_PAIRS: F.count_if(crossed())} if counted else None
+        measures = pairs_counted() if counted else None
         rows = pairs(date, *accelerometer_customers)
         return cross_customer_pairs(
             built(publish(run_over(lake, spark, [date]), MACHINE_LEARNING_CURATED, rows, measures=measures))

@@ -110,14 +110,20 @@ def _pinned(current: int | None, snapshots: dict[int, tuple[int | None, dict]]) 
     return Pinned(current, state_at(current, snapshots), built_from_at(current, snapshots))
 
 
-def _pinned_table(iceberg) -> Pinned:
-    """A pyiceberg table as it is (none before the table exists)."""
+def _table_snapshots(iceberg) -> tuple[int | None, dict[int, tuple[int | None, dict]]]:
+    """A pyiceberg table's current snapshot id and each snapshot's parent and summary, as `snapshots_of` gives
+    them from a metadata file ((None, {}) before the table exists)."""
     snapshot = iceberg.current_snapshot() if iceberg else None
     if snapshot is None:
-        return Pinned(None, {})
-    return _pinned(
-        snapshot.snapshot_id, {s.snapshot_id: (s.parent_snapshot_id, snapshot_summary(s)) for s in iceberg.snapshots()}
-    )
+        return None, {}
+    return snapshot.snapshot_id, {
+        s.snapshot_id: (s.parent_snapshot_id, snapshot_summary(s)) for s in iceberg.snapshots()
+    }
+
+
+def _pinned_table(iceberg) -> Pinned:
+    """A pyiceberg table as it is (none before the table exists)."""
+    return _pinned(*_table_snapshots(iceberg))
 
 
 def _is_conflict(error: Exception) -> bool:
@@ -154,9 +160,14 @@ class Lake:
 
     def pin(self, table: TableSpec) -> Pinned:
         """The table's current snapshot and its partitions' state, from one read of the catalog, without Spark."""
+        return _pinned(*self._snapshots(table))
+
+    def _snapshots(self, table: TableSpec) -> tuple[int | None, dict[int, tuple[int | None, dict]]]:
+        """The table's current snapshot id and each snapshot's parent and summary: a local table's from its
+        metadata file (no pyiceberg to load), a table on S3's through pyiceberg and its catalog."""
         if self.catalog.on_s3:
-            return _pinned_table(self.iceberg(table))
-        return _pinned(*self.catalog.local_snapshots(table.name))
+            return _table_snapshots(self.iceberg(table))
+        return self.catalog.local_snapshots(table.name)
 
     def pins(self, tables) -> dict[str, Pinned]:
         """Each of `tables` as it is now (`pin`), by name: one read of each, for all who need it."""
@@ -398,8 +409,9 @@ class Lake:
             return None
 
     def _snapshot_of_commit(self, table: TableSpec, commit_id: str) -> int:
-        if self.catalog.on_s3:
-            summaries = {s.snapshot_id: snapshot_summary(s) for s in self.iceberg(table).snapshots()}
-        else:  # the metadata file, as `pin` reads it: no pyiceberg table to load
-            summaries = {id: summary for id, (_, summary) in self.catalog.local_snapshots(table.name)[1].items()}
-        return next(id for id, summary in reversed(summaries.items()) if summary.get(COMMIT_ID) == commit_id)
+        snapshots = self._snapshots(table)[1]
+        return next(
+            snapshot_id
+            for snapshot_id, (_, summary) in reversed(snapshots.items())
+            if summary.get(COMMIT_ID) == commit_id
+        )

@@ -28,6 +28,11 @@ def crossed() -> Column:
     return F.col("customer_id") != F.col("accelerometer_customer_id")
 
 
+def pairs_counted() -> dict[str, Column]:
+    """The measure each write keeps in a partition's state: its rows pairing two customers."""
+    return {CROSS_PAIRS: F.count_if(crossed())}
+
+
 @check(
     CROSS_PAIRS,
     "Rows pairing one customer's step trainer with another customer's accelerometer reading. Must be 0 with "
@@ -106,8 +111,7 @@ def compute(inputs: BuildInputs) -> list[Built]:
         options.pseudonym_key,
         options.consent_cutoff,
     )
-    measures = {CROSS_PAIRS: F.count_if(crossed())}
-    published = publish(inputs, MACHINE_LEARNING_CURATED, rows, stale.keys, stale.extra_state, measures, pinned)
+    published = publish(inputs, MACHINE_LEARNING_CURATED, rows, stale.keys, stale.extra_state, pairs_counted(), pinned)
     return [Built(published, stale.keys, options)]
 
 
