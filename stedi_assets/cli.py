@@ -283,6 +283,21 @@ def sample(args) -> int:
     return 0
 
 
+def aws_package(args) -> int:
+    from stedi_assets.remote.package import PackageError, package
+
+    print(f"Building the AWS job's artifacts in {args.out} ...", flush=True)
+    try:
+        built = package(Path(args.out), emr=args.emr)
+    except PackageError as error:
+        print(f"stedi aws package: {error}", file=sys.stderr)
+        return 1
+    for artifact in built:
+        print(f"  {artifact}  ({artifact.stat().st_size / 1e6:,.1f} MB)")
+    print("Copy them to S3 and make the job as docs/aws.md says.")
+    return 0
+
+
 def _cell(value) -> str:
     if value is None:
         return "NULL"
@@ -610,6 +625,22 @@ maintenance and re-issued without customers who withdraw (docs/training-sets.md)
     export.add_argument("--tag", required=True, help="the version, as `list` names it (e.g. v3)")
     export.add_argument("--out", required=True, help="folder to write train.parquet, validation.parquet, test.parquet")
     export.set_defaults(handler=training_set_export)
+    aws = command(
+        commands,
+        "aws",
+        "build what a Glue or EMR Serverless job runs: the package's wheel, the entry script, the EMR archive",
+        """  stedi aws package --out dist/aws
+  stedi aws package --out dist/aws --emr
+
+Run it in a checkout of the project's source. --emr adds stedi-venv.tar.gz: this Python with everything the job
+imports, for EMR Serverless's spark.archives. Build that on Amazon Linux 2023 with its Python 3.11, as EMR 7
+runs Amazon Linux 2023 (docs/aws.md).""",
+    )
+    aws_actions = aws.add_subparsers(title="actions", required=True, metavar="ACTION")
+    packing = aws_actions.add_parser("package", help="build the job's artifacts into a folder")
+    packing.add_argument("--out", default="dist/aws", help="the folder to write them to (default: dist/aws)")
+    packing.add_argument("--emr", action="store_true", help="also the EMR Serverless virtualenv archive")
+    packing.set_defaults(handler=aws_package)
     return cli
 
 

@@ -1,12 +1,15 @@
 """The AWS deployment, offline: the assets run as Glue or EMR Serverless job runs of the packaged entry
 script, through dagster-aws Pipes on moto's S3, and commit Iceberg tables to the lake's catalog.
 
-The stand-ins run the script in a subprocess on local Spark with Iceberg (as the service would on its own).
+The stand-ins run the script in a subprocess on local Spark with Iceberg (as the service would on its own), on
+the engine's Python with the artifacts `stedi aws package` builds, shipped as docs/aws.md says.
 """
 
+import json
 import subprocess
 import sys
-from importlib import resources
+import tarfile
+from pathlib import Path
 
 import dagster as dg
 import pyspark
@@ -17,10 +20,11 @@ from stedi_assets.jobs import partition_range_tags
 from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.landing_files import SOURCES, list_landing_files
 from stedi_assets.partitions import ingest_date_partitions
+from stedi_assets.remote.package import EMR_ARCHIVE
 from stedi_assets.resources import shared_resources
 from stedi_assets.resources.aws import emr_serverless_steps, glue_steps
 from stedi_assets.schemas.tables import CUSTOMER_TRUSTED, LANDING_TABLES, QUARANTINE_TABLES, ZONE_TABLES
-from stedi_assets_tests.aws_standins import LocalEmrServerless, LocalGlue
+from stedi_assets_tests.aws_standins import LocalEmrServerless, LocalGlue, glue_5_python
 from stedi_assets_tests.conftest import CONTRACT_COUNTS, REPO_ROOT
 from stedi_assets_tests.lake_contents import table_rows
 from stedi_assets_tests.reference import customer_key, pseudonym
@@ -31,19 +35,50 @@ pytest_plugins = ["stedi_assets_tests.aws"]
 pytestmark = pytest.mark.slow
 
 PIPES_BUCKET, SCRIPTS_BUCKET, LAKE_BUCKET, DATABASE = "stedi-pipes", "stedi-scripts", "stedi-lake", "stedi"
-ENTRY_POINT = f"s3://{SCRIPTS_BUCKET}/stedi/entry.py"
+SHIPPED = f"{SCRIPTS_BUCKET}/stedi"  # docs/aws.md's <bucket>/<prefix>
+ENTRY_POINT = f"s3://{SHIPPED}/entry.py"
 KEY_SECRET, KEY = "stedi/pseudonym-key", "a key only the jobs read"
+STEDI = str(Path(sys.executable).parent / "stedi")
+
+
+def stedi_aws_package(out: Path, *flags: str) -> Path:
+    """The artifacts, built as docs/aws.md says (the CLI, in a subprocess)."""
+    subprocess.run([STEDI, "aws", "package", "--out", str(out), *flags], check=True, capture_output=True, timeout=600)
+    return out
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory) -> Path:
+    """The folder of the wheel and the entry script."""
+    return stedi_aws_package(tmp_path_factory.mktemp("packaged"))
+
+
+@pytest.fixture(scope="module")
+def packaged_for_emr(tmp_path_factory) -> Path:
+    """The folder of the wheel, the entry script and the EMR archive."""
+    return stedi_aws_package(tmp_path_factory.mktemp("packaged-emr"), "--emr")
+
+
+@pytest.fixture(scope="module")
+def glue_python(tmp_path_factory) -> Path:
+    """A Python with what Glue 5.0 provides, and not the project."""
+    return glue_5_python(tmp_path_factory.mktemp("glue-python") / "venv")
+
+
+def ship(s3, folder: Path) -> None:
+    """`aws s3 cp --recursive <folder> s3://<bucket>/<prefix>/`, as docs/aws.md says."""
+    for artifact in folder.iterdir():
+        s3.upload_file(str(artifact), SCRIPTS_BUCKET, f"stedi/{artifact.name}")
 
 
 @pytest.fixture
 def shipped(moto_client, moto_env) -> tuple:
-    """The buckets, and the entry script shipped to S3 (docs/aws.md). Returns (s3, glue). The test
-    reads the lake through the environment (`moto_env`)."""
+    """The buckets and the pseudonym key's secret. Returns (s3, glue). The test reads the lake through the
+    environment (`moto_env`)."""
     s3 = moto_client("s3")
     for bucket in (PIPES_BUCKET, SCRIPTS_BUCKET, LAKE_BUCKET):
-        s3.create_bucket(Bucket=bucket)
-    script = resources.files("stedi_assets.remote") / "entry.py"
-    s3.put_object(Bucket=SCRIPTS_BUCKET, Key="stedi/entry.py", Body=script.read_bytes())
+        if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+            s3.create_bucket(Bucket=bucket)
     secrets = moto_client("secretsmanager")
     if not secrets.list_secrets(Filters=[{"Key": "name", "Values": [KEY_SECRET]}])["SecretList"]:
         secrets.create_secret(Name=KEY_SECRET, SecretString=KEY)
@@ -89,11 +124,31 @@ def rival_writer(folder, dates: list[str]) -> tuple[dict[str, str], object]:
     return {"PYTHONPATH": str(folder), "STEDI_TEST_RIVAL": str(marker), "STEDI_TEST_RIVAL_DATES": dates_text}, marker
 
 
-def documented_glue_arguments() -> dict[str, str]:
-    """The Glue job parameters docs/aws.md gives (its block after "Its job parameters:"), as a job's defaults."""
+def documented(after: str) -> str:
+    """docs/aws.md's code block after the words `after`, shipped where the tests ship the artifacts."""
     text = (REPO_ROOT / "docs" / "aws.md").read_text()
-    block = text.split("Its job parameters:", 1)[1].split("```", 2)[1]
-    return dict(line.split(None, 1) for line in block.strip().splitlines())
+    block = text.split(after, 1)[1].split("```", 2)[1]
+    return block.removeprefix("json").replace("<bucket>/<prefix>", SHIPPED)
+
+
+def documented_glue_arguments() -> dict[str, str]:
+    """The Glue job parameters docs/aws.md gives, as a job's defaults."""
+    return dict(line.split(None, 1) for line in documented("Its job parameters:").strip().splitlines())
+
+
+def documented_emr_configuration() -> list[dict]:
+    """The EMR Serverless application's runtime configuration docs/aws.md gives."""
+    return json.loads(documented("Its runtime configuration:"))
+
+
+def create_glue_job(glue, name: str, arguments: dict[str, str]) -> None:
+    glue.create_job(
+        Name=name,
+        Role="arn:aws:iam::123456789012:role/stedi-glue",
+        Command={"Name": "glueetl", "ScriptLocation": ENTRY_POINT, "PythonVersion": "3"},
+        GlueVersion="5.0",
+        DefaultArguments=arguments,
+    )
 
 
 def run_all_zones(defs: dg.Definitions, dates: list[str], selection=None) -> dg.ExecuteInProcessResult:
@@ -120,27 +175,27 @@ def ingest_dates(landing_root) -> list[str]:
 
 # Glue 5 runs Spark 3.5: its stand-in is run where the job's Spark is that version (`.ci/run`'s pyspark 3.5 pass),
 # not a second time on a Spark no Glue job runs.
-@pytest.mark.skipif(
+glue_5_spark = pytest.mark.skipif(
     not pyspark.__version__.startswith("3.5."),
     reason="Glue 5 runs Spark 3.5: run under pyspark 3.5 (pip install -e '.[test]' -c constraints/spark-3.5.txt)",
 )
+
+
+@glue_5_spark
 def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
-    starter_data, shipped, moto_endpoint, tmp_path
+    starter_data, shipped, packaged, glue_python, moto_endpoint, tmp_path
 ):
-    """Every step as a run of a Glue 5.0 job made as docs/aws.md says (its job parameters, with Glue 5.0's
-    Iceberg); the first run of customer_landing loses a race to another writer, says so through Pipes, and its
+    """Every step as a run of a Glue 5.0 job made as docs/aws.md says (the artifacts of `stedi aws package`, its
+    job parameters, Glue 5.0's Iceberg), on a Python with only what Glue provides and what the parameters
+    install; the first run of customer_landing loses a race to another writer, says so through Pipes, and its
     step is computed again."""
     s3, glue = shipped
-    glue.create_job(
-        Name="stedi-steps",
-        Role="arn:aws:iam::123456789012:role/stedi-glue",
-        Command={"Name": "glueetl", "ScriptLocation": ENTRY_POINT, "PythonVersion": "3"},
-        GlueVersion="5.0",
-        DefaultArguments=documented_glue_arguments(),
-    )
+    ship(s3, packaged)
+    create_glue_job(glue, "stedi-steps", documented_glue_arguments())
     dates = ingest_dates(starter_data)
     rival, raced = rival_writer(tmp_path / "rival", dates)
-    steps = glue_steps("stedi-steps", PIPES_BUCKET, glue=LocalGlue(glue, s3, moto_endpoint, rival), s3=s3)
+    runs = LocalGlue(glue, s3, moto_endpoint, glue_python, rival)
+    steps = glue_steps("stedi-steps", PIPES_BUCKET, glue=runs, s3=s3)
     lake = f"s3://{LAKE_BUCKET}/glue"
     resources = shared_resources(str(starter_data), lake, pseudonym_key_secret=KEY_SECRET)
     defs = build_definitions({**resources, "zone_steps": steps})
@@ -182,27 +237,60 @@ def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
     ]
 
 
-def test_customer_tables_through_emr_serverless(starter_data, shipped, moto_client, moto_endpoint, tmp_path):
-    """The same entry script as an EMR Serverless job run, where the pipes bootstrap comes as driver
-    environment variables; two steps are enough to show the round trip. The first run of customer_landing
-    loses a race to another writer: EMR Serverless's failures say only that the job failed, so the job says it
-    through Pipes, and its step is computed again."""
+CUSTOMER_LANDING = [dg.AssetKey(LANDING_TABLES["customer"].name), dg.AssetKey(QUARANTINE_TABLES["customer"].name)]
+
+
+def failed_step_runs(result: dg.ExecuteInProcessResult, runs) -> list[str]:
+    """The logs of the job runs behind a run that failed (its one step), after checking that it did."""
+    assert not result.success
+    assert [e.step_key for e in result.all_events if e.is_step_failure] == ["customer_landing_zone"]
+    return runs.logs()
+
+
+@glue_5_spark
+def test_a_wheel_in_extra_py_files_reaches_the_driver_but_not_the_executors(
+    starter_data, shipped, packaged, glue_python, moto_endpoint
+):
+    """The wheel in `--extra-py-files` instead of `--additional-python-modules` (what docs/aws.md warns
+    against): the script imports the package from the wheel on the driver, and the landing parser's Python
+    workers do not find it."""
     s3, glue = shipped
-    emr = moto_client("emr-serverless")
-    application = emr.create_application(name="stedi", releaseLabel="emr-7.5.0", type="SPARK")["applicationId"]
+    ship(s3, packaged)
+    arguments = documented_glue_arguments()
+    wheel, *modules = arguments["--additional-python-modules"].split(",")
+    assert wheel.endswith(".whl")
+    arguments |= {"--additional-python-modules": ",".join(modules), "--extra-py-files": wheel}
+    create_glue_job(glue, "stedi-steps-extra-py-files", arguments)
+    runs = LocalGlue(glue, s3, moto_endpoint, glue_python)
+    steps = glue_steps("stedi-steps-extra-py-files", PIPES_BUCKET, glue=runs, s3=s3)
+    resources = shared_resources(
+        str(starter_data), f"s3://{LAKE_BUCKET}/extra-py-files", pseudonym_key_secret=KEY_SECRET
+    )
+    result = run_all_zones(
+        build_definitions({**resources, "zone_steps": steps}), ingest_dates(starter_data), CUSTOMER_LANDING
+    )
+    [log] = failed_step_runs(result, runs)
+    assert "py3-none-any.whl/stedi_assets/" in log  # the driver ran the package from the wheel
+    assert "PythonException" in log and "No module named 'stedi_assets'" in log  # a Python worker failed
+
+
+def test_customer_tables_through_emr_serverless(
+    starter_data, shipped, packaged_for_emr, moto_client, moto_endpoint, tmp_path
+):
+    """The same entry script as an EMR Serverless job run, where the pipes bootstrap comes as driver
+    environment variables, on the Python of the archive `stedi aws package --emr` builds, given to the
+    application as docs/aws.md says; two steps are enough to show the round trip. The first run of
+    customer_landing loses a race to another writer: EMR Serverless's failures say only that the job failed, so
+    the job says it through Pipes, and its step is computed again."""
+    s3, glue = shipped
+    ship(s3, packaged_for_emr)
     dates = ingest_dates(starter_data)
     rival, raced = rival_writer(tmp_path / "rival", dates)
-    steps = emr_serverless_steps(
-        application,
-        "arn:aws:iam::123456789012:role/stedi-emr",
-        ENTRY_POINT,
-        PIPES_BUCKET,
-        emr_serverless=LocalEmrServerless(emr, s3, moto_endpoint, rival),
-        s3=s3,
+    runs = LocalEmrServerless(
+        emr_client := moto_client("emr-serverless"), s3, moto_endpoint, documented_emr_configuration(), rival
     )
     lake, namespace = f"s3://{LAKE_BUCKET}/emr", "stedi_emr"  # apart from the Glue test's tables
-    resources = shared_resources(str(starter_data), lake, namespace=namespace, pseudonym_key_secret=KEY_SECRET)
-    defs = build_definitions({**resources, "zone_steps": steps})
+    defs = emr_definitions(emr_client, s3, runs, str(starter_data), lake, namespace)
     tables = [LANDING_TABLES["customer"], QUARANTINE_TABLES["customer"], CUSTOMER_TRUSTED]
     result = run_all_zones(defs, dates, [dg.AssetKey(t.name) for t in tables])
     assert result.success
@@ -219,6 +307,60 @@ def test_customer_tables_through_emr_serverless(starter_data, shipped, moto_clie
     stored = LakeCatalog(lake, namespace).pyiceberg().load_table((namespace, "customer_trusted"))
     assert stored.location() == f"{lake}/trusted/customer_trusted"
     assert len(stored.scan().to_arrow()) == expected["customer_trusted"]
+
+
+def emr_definitions(emr, s3, runs: LocalEmrServerless, landing: str, lake: str, namespace: str) -> dg.Definitions:
+    """The AWS deployment's assets on an EMR Serverless application whose job runs `runs` runs."""
+    application = emr.create_application(name="stedi", releaseLabel="emr-7.5.0", type="SPARK")["applicationId"]
+    steps = emr_serverless_steps(
+        application,
+        "arn:aws:iam::123456789012:role/stedi-emr",
+        ENTRY_POINT,
+        PIPES_BUCKET,
+        emr_serverless=runs,
+        s3=runs._s3,
+    )
+    resources = shared_resources(landing, lake, namespace=namespace, pseudonym_key_secret=KEY_SECRET)
+    return build_definitions({**resources, "zone_steps": steps})
+
+
+def test_emr_serverless_without_the_archive_runs_its_own_python_and_fails(
+    starter_data, shipped, packaged, moto_client, moto_endpoint
+):
+    """The application configured without the archive and its Python: the job runs on EMR's own Python, which
+    has none of the job's modules, and fails at once."""
+    s3, glue = shipped
+    ship(s3, packaged)
+    [settings] = documented_emr_configuration()
+    kept = {k: v for k, v in settings["properties"].items() if "archives" not in k and "PYTHON" not in k}
+    runs = LocalEmrServerless(
+        emr_client := moto_client("emr-serverless"), s3, moto_endpoint, [{**settings, "properties": kept}]
+    )
+    defs = emr_definitions(emr_client, s3, runs, str(starter_data), f"s3://{LAKE_BUCKET}/emr-bare", "stedi_emr_bare")
+    [log] = failed_step_runs(run_all_zones(defs, ingest_dates(starter_data), CUSTOMER_LANDING), runs)
+    assert "ModuleNotFoundError: No module named" in log
+
+
+def test_the_emr_archive_runs_its_own_python_wherever_it_is_unpacked(packaged_for_emr, tmp_path):
+    """The archive's Python finds its standard library, its library and the job's modules inside the archive
+    only, with an empty environment, as EMR unpacks it in a job's working folder."""
+    unpacked = tmp_path / "job" / "environment"
+    with tarfile.open(packaged_for_emr / EMR_ARCHIVE) as archive:
+        archive.extractall(unpacked)
+    report = "import sys, json, stedi_assets, dagster_pipes, pandera, pyiceberg, pyarrow, pandas, boto3; "
+    report += "loaded = [line.split()[-1] for line in open('/proc/self/maps') if '/' in line]; "
+    report += "print(json.dumps([sys.prefix, sys.path, pyarrow.__version__, stedi_assets.__file__, loaded]))"
+    done = subprocess.run(
+        ["./environment/bin/python", "-c", report], cwd=unpacked.parent, env={}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    prefix, path, pyarrow_version, package, loaded = json.loads(done.stdout)
+    inside = str(unpacked.resolve())
+    assert prefix == inside and package.startswith(inside)
+    assert all(entry.startswith(inside) for entry in path if entry), path
+    # Its libpython, when the interpreter loads one, is the archive's (the binary names the build machine's folder).
+    assert all(file.startswith(inside) for file in loaded if "libpython" in file), loaded
+    assert pyarrow_version == "18.1.0"  # pyiceberg 0.12's pyarrow support needs 18 or newer
 
 
 def test_the_entry_script_imports_no_dagster():
