@@ -263,9 +263,8 @@ def test_a_wheel_in_extra_py_files_reaches_the_driver_but_not_the_executors(
     create_glue_job(glue, "stedi-steps-extra-py-files", arguments)
     runs = LocalGlue(glue, s3, moto_endpoint, glue_python)
     steps = glue_steps("stedi-steps-extra-py-files", PIPES_BUCKET, glue=runs, s3=s3)
-    resources = shared_resources(
-        str(starter_data), f"s3://{LAKE_BUCKET}/extra-py-files", pseudonym_key_secret=KEY_SECRET
-    )
+    lake, namespace = f"s3://{LAKE_BUCKET}/extra-py-files", "stedi_extra_py_files"  # apart from the other tests'
+    resources = shared_resources(str(starter_data), lake, namespace=namespace, pseudonym_key_secret=KEY_SECRET)
     result = run_all_zones(
         build_definitions({**resources, "zone_steps": steps}), ingest_dates(starter_data), CUSTOMER_LANDING
     )
