@@ -5,9 +5,9 @@ a single run of about a minute varies by 10% or more on a busy 2-core machine.
 
     python -m benchmarks.dates_axis --starter ../shared/data/stedi-starter --out benchmarks/dates-axis.md
 
-The goal (a run does the work that changed): at 100 dates, the delivery takes at most 1.3× the time and
-stores at most 1.5× the events of the same delivery at 3 dates. Each full build's row counts are checked
-against the data contract's.
+The goals (a run does the work that changed): at 3 dates, the delivery takes at most a quarter of the full
+build's time; at 100 dates, it takes at most 1.3× the time and stores at most 1.5× the events of the same
+delivery at 3 dates. Each full build's row counts are checked against the data contract's.
 """
 
 import argparse
@@ -27,7 +27,7 @@ DELIVERY_LINES = {"accelerometer": 40, "step_trainer": 10}
 # The delivery's readings are the first lines of each source, moved 30 days later: new readings, same customers.
 READING_TIME = {"accelerometer": "timestamp", "step_trainer": "sensorReadingTime"}
 SHIFT_MS = 30 * 24 * 3600 * 1000
-GOALS = {"time": 1.3, "events": 1.5}
+GOALS = {"of_the_build": 0.25, "time": 1.3, "events": 1.5}
 
 
 def source_lines(starter: Path, source: str) -> list[str]:
@@ -123,21 +123,30 @@ def render(results: list[dict], env: dict) -> str:
         f"load average before: {env['load_average'][0]:.1f}. The starter data (110,909 lines) spread over N ingest "
         f"dates; then a delivery of {sum(DELIVERY_LINES.values())} lines (40 accelerometer, 10 step trainer) on a new "
         "date, run several times from the same built lake (delivery: the median; each run's time in the last "
-        "column). Events: what the Dagster instance stored for the run.",
+        "column). Events: what the Dagster instance stored for the run. Every Spark JVM starts from the class "
+        "archive an untimed first run saved, as a user's first run does.",
         "",
-        "| ingest dates | full build | its events | delivery | its events | its event data | delivery time "
-        f"÷ {base['dates']} dates | events ÷ {base['dates']} dates | contract counts | delivery runs |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| ingest dates | full build | its events | delivery | delivery ÷ full build | its events | its event data "
+        f"| delivery time ÷ {base['dates']} dates | events ÷ {base['dates']} dates | contract counts | delivery runs |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in results:
         time_ratio = r["delivery_seconds"] / base["delivery_seconds"]
         event_ratio = r["delivery_events"]["events"] / base["delivery_events"]["events"]
         lines.append(
             f"| {r['dates']} | {r['full_seconds']:.1f} s | {r['full_events']['events']:,} | "
-            f"{r['delivery_seconds']:.1f} s | {r['delivery_events']['events']:,} | "
+            f"{r['delivery_seconds']:.1f} s | {r['delivery_seconds'] / r['full_seconds']:.2f} | "
+            f"{r['delivery_events']['events']:,} | "
             f"{r['delivery_events']['bytes'] / 1024:.0f} KiB | {time_ratio:.2f} | {event_ratio:.2f} | "
             f"{'yes' if r['counts_match_contract'] else '**no**'} | {', '.join(f'{t} s' for t in r['delivery_runs'])} |"
         )
+    if base["dates"] == 3:
+        share = base["delivery_seconds"] / base["full_seconds"]
+        lines += [
+            "",
+            f"Goal at 3 dates: the delivery ≤ {GOALS['of_the_build']} of the full build (measured {share:.2f}): "
+            f"**{'met' if share <= GOALS['of_the_build'] else 'not met'}**.",
+        ]
     at_100 = next((r for r in results if r["dates"] == 100), None)
     if at_100:
         time_ratio = at_100["delivery_seconds"] / base["delivery_seconds"]
@@ -166,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env = environment(args.cores)
         runner = Runner(args, work)
+        runner.save_jvm_classes(starter, work)  # untimed, as in `benchmarks.run`: else the first build saves it
         results = [measure(runner, starter, work, dates, args.repeat) for dates in args.dates]
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -10,9 +10,10 @@ RUNS = [
     ("pyspark", "baseline: plain PySpark, same 8 tables"),
     ("duckdb", "baseline: DuckDB SQL, same 8 tables"),
 ]
+# Issue 31's goals; the delivery's (a one-date delivery after a build over 3 dates: at most a quarter of that build)
+# is the dates axis's (`benchmarks/dates_axis.py`).
 GOALS = {
-    "full_vs_pyspark": 1.5,
-    "incremental_vs_full": 0.3,
+    "full_vs_pyspark": {1.0: 1.4, 10.0: 1.3},
     "noop_seconds": 5.0,
     "peak_gib_100": 8.0,
     "growth_10_to_100": 12.0,
@@ -99,28 +100,16 @@ def _goals(report: dict) -> list[str]:
     def row(goal, target, value, met):
         rows.append(f"| {goal} | {target} | {value} | {'–' if met is None else ('yes' if met else '**no**')} |")
 
-    one = by_scale.get(1.0)
-    if one:
-        ratio = (
-            _wall(one["runs"]["full"])
-            and _wall(one["runs"]["pyspark"])
-            and (_wall(one["runs"]["full"]) / _wall(one["runs"]["pyspark"]))
-        )
-        row(
-            f"1× ({one['data']['origin']}): full materialization with all checks ÷ plain PySpark",
-            f"≤ {GOALS['full_vs_pyspark']}",
-            f"{ratio:.2f}" if ratio else "–",
-            None if not ratio else ratio <= GOALS["full_vs_pyspark"],
-        )
-    for scale, result in by_scale.items():
-        full, incremental = _wall(result["runs"]["full"]), _wall(result["runs"]["incremental"])
-        ratio = full and incremental and incremental / full
-        row(
-            f"{_label(scale)}: incremental run after one new ingest date ÷ full rebuild",
-            f"≤ {GOALS['incremental_vs_full']}",
-            f"{ratio:.2f}" if ratio else "–",
-            None if not ratio else ratio <= GOALS["incremental_vs_full"],
-        )
+    for scale, target in GOALS["full_vs_pyspark"].items():
+        if result := by_scale.get(scale):
+            full, pyspark = _wall(result["runs"]["full"]), _wall(result["runs"]["pyspark"])
+            ratio = full and pyspark and full / pyspark
+            row(
+                f"{_label(scale)} ({result['data']['origin']}): full materialization with all checks ÷ plain PySpark",
+                f"≤ {target}",
+                f"{ratio:.2f}" if ratio else "–",
+                None if not ratio else ratio <= target,
+            )
     for scale, result in by_scale.items():
         noop = _wall(result["runs"]["noop"])
         row(
