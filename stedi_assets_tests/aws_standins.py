@@ -30,9 +30,11 @@ from stedi_assets.spark_config import SMALL_INPUT_JAVA_OPTIONS
 DRIVER_ENV = "spark.emr-serverless.driverEnv."
 
 
-# The Iceberg release Glue 5.0's `--datalake-formats iceberg` puts on the classpath (Spark 3.5): the Glue stand-in
-# runs that one, the EMR stand-in the platform's own (`jars.ICEBERG`).
+# The Iceberg releases the engines put on the classpath (Spark 3.5), which the stand-ins run: Glue 5.0's
+# (`--datalake-formats iceberg`), and EMR's bundled jar of the release the tests' application names (AWS's "Iceberg
+# release history": 1.10.0-amzn-0, here Apache's 1.10.0).
 GLUE_5_ICEBERG = "1.7.1"
+EMR_RELEASE, EMR_ICEBERG = "emr-7.12.0", "1.10.0"
 
 
 # What Glue 5.0 provides a job's Python that the job imports (AWS's "Python modules already provided in AWS Glue"
@@ -248,7 +250,7 @@ class LocalEmrServerless(ScriptRuns):
     keep) under the run's `sparkSubmitParameters`; `spark.archives` unpacked in the run's working folder under
     their `#alias`; the driver on `driverEnv.PYSPARK_DRIVER_PYTHON` and the Python workers on
     `executorEnv.PYSPARK_PYTHON`, each else EMR's own Python, which has none of the job's modules. The Iceberg
-    jar is the platform's (`jars.ICEBERG`), not the release's bundled one."""
+    jar is the release's (`EMR_ICEBERG`, for `spark.jars`' bundled jar)."""
 
     STATES = {"running": "RUNNING", "succeeded": "SUCCESS", "failed": "FAILED"}
 
@@ -280,8 +282,8 @@ class LocalEmrServerless(ScriptRuns):
         executor = {k.removeprefix(EXECUTOR_ENV): conf.pop(k) for k in list(conf) if k.startswith(EXECUTOR_ENV)}
         python = driver.pop("PYSPARK_DRIVER_PYTHON", None) or driver.get("PYSPARK_PYTHON") or BARE_PYTHON
         worker_python = executor.get("PYSPARK_PYTHON") or driver.get("PYSPARK_PYTHON") or BARE_PYTHON
-        conf.pop("spark.jars", None)  # EMR's bundled Iceberg jar: the platform's instead (below)
-        spark_conf = {**conf, **iceberg_jars(jars.ICEBERG)}
+        conf.pop("spark.jars", None)  # EMR's bundled Iceberg jar: the same release's from the jar cache (below)
+        spark_conf = {**conf, **iceberg_jars(EMR_ICEBERG)}
         arguments = submit.get("entryPointArguments", [])
         self._start(
             run_id, submit["entryPoint"], arguments, python, spark_conf, environment=driver, worker_python=worker_python

@@ -24,7 +24,7 @@ from stedi_assets.remote.package import EMR_ARCHIVE
 from stedi_assets.resources import shared_resources
 from stedi_assets.resources.aws import emr_serverless_steps, glue_steps
 from stedi_assets.schemas.tables import CUSTOMER_TRUSTED, LANDING_TABLES, QUARANTINE_TABLES, ZONE_TABLES
-from stedi_assets_tests.aws_standins import LocalEmrServerless, LocalGlue, glue_5_python
+from stedi_assets_tests.aws_standins import EMR_RELEASE, LocalEmrServerless, LocalGlue, glue_5_python
 from stedi_assets_tests.conftest import CONTRACT_COUNTS, REPO_ROOT
 from stedi_assets_tests.lake_contents import table_rows
 from stedi_assets_tests.reference import customer_key, pseudonym
@@ -173,15 +173,16 @@ def ingest_dates(landing_root) -> list[str]:
     return sorted({f.ingest_date for source in SOURCES for f in list_landing_files(str(landing_root), source)})
 
 
-# Glue 5 runs Spark 3.5: its stand-in is run where the job's Spark is that version (`.ci/run`'s pyspark 3.5 pass),
-# not a second time on a Spark no Glue job runs.
-glue_5_spark = pytest.mark.skipif(
+# Glue 5 and EMR 7 run Spark 3.5: their stand-ins are run where the job's Spark is that version (`.ci/run`'s
+# pyspark 3.5 pass), not a second time on a Spark neither runs.
+spark_3_5 = pytest.mark.skipif(
     not pyspark.__version__.startswith("3.5."),
-    reason="Glue 5 runs Spark 3.5: run under pyspark 3.5 (pip install -e '.[test]' -c constraints/spark-3.5.txt)",
+    reason="Glue 5 and EMR 7 run Spark 3.5: run under pyspark 3.5 (pip install -e '.[test]' -c "
+    "constraints/spark-3.5.txt)",
 )
 
 
-@glue_5_spark
+@spark_3_5
 def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
     starter_data, shipped, packaged, glue_python, moto_endpoint, tmp_path
 ):
@@ -247,7 +248,7 @@ def failed_step_runs(result: dg.ExecuteInProcessResult, runs) -> list[str]:
     return runs.logs()
 
 
-@glue_5_spark
+@spark_3_5
 def test_a_wheel_in_extra_py_files_reaches_the_driver_but_not_the_executors(
     starter_data, shipped, packaged, glue_python, moto_endpoint
 ):
@@ -273,6 +274,7 @@ def test_a_wheel_in_extra_py_files_reaches_the_driver_but_not_the_executors(
     assert "PythonException" in log and "No module named 'stedi_assets'" in log  # a Python worker failed
 
 
+@spark_3_5
 def test_customer_tables_through_emr_serverless(
     starter_data, shipped, packaged_for_emr, moto_client, moto_endpoint, tmp_path
 ):
@@ -310,7 +312,7 @@ def test_customer_tables_through_emr_serverless(
 
 def emr_definitions(emr, s3, runs: LocalEmrServerless, landing: str, lake: str, namespace: str) -> dg.Definitions:
     """The AWS deployment's assets on an EMR Serverless application whose job runs `runs` runs."""
-    application = emr.create_application(name="stedi", releaseLabel="emr-7.5.0", type="SPARK")["applicationId"]
+    application = emr.create_application(name="stedi", releaseLabel=EMR_RELEASE, type="SPARK")["applicationId"]
     steps = emr_serverless_steps(
         application,
         "arn:aws:iam::123456789012:role/stedi-emr",
@@ -323,6 +325,7 @@ def emr_definitions(emr, s3, runs: LocalEmrServerless, landing: str, lake: str, 
     return build_definitions({**resources, "zone_steps": steps})
 
 
+@spark_3_5
 def test_emr_serverless_without_the_archive_runs_its_own_python_and_fails(
     starter_data, shipped, packaged, moto_client, moto_endpoint
 ):
@@ -340,6 +343,7 @@ def test_emr_serverless_without_the_archive_runs_its_own_python_and_fails(
     assert "ModuleNotFoundError: No module named" in log
 
 
+@spark_3_5
 def test_the_emr_archive_runs_its_own_python_wherever_it_is_unpacked(packaged_for_emr, tmp_path):
     """The archive's Python finds its standard library, its library and the job's modules inside the archive
     only, with an empty environment, as EMR unpacks it in a job's working folder."""
