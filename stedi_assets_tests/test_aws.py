@@ -77,8 +77,7 @@ def shipped(moto_client, moto_env) -> tuple:
     environment (`moto_env`)."""
     s3 = moto_client("s3")
     for bucket in (PIPES_BUCKET, SCRIPTS_BUCKET, LAKE_BUCKET):
-        if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-            s3.create_bucket(Bucket=bucket)
+        s3.create_bucket(Bucket=bucket)  # in us-east-1, again for each test: the bucket and its objects stay
     secrets = moto_client("secretsmanager")
     if not secrets.list_secrets(Filters=[{"Key": "name", "Values": [KEY_SECRET]}])["SecretList"]:
         secrets.create_secret(Name=KEY_SECRET, SecretString=KEY)

@@ -23,7 +23,7 @@ GLUE_MODULES = ("dagster-pipes==1.13.27", "pandera==0.35.0", "pyiceberg==0.12.0"
 EMR_MODULES = (*GLUE_MODULES, "boto3==1.34.131", "pandas==2.2.3", "numpy==1.26.4")
 
 SOURCE = Path(stedi_assets.__file__).resolve().parent.parent
-ENTRY_SCRIPT = Path(stedi_assets.__file__).resolve().parent / "remote" / "entry.py"
+ENTRY_SCRIPT = Path(__file__).resolve().with_name("entry.py")
 EMR_ARCHIVE = "stedi-venv.tar.gz"
 
 
