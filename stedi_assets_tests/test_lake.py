@@ -166,6 +166,45 @@ def test_a_write_computed_before_another_writer_changed_its_partition_fails_and_
     assert written.rewritten == [DAY1] and lake.state(TABLE)[DAY1]["by"] == "me"
 
 
+def spark_jobs(spark) -> int:
+    return len(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
+
+
+def test_partitions_known_to_hold_no_rows_commit_their_state_alone_without_spark(spark, tmp_path):
+    """No rows given (their inputs have none): a new empty partition's state is committed by pyiceberg, with no
+    Spark job and no data file change; a partition that held rows has its files dropped; a partition another
+    writer changed since the pin fails the write."""
+    lake = Lake(str(tmp_path))
+    lake.replace_partitions(frame(spark, reading(1, DAY1), reading(2, DAY2)), TABLE, [DAY1, DAY2])
+    files = lake._python_catalog.load_table(("stedi", TABLE.name)).inspect.files()["file_path"].to_pylist()
+    jobs = spark_jobs(spark)
+
+    written = lake.replace_partitions(None, TABLE, [DAY3], {DAY3: {"inputs": "none"}}, built_from={"x": "1"})
+
+    assert spark_jobs(spark) == jobs
+    assert written.rewritten == [DAY3] and written.snapshot_id == lake.pin(TABLE).snapshot_id
+    assert lake.state(TABLE)[DAY3] == {"rows": 0, "digest": "0", "measures": {}, "inputs": "none"}
+    assert lake.pin(TABLE).built_from == {"x": "1"}
+    stored = lake._python_catalog.load_table(("stedi", TABLE.name))
+    assert stored.inspect.files()["file_path"].to_pylist() == files
+    assert len(snapshots(lake)) == 2
+    # The same again commits nothing.
+    assert (
+        lake.replace_partitions(None, TABLE, [DAY3], {DAY3: {"inputs": "none"}}, built_from={"x": "1"}).rewritten == []
+    )
+    assert len(snapshots(lake)) == 2
+
+    lake.replace_partitions(None, TABLE, [DAY2])  # it held a row: its file goes
+    assert [tuple(row) for row in lake.read(spark, TABLE).collect()] == [reading(1, DAY1)]
+    assert lake.state(TABLE)[DAY2]["rows"] == 0
+
+    pinned = lake.pin(TABLE)
+    lake.replace_partitions(None, TABLE, [DAY3], {DAY3: {"inputs": "other"}})
+    with pytest.raises(ConcurrentWrite, match="another writer changed"):
+        lake.replace_partitions(None, TABLE, [DAY3], {DAY3: {"inputs": "mine"}}, pinned=pinned)
+    assert lake.state(TABLE)[DAY3]["inputs"] == "other"
+
+
 def test_a_write_pinned_before_the_table_existed_fails_if_another_writer_created_its_partition(spark, tmp_path):
     lake = Lake(str(tmp_path))
     pinned = lake.pin(TABLE)

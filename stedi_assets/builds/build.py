@@ -134,7 +134,7 @@ def run_build(build: Build, inputs: BuildInputs) -> list[TableOutcome]:
 def publish(
     inputs: BuildInputs,
     table: TableSpec,
-    rows: DataFrame,
+    rows: DataFrame | None,
     write_keys: list[str] | None = None,
     extra_state: dict[str, dict] | None = None,
     measures: dict[str, Column] | None = None,
@@ -142,7 +142,8 @@ def publish(
 ) -> Published:
     """Write `rows` into `write_keys` (default: the run's partitions; may hold others) and describe the run's
     partitions; `measures` are kept in each written partition's state. `pinned`: the table as the build found
-    it before reading its inputs (`Lake.pin`)."""
+    it before reading its inputs (`Lake.pin`). `rows` None: `write_keys` hold no rows, known from the inputs'
+    state (`builds.stale.rows_in`), so no Spark job computes them."""
     lake, partition_keys = inputs.lake, inputs.partition_keys
     write_keys = partition_keys if write_keys is None else write_keys
     rules = rule_breaks(table)  # counted in the write's digest pass, not in a pass of their own
@@ -150,7 +151,7 @@ def publish(
     source = inputs.built_from.get(table.name)
     written = lake.replace_partitions(rows, table, write_keys, extra_state, measures, pinned, source, PREVIEW_ROWS)
     lake.document(table)
-    stored = lake.read(rows.sparkSession, table)
+    stored = lake.read(inputs.spark, table)
     rewritten_rows = stored.where(F.col(PARTITION_COLUMN).isin(written.rewritten))
     return Published(
         table,

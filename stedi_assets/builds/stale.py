@@ -42,6 +42,13 @@ def digests_by_date(rows: DataFrame) -> dict[str, str]:
     return {key: entry["digest"] for key, entry in digests.items()}
 
 
+def rows_in(state: dict[str, dict], keys: list[str]) -> bool:
+    """Whether any of the partitions `keys` holds rows in `state`, the state of an input whose rows at a date are
+    the only source of a table's rows at that date: when none does, the table's partitions there hold none
+    either, known without computing them (`publish` with no rows)."""
+    return any(state.get(key, {}).get("rows") for key in keys)
+
+
 def landed_up_to(landing_state: dict[str, dict], keys: list[str]) -> dict[str, str]:
     """Per date, a fingerprint of the landing partitions up to and including it."""
     chained, running = {}, ""

@@ -179,7 +179,7 @@ class Lake:
 
     def replace_partitions(
         self,
-        rows: DataFrame,
+        rows: DataFrame | None,
         table: TableSpec,
         partition_keys: list[str],
         extra_state: dict[str, dict] | None = None,
@@ -198,12 +198,16 @@ class Lake:
         write raises `ConcurrentWrite` and changes nothing. `built_from`: what the whole table is now built
         from, committed (alone, if nothing else changed) when the table said otherwise. `sample`: how many of
         the rows written to return, taken from the rows in hand rather than by reading the table back.
+
+        `rows` None: the caller knows these partitions hold no rows without computing them (their inputs have
+        none). Then no Spark job runs, and where no file must go either, the commit carries the new state alone
+        (`_commit_state_only`).
         """
-        spark = rows.sparkSession
-        self.attach(spark)
-        rows = rows.where(F.col(PARTITION_COLUMN).isin(partition_keys)).persist()
+        if rows is not None:
+            self.attach(rows.sparkSession)
+            rows = rows.where(F.col(PARTITION_COLUMN).isin(partition_keys)).persist()
         try:
-            digests, measured = partition_digests(rows, measures or {})
+            digests, measured = partition_digests(rows, measures or {}) if rows is not None else ({}, {})
             new_entries = {
                 key: {
                     **digests.get(key, NO_ROWS),
@@ -221,13 +225,20 @@ class Lake:
                 return Written([], new_state, measured, current.snapshot_id)
             if pinned.snapshot_id is None and (created := [key for key in rewrite if key in current.state]):
                 raise ConcurrentWrite(f"{table.name}: another writer created the table with {created} first")
+            # Only the entries this write changes: if Iceberg re-applies the commit on top of another writer's
+            # (`partition_state`), an entry it merely repeated must not undo that writer's.
+            changed = [key for key in partition_keys if current.state.get(key) != new_entries[key]]
+            if rows is None:
+                files_to_drop = [key for key in rewrite if current.state.get(key, {}).get("rows")]
+                if current.snapshot_id is not None and not files_to_drop:
+                    return self._commit_state_only(table, pinned, new_entries, rewrite, changed, built_from)
+                rows = empty_frame(SparkSession.active(), table.spark_schema)
+                self.attach(rows.sparkSession)
             try:
-                # Only the entries this write changes: if Iceberg re-applies the commit on top of another writer's
-                # (`partition_state`), an entry it merely repeated must not undo that writer's.
-                changed = [key for key in partition_keys if current.state.get(key) != new_entries[key]]
                 properties = summary_properties(new_state, current.snapshot_id, changed, built_from)
                 with_rows = rows.where(F.col(PARTITION_COLUMN).isin([key for key in rewrite if new_state[key]["rows"]]))
-                snapshot = self._commit(spark, with_rows, table, rewrite, properties, current.snapshot_id, pinned)
+                base = current.snapshot_id
+                snapshot = self._commit(rows.sparkSession, with_rows, table, rewrite, properties, base, pinned)
             except Exception as error:
                 if _is_conflict(error):
                     raise ConcurrentWrite(f"{table.name}: another writer changed {rewrite} first") from error
@@ -235,7 +246,29 @@ class Lake:
             rows_written = with_rows.limit(sample).collect() if sample and rewrite else []
             return Written(rewrite, new_state, measured, snapshot, rows_written)
         finally:
-            rows.unpersist()
+            if rows is not None:
+                rows.unpersist()
+
+    def _commit_state_only(
+        self,
+        table: TableSpec,
+        pinned: Pinned,
+        new_entries: dict[str, dict],
+        rewrite: list[str],
+        changed: list[str],
+        built_from: dict | None,
+    ) -> Written:
+        """`replace_partitions` of partitions that hold no rows or files, before and after: their new state
+        committed alone (`_commit_state`, no Spark), failing with `ConcurrentWrite` if another writer changed
+        them since `pinned`."""
+
+        def entries(state: dict[str, dict]) -> dict[str, dict]:
+            if any(state.get(key) != pinned.state.get(key) for key in new_entries):
+                raise ConcurrentWrite(f"{table.name}: another writer changed {sorted(new_entries)} first")
+            return {key: new_entries[key] for key in changed}
+
+        state, snapshot_id = self._commit_state(table, entries, {}, {} if built_from is None else built_from)
+        return Written(rewrite, state, {}, snapshot_id)
 
     def amend_state(
         self, table: TableSpec, change, note: dict[str, str], built_from: dict | None = None
@@ -245,6 +278,12 @@ class Lake:
         too, and `built_from` replaces what the table says it was built from (default: kept). The commit is
         pyiceberg's, without Spark, and fails with `ConcurrentWrite` if another writer committed since the state
         was read. Returns the table's new state."""
+        return self._commit_state(table, change, note, built_from)[0]
+
+    def _commit_state(
+        self, table: TableSpec, change, note: dict[str, str], built_from: dict | None
+    ) -> tuple[dict[str, dict], int]:
+        """`amend_state`, returning the new state and the snapshot that holds it."""
         import pyarrow as pa
         from pyiceberg.exceptions import CommitFailedException
         from pyiceberg.table import Table
@@ -270,7 +309,7 @@ class Lake:
             once.append(pa.Table.from_pylist([], iceberg.schema().as_arrow()), snapshot_properties=properties)
         except CommitFailedException as error:
             raise ConcurrentWrite(f"{table.name}: another writer committed first; try again") from error
-        return new_state
+        return new_state, once.current_snapshot().snapshot_id
 
     def document(self, table: TableSpec) -> None:
         """Give the stored table the contract's column descriptions and required columns (`TableSpec`), so

@@ -52,12 +52,12 @@ def spark_is_local(spark) -> bool:
     return spark.conf.get("spark.master", "").startswith("local")
 
 
-def tally(records: DataFrame, dates: list[str]) -> dict[str, Counter]:
+def tally(records: DataFrame | None, dates: list[str]) -> dict[str, Counter]:
     """Per parsed date, its records by reason (None for the valid ones; numbers in a reason read `#`, so the same
-    fault groups), from one aggregation of the parse: the count of what landed is the parser's own, so it
-    cannot disagree with the parse over bytes both read."""
+    fault groups; `records` None: none landed), from one aggregation of the parse: the count of what landed is
+    the parser's own, so it cannot disagree with the parse over bytes both read."""
     counts: dict[str, Counter] = {date: Counter() for date in dates}
-    if not dates:
+    if not dates or records is None:
         return counts
     reason = F.regexp_replace("reason", "[0-9]+", "#").alias("reason")
     for row in records.groupBy(PARTITION_COLUMN, reason).count().collect():
@@ -162,10 +162,13 @@ def parse_deliveries(source: str, inputs: BuildInputs) -> list[Built]:
     states = {table: pin.state for table, pin in pinned.items()}
     changed = [key for key in keys if needs_parsing(key, sources[key], states)]
     changed_files = [f for f in files if f.ingest_date in changed]
+    to_parse = [f for f in changed_files if f.size]  # a file without bytes holds no record: no Spark job for it
     with tempfile.TemporaryDirectory(prefix="stedi-landing-") as copies:
-        readable = local_copies(changed_files, copies) if spark_is_local(spark) else changed_files
-        limits = Limits(options.max_file_size, options.max_record_size)
-        records = parse_landing(spark, readable, SOURCE_FIELDS[source], limits).persist()
+        records = None  # no record landed on the changed dates
+        if to_parse:
+            readable = local_copies(to_parse, copies) if spark_is_local(spark) else to_parse
+            limits = Limits(options.max_file_size, options.max_record_size)
+            records = parse_landing(spark, readable, SOURCE_FIELDS[source], limits).persist()
         tallied = tally(records, changed)
         judged = judged_deliveries(tallied, sources, states[landing])
         landed = {
@@ -174,19 +177,13 @@ def parse_deliveries(source: str, inputs: BuildInputs) -> list[Built]:
         }
         for key in changed:
             landed[landing][key][DELIVERY] = judged[key]
-        valid = publish(
-            inputs, landing, landing_records(records, landing), changed, landed[landing], None, pinned[landing]
-        )
-        invalid = publish(
-            inputs,
-            quarantine,
-            quarantine_records(records, quarantine),
-            changed,
-            landed[quarantine],
-            None,
-            pinned[quarantine],
-        )
-        records.unpersist()
+        parsed = records is not None
+        valid_rows = landing_records(records, landing) if parsed else None
+        valid = publish(inputs, landing, valid_rows, changed, landed[landing], None, pinned[landing])
+        invalid_rows = quarantine_records(records, quarantine) if parsed else None
+        invalid = publish(inputs, quarantine, invalid_rows, changed, landed[quarantine], None, pinned[quarantine])
+        if parsed:
+            records.unpersist()
     log.info(f"{source}: parsed {len(changed_files)} files of {changed}; {len(keys) - len(changed)} dates unchanged")
     verdicts = {key: {"quarantined": judged[key]["quarantined"], "delivery": judged[key]["verdict"]} for key in changed}
     return [

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 from stedi_assets.builds.build import Build, BuildInputs, Table, publish, shaping_options
 from stedi_assets.builds.checks import check, no_personal_columns, not_empty, schema_valid
 from stedi_assets.builds.outcome import Built
-from stedi_assets.builds.stale import digests_by_date, overlapping, stale_partitions
+from stedi_assets.builds.stale import digests_by_date, overlapping, rows_in, stale_partitions
 from stedi_assets.schemas.tables import (
     ACCELEROMETER_TRUSTED,
     CUSTOMER_CURATED,
@@ -103,14 +103,16 @@ def compute(inputs: BuildInputs) -> list[Built]:
         },
     )
     readings_needed = sorted({reading_key for key in stale.keys for reading_key in pairable[key]})
-    rows = curated.machine_learning_curated(
-        step_readings.where(F.col(PARTITION_COLUMN).isin(stale.keys)),
-        lake.read(spark, ACCELEROMETER_TRUSTED).where(F.col(PARTITION_COLUMN).isin(readings_needed)),
-        customers,
-        options.ml_join,
-        options.pseudonym_key,
-        options.consent_cutoff,
-    )
+    rows = None  # a pair is in the partition of its step trainer reading
+    if rows_in(step_state, stale.keys):
+        rows = curated.machine_learning_curated(
+            step_readings.where(F.col(PARTITION_COLUMN).isin(stale.keys)),
+            lake.read(spark, ACCELEROMETER_TRUSTED).where(F.col(PARTITION_COLUMN).isin(readings_needed)),
+            customers,
+            options.ml_join,
+            options.pseudonym_key,
+            options.consent_cutoff,
+        )
     published = publish(inputs, MACHINE_LEARNING_CURATED, rows, stale.keys, stale.extra_state, pairs_counted(), pinned)
     return [Built(published, stale.keys, options)]
 

@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 from stedi_assets.builds.build import Build, BuildInputs, Table, publish, same_names, shaping_options
 from stedi_assets.builds.checks import check, no_personal_columns, not_empty, schema_valid
 from stedi_assets.builds.outcome import Built, Markdown
-from stedi_assets.builds.stale import stale_partitions
+from stedi_assets.builds.stale import rows_in, stale_partitions
 from stedi_assets.lake.versions import tag_current_version
 from stedi_assets.options import split_text
 from stedi_assets.schemas.tables import MACHINE_LEARNING_CURATED, PARTITION_COLUMN, SPLITS, TRAINING_SET
@@ -133,8 +133,10 @@ def compute(inputs: BuildInputs) -> list[Built]:
         registered,
         {key: (ml_state.get(key, {}).get("digest"), shaping_options(TABLE, options)) for key in registered},
     )
-    ml_rows = lake.read(spark, MACHINE_LEARNING_CURATED).where(F.col(PARTITION_COLUMN).isin(stale.keys))
-    rows = curated.training_set(ml_rows, options.pseudonym_key, tuple(options.split_shares))
+    rows = None  # a row is in the partition of its machine_learning_curated row
+    if rows_in(ml_state, stale.keys):
+        ml_rows = lake.read(spark, MACHINE_LEARNING_CURATED).where(F.col(PARTITION_COLUMN).isin(stale.keys))
+        rows = curated.training_set(ml_rows, options.pseudonym_key, tuple(options.split_shares))
     published = publish(inputs, TRAINING_SET, rows, stale.keys, stale.extra_state, pinned=pinned)
     summary, customers = split_summary(published.stored)
     metadata = {"split_target": split_text(options.split_shares), "per_split": summary_table(summary)}

@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 from stedi_assets.builds.build import Build, BuildInputs, Table, publish, same_names
 from stedi_assets.builds.checks import not_empty, readings_distinct, schema_valid
 from stedi_assets.builds.outcome import Built
-from stedi_assets.builds.stale import digests_by_date, landed_up_to, reading_span, stale_partitions
+from stedi_assets.builds.stale import digests_by_date, landed_up_to, reading_span, rows_in, stale_partitions
 from stedi_assets.deliveries import held_dates
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import LANDING_TABLES, PARTITION_COLUMN, TableSpec
@@ -74,7 +74,9 @@ def readings_build(
             registered,
             {key: (landed[key], consent_by_date.get(key), cutoff) for key in registered},
         )
-        rows = transform(landing_rows, customer_rows, cutoff, None if stale.of_all(registered) else stale.keys)
+        rows = None  # a reading is in the partition of the date it first landed
+        if rows_in(landing_state, stale.keys):
+            rows = transform(landing_rows, customer_rows, cutoff, None if stale.of_all(registered) else stale.keys)
         measures = reading_span(time_column)
         published = publish(inputs, table.spec, rows, stale.keys, stale.extra_state, measures, pinned)
         return [Built(published, stale.keys, inputs.options, held_metadata(source, held))]
