@@ -2,12 +2,14 @@
 
 import json
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pyspark.sql.types import StructField, StructType
 
 from stedi_assets.builds.checks import rule_breaks
 from stedi_assets.failures import explain
+from stedi_assets.lake import iceberg_tables
 from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake, Pinned
@@ -203,6 +205,49 @@ def test_partitions_known_to_hold_no_rows_commit_their_state_alone_without_spark
     with pytest.raises(ConcurrentWrite, match="another writer changed"):
         lake.replace_partitions(None, TABLE, [DAY3], {DAY3: {"inputs": "mine"}}, pinned=pinned)
     assert lake.state(TABLE)[DAY3]["inputs"] == "other"
+
+
+def test_a_state_only_commit_beaten_on_another_partition_reads_the_state_again_and_lands(spark, tmp_path, monkeypatch):
+    """Between the state-only commit's read of the table and its commit, another writer commits another
+    partition: as Iceberg re-applies a Spark write, the commit is tried again on the new state, and both land."""
+    lake = Lake(str(tmp_path))
+    lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1])
+    read, reads, racing = iceberg_tables._pinned_table, [], []
+
+    def read_then_lose_a_race(iceberg):
+        pinned = read(iceberg)
+        if not racing:  # the write's own reads, not the other writer's
+            reads.append(pinned.snapshot_id)
+            if len(reads) == 1:  # right after the write's first read, another writer commits
+                racing.append(True)
+                Lake(lake.root).amend_state(TABLE, lambda state: {DAY1: {**state[DAY1], "by": "other"}}, {})
+                racing.clear()
+        return pinned
+
+    monkeypatch.setattr(iceberg_tables, "_pinned_table", read_then_lose_a_race)
+    written = lake.replace_partitions(None, TABLE, [DAY2], {DAY2: {"by": "me"}})
+
+    assert len(reads) == 2 and reads[0] != reads[1]  # the first attempt lost; the second read the other's commit
+    assert written.rewritten == [DAY2]
+    state = lake.state(TABLE)
+    assert state[DAY1]["by"] == "other" and state[DAY2]["by"] == "me" and state[DAY2]["rows"] == 0
+
+
+def test_a_partition_with_files_but_no_state_is_emptied_by_spark_not_by_a_state_commit(spark, tmp_path):
+    """A partition whose state entry is gone (it was only in an expired snapshot) but whose files remain: known
+    to hold no rows now, its files are dropped, not left behind under a state that says it has none."""
+    lake = Lake(str(tmp_path))
+    lake.replace_partitions(frame(spark, reading(1, DAY1), reading(2, DAY2)), TABLE, [DAY1, DAY2])
+    iceberg = lake.iceberg(TABLE)  # a commit whose state lost DAY1's entry:
+    current = iceberg.current_snapshot().snapshot_id
+    lost = summary_properties({DAY2: lake.state(TABLE)[DAY2]}, current, [DAY2])
+    iceberg.append(pa.Table.from_pylist([], iceberg.schema().as_arrow()), snapshot_properties=lost)
+    assert DAY1 not in lake.state(TABLE)
+
+    lake.replace_partitions(None, TABLE, [DAY1])
+
+    assert [tuple(row) for row in lake.read(spark, TABLE).collect()] == [reading(2, DAY2)]
+    assert lake.state(TABLE)[DAY1]["rows"] == 0
 
 
 def test_a_write_pinned_before_the_table_existed_fails_if_another_writer_created_its_partition(spark, tmp_path):

@@ -43,10 +43,11 @@ def digests_by_date(rows: DataFrame) -> dict[str, str]:
 
 
 def rows_in(state: dict[str, dict], keys: list[str]) -> bool:
-    """Whether any of the partitions `keys` holds rows in `state`, the state of an input whose rows at a date are
-    the only source of a table's rows at that date: when none does, the table's partitions there hold none
-    either, known without computing them (`publish` with no rows)."""
-    return any(state.get(key, {}).get("rows") for key in keys)
+    """Whether any of the partitions `keys` may hold rows in `state`, the state of an input whose rows at a date
+    are the only source of a table's rows at that date. When each says it has none, the table's partitions there
+    hold none either, known without computing them (`publish` with no rows). A partition without an entry (a
+    held delivery's, or one lost with an expired snapshot) may."""
+    return any(state.get(key, {}).get("rows") != 0 for key in keys)
 
 
 def landed_up_to(landing_state: dict[str, dict], keys: list[str]) -> dict[str, str]:

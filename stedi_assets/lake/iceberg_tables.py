@@ -30,6 +30,7 @@ COMMIT_ID = "stedi.commit"  # finds a write's own snapshot among those committed
 # Iceberg's own words for a commit that lost a race.
 CONFLICTS = ("ValidationException", "CommitFailedException")
 NO_RETRIES = "commit.retry.num-retries"
+COMMIT_ATTEMPTS = 5  # a state-only commit's, as Iceberg's own default: 4 retries
 
 TABLE_PROPERTIES = {
     "format-version": "2",
@@ -230,7 +231,9 @@ class Lake:
             changed = [key for key in partition_keys if current.state.get(key) != new_entries[key]]
             if rows is None:
                 files_to_drop = [key for key in rewrite if current.state.get(key, {}).get("rows")]
-                if current.snapshot_id is not None and not files_to_drop:
+                # A partition without state is new, or lost its entry with an expired snapshot: its files tell.
+                unknown = [key for key in rewrite if key not in current.state]
+                if current.snapshot_id is not None and not files_to_drop and not self._has_files(table, unknown):
                     return self._commit_state_only(table, pinned, new_entries, rewrite, changed, built_from)
                 rows = empty_frame(SparkSession.active(), table.spark_schema)
                 self.attach(rows.sparkSession)
@@ -258,17 +261,28 @@ class Lake:
         changed: list[str],
         built_from: dict | None,
     ) -> Written:
-        """`replace_partitions` of partitions that hold no rows or files, before and after: their new state
-        committed alone (`_commit_state`, no Spark), failing with `ConcurrentWrite` if another writer changed
-        them since `pinned`."""
+        """`replace_partitions` of partitions that hold no files, before and after: their new state committed
+        alone (`_commit_state`, no Spark). It fails with `ConcurrentWrite` if another writer changed them since
+        `pinned`; a commit of another writer on other partitions meanwhile makes it read the state again and
+        retry, as Iceberg re-applies a Spark write."""
 
         def entries(state: dict[str, dict]) -> dict[str, dict]:
-            if any(state.get(key) != pinned.state.get(key) for key in new_entries):
-                raise ConcurrentWrite(f"{table.name}: another writer changed {sorted(new_entries)} first")
+            if moved := sorted(key for key in new_entries if state.get(key) != pinned.state.get(key)):
+                raise ConcurrentWrite(f"{table.name}: another writer changed {moved} first")
             return {key: new_entries[key] for key in changed}
 
-        state, snapshot_id = self._commit_state(table, entries, {}, {} if built_from is None else built_from)
+        source = {} if built_from is None else built_from
+        state, snapshot_id = self._commit_state(table, entries, {}, source, attempts=COMMIT_ATTEMPTS)
         return Written(rewrite, state, {}, snapshot_id)
+
+    def _has_files(self, table: TableSpec, keys: list[str]) -> bool:
+        """Whether any data file of the table's current snapshot is in the partitions `keys` (pyiceberg's scan
+        planning: the manifests only)."""
+        if not keys:
+            return False
+        from pyiceberg.expressions import In
+
+        return any(True for _ in self.iceberg(table).scan(row_filter=In(PARTITION_COLUMN, keys)).plan_files())
 
     def amend_state(
         self, table: TableSpec, change, note: dict[str, str], built_from: dict | None = None
@@ -281,35 +295,40 @@ class Lake:
         return self._commit_state(table, change, note, built_from)[0]
 
     def _commit_state(
-        self, table: TableSpec, change, note: dict[str, str], built_from: dict | None
+        self, table: TableSpec, change, note: dict[str, str], built_from: dict | None, attempts: int = 1
     ) -> tuple[dict[str, dict], int]:
-        """`amend_state`, returning the new state and the snapshot that holds it."""
+        """`amend_state`, returning the new state and the snapshot that holds it. With `attempts` > 1, an attempt
+        that another writer's commit beat reads the state again and asks `change` again, up to that many times."""
         import pyarrow as pa
         from pyiceberg.exceptions import CommitFailedException
         from pyiceberg.table import Table
 
-        iceberg = self.iceberg(table)
-        pinned = _pinned_table(iceberg)
-        if pinned.snapshot_id is None:
-            raise ValueError(f"{table.name} holds no data yet")
-        changed = change(pinned.state)
-        new_state = {**pinned.state, **changed}
-        source = pinned.built_from if built_from is None else built_from
-        properties = {**summary_properties(new_state, pinned.snapshot_id, list(changed), source), **note}
-        # The state committed is the state read: pyiceberg's own retry would re-apply it on a newer snapshot,
-        # whose entry for a changed partition it would overwrite. So this commit is tried once.
-        once = Table(
-            iceberg.name(),
-            iceberg.metadata.model_copy(update={"properties": {**iceberg.properties, NO_RETRIES: "0"}}),
-            iceberg.metadata_location,
-            iceberg.io,
-            iceberg.catalog,
-        )
-        try:  # an append of no rows: a snapshot that only carries its summary
-            once.append(pa.Table.from_pylist([], iceberg.schema().as_arrow()), snapshot_properties=properties)
-        except CommitFailedException as error:
-            raise ConcurrentWrite(f"{table.name}: another writer committed first; try again") from error
-        return new_state, once.current_snapshot().snapshot_id
+        attempt = 1
+        while True:
+            iceberg = self.iceberg(table)
+            pinned = _pinned_table(iceberg)
+            if pinned.snapshot_id is None:
+                raise ValueError(f"{table.name} holds no data yet")
+            changed = change(pinned.state)
+            new_state = {**pinned.state, **changed}
+            source = pinned.built_from if built_from is None else built_from
+            properties = {**summary_properties(new_state, pinned.snapshot_id, list(changed), source), **note}
+            # The state committed is the state read: pyiceberg's own retry would re-apply it on a newer snapshot,
+            # whose entry for a changed partition it would overwrite. So each attempt commits once.
+            once = Table(
+                iceberg.name(),
+                iceberg.metadata.model_copy(update={"properties": {**iceberg.properties, NO_RETRIES: "0"}}),
+                iceberg.metadata_location,
+                iceberg.io,
+                iceberg.catalog,
+            )
+            try:  # an append of no rows: a snapshot that only carries its summary
+                once.append(pa.Table.from_pylist([], iceberg.schema().as_arrow()), snapshot_properties=properties)
+                return new_state, once.current_snapshot().snapshot_id
+            except CommitFailedException as error:
+                if attempt >= attempts:
+                    raise ConcurrentWrite(f"{table.name}: another writer committed first; try again") from error
+                attempt += 1
 
     def document(self, table: TableSpec) -> None:
         """Give the stored table the contract's column descriptions and required columns (`TableSpec`), so

@@ -184,7 +184,7 @@ def parse_deliveries(source: str, inputs: BuildInputs) -> list[Built]:
         invalid = publish(inputs, quarantine, invalid_rows, changed, landed[quarantine], None, pinned[quarantine])
         if parsed:
             records.unpersist()
-    log.info(f"{source}: parsed {len(changed_files)} files of {changed}; {len(keys) - len(changed)} dates unchanged")
+    log.info(f"{source}: parsed {len(to_parse)} files of {changed}; {len(keys) - len(changed)} dates unchanged")
     verdicts = {key: {"quarantined": judged[key]["quarantined"], "delivery": judged[key]["verdict"]} for key in changed}
     return [
         LandingBuilt(valid, changed, options, per_partition=verdicts, quarantine=invalid, lake_root=lake.root),
