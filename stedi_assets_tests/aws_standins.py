@@ -28,6 +28,7 @@ from stedi_assets.lake import jars
 from stedi_assets.spark_config import SMALL_INPUT_JAVA_OPTIONS
 
 DRIVER_ENV = "spark.emr-serverless.driverEnv."
+LONG_POLL_S = 120
 
 
 # The Iceberg releases the engines put on the classpath (Spark 3.5), which the stand-ins run: Glue 5.0's
@@ -166,9 +167,13 @@ class ScriptRuns:
         return [log.read_text() for _, log in self._runs.values()]
 
     def _state(self, run_id: str) -> tuple[str, str]:
-        """("running" | "succeeded" | "failed", the end of the run's log)."""
+        """("running" | "succeeded" | "failed", the end of the run's log). A long poll: the answer waits up to
+        `LONG_POLL_S` for the run to end, so the client's own wait between polls (dagster-aws's Glue client
+        sleeps 5 s) does not add to every job run."""
         process, log = self._runs[run_id]
-        if process.poll() is None:
+        try:
+            process.wait(timeout=LONG_POLL_S)
+        except subprocess.TimeoutExpired:
             return "running", ""
         return ("succeeded", "") if process.returncode == 0 else ("failed", log.read_text()[-4000:])
 

@@ -14,6 +14,9 @@ from stedi_assets.spark_config import spark_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# The AWS job tests' shared module is their plugin and a module they import: its asserts are rewritten either way.
+pytest.register_assert_rewrite("stedi_assets_tests.aws_jobs")
+
 # Spark JVMs that the tests start keep their class archive (`stedi_assets.jvm_classes`) in a folder of the test
 # session, never in the user's cache; STEDI_JVM_CLASS_CACHE=off turns it off for the tests too.
 if os.environ.get(CLASS_CACHE_ENV) != "off":
@@ -28,6 +31,12 @@ STARTER_DATA = Path(os.environ.get("STEDI_STARTER_DATA", REPO_ROOT.parent / "sha
 
 # The data contract's table of expected counts on the public starter data, laid out as it is there.
 OPTION_COLUMNS = ("default", "ml_join=timestamp", "consent_cutoff=on")
+# Each column's options, as keyword arguments of the resources and of the reference implementation.
+COLUMN_OPTIONS = {
+    "default": {},
+    "ml_join=timestamp": {"ml_join": "timestamp"},
+    "consent_cutoff=on": {"consent_cutoff": True},
+}
 CONTRACT_TABLE = {
     "customer_landing": (956, 956, 956),
     "accelerometer_landing": (81273, 81273, 81273),

@@ -16,7 +16,7 @@ from stedi_assets.cli import main
 from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.sample import write_sample_landing
 from stedi_assets.schemas.tables import ALL_TABLES, SPLITS, ZONE_TABLES
-from stedi_assets_tests.conftest import CONTRACT_COUNTS
+from stedi_assets_tests.conftest import COLUMN_OPTIONS, CONTRACT_COUNTS
 from stedi_assets_tests.lake_contents import TABLE_FIELDS, current_snapshots, lake_table, landed_dates, table_rows
 from stedi_assets_tests.reference import CONTRACT_FIELDS, reference_tables
 
@@ -53,12 +53,7 @@ def test_starter_data_gives_the_contract_tables(column, starter_data, tmp_path, 
     assert materialize(starter_data, lake, "--expect", "stedi-starter", *OPTION_FLAGS[column]) == 0
     assert printed_counts(capsys.readouterr().out) == CONTRACT_COUNTS[column]
 
-    expected = reference_tables(
-        starter_data,
-        ml_join="timestamp" if column == "ml_join=timestamp" else "customer",
-        consent_cutoff=column == "consent_cutoff=on",
-        pseudonym_key="test-key",
-    )
+    expected = reference_tables(starter_data, pseudonym_key="test-key", **COLUMN_OPTIONS[column])
     for table in TABLE_FIELDS:
         assert lake_table(lake, table) == expected[table], table
 

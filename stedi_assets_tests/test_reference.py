@@ -15,22 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from stedi_assets_tests.conftest import CONTRACT_COUNTS, OPTION_COLUMNS
+from stedi_assets_tests.conftest import COLUMN_OPTIONS, CONTRACT_COUNTS, OPTION_COLUMNS
 from stedi_assets_tests.reference import ingest_date_of, reference_tables
 
 # --------------------------------------------------------------------------- starter data
 
 
-OPTION_ARGUMENTS = {
-    "default": {},
-    "ml_join=timestamp": {"ml_join": "timestamp"},
-    "consent_cutoff=on": {"consent_cutoff": True},
-}
-
-
 @pytest.mark.parametrize("column", OPTION_COLUMNS)
 def test_starter_data_counts(column, starter_data):
-    out = reference_tables(starter_data, **OPTION_ARGUMENTS[column])
+    out = reference_tables(starter_data, **COLUMN_OPTIONS[column])
     assert {table: sum(out[table].values()) for table in CONTRACT_COUNTS[column]} == CONTRACT_COUNTS[column]
     for source in ("customer", "accelerometer", "step_trainer"):
         assert out[f"{source}_quarantine"] == Counter()
