@@ -26,7 +26,8 @@ from stedi_assets.zones import BUILDS
 from stedi_assets.zones.curated.machine_learning_curated import CROSS_PAIRS
 from stedi_assets_tests.aws_standins import glue_5_python
 from stedi_assets_tests.conftest import COLUMN_OPTIONS, CONTRACT_COUNTS, OPTION_COLUMNS, REPO_ROOT
-from stedi_assets_tests.lake_contents import table_rows
+from stedi_assets_tests.lake_contents import current_snapshots, lake_table, table_rows
+from stedi_assets_tests.reference import reference_tables
 
 PIPES_BUCKET, SCRIPTS_BUCKET, LAKE_BUCKET, DATABASE = "stedi-pipes", "stedi-scripts", "stedi-lake", "stedi"
 SHIPPED = f"{SCRIPTS_BUCKET}/stedi"  # docs/aws.md's <bucket>/<prefix>
@@ -190,32 +191,45 @@ def recomputed_by(defs: dg.Definitions, options: set[str]) -> list[dg.AssetKey]:
     return sorted(dg.AssetSelection.assets(*shaped).downstream().resolve(defs.resolve_asset_graph()))
 
 
-def assert_the_other_option_columns(definitions, dates: list[str], lake: str, namespace: str = DATABASE) -> None:
+def assert_the_other_option_columns(
+    definitions, landing: str, dates: list[str], lake: str, namespace: str = DATABASE
+) -> None:
     """After a run of the contract's default column, its other columns through the same engine on the same lake,
     in turn: each run (`definitions(options)`: the deployment with a column's options) selects what the change of
-    options makes out of date, and the lake then holds the column's counts in every zone table."""
+    options makes out of date and commits nothing else, and the lake then holds the column (`assert_lake_holds`)."""
     previous = COLUMN_OPTIONS["default"]
     for column in OPTION_COLUMNS[1:]:
         options = COLUMN_OPTIONS[column]
         changed = {name for name in {*previous, *options} if previous.get(name) != options.get(name)}
         defs = definitions(options)
-        result = run_all_zones(defs, dates, recomputed_by(defs, changed))
+        selection = {key.to_user_string() for key in recomputed_by(defs, changed)}
+        before = current_snapshots(lake, namespace)
+        result = run_all_zones(defs, dates, [dg.AssetKey(name) for name in sorted(selection)])
         assert result.success, column
         materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+        assert materialized == selection, column
+        after = current_snapshots(lake, namespace)
+        assert {name for name in after if after[name] != before[name]} <= selection, column  # the rest is up to date
         evaluations = check_evaluations(result, materialized, defs)
         failed = {key for key, evaluation in evaluations.items() if not evaluation.passed}
         # ml_join=timestamp pairs two customers' readings by design: its check says so, as a WARN.
         expected = {("machine_learning_curated", CROSS_PAIRS)} if options.get("ml_join") == "timestamp" else set()
         assert failed == expected, column
         assert all(evaluations[key].severity == dg.AssetCheckSeverity.WARN for key in failed)
-        assert_lake_holds(column, lake, namespace)
+        assert_lake_holds(column, landing, lake, namespace)
         previous = options
 
 
-def assert_lake_holds(column: str, lake: str, namespace: str) -> None:
-    """Every zone table in the lake (read with pyiceberg) has the contract's count in `column`."""
+def assert_lake_holds(column: str, landing: str, lake: str, namespace: str = DATABASE) -> None:
+    """The lake, read with pyiceberg, holds the contract's column: its counts in every zone table, no quarantined
+    line (the starter data has none), and in every zone table the rows the independent reference implementation
+    computes from the landing files with the column's options and the key the jobs read from the secret."""
     stored = {table.name: len(table_rows(lake, table.name, namespace)) for table in ZONE_TABLES}
     assert stored == CONTRACT_COUNTS[column], column
+    assert not any(table_rows(lake, table.name, namespace) for table in QUARANTINE_TABLES.values()), column
+    expected = reference_tables(landing, pseudonym_key=KEY, **COLUMN_OPTIONS[column])
+    for table in ZONE_TABLES:
+        assert lake_table(lake, table.name, namespace) == expected[table.name], (column, table.name)
 
 
 # Glue 5 and EMR 7 run Spark 3.5: their stand-ins are run where the job's Spark is that version (`.ci/run`'s

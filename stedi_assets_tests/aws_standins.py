@@ -116,6 +116,7 @@ class ScriptRuns:
         """`environment`: more of the job's environment (a test's own; its PYTHONPATH goes before Spark's)."""
         self._client, self._s3, self._endpoint, self._extra = client, s3, endpoint, environment or {}
         self._runs: dict[str, tuple[subprocess.Popen, Path]] = {}
+        self._polled: set[str] = set()  # runs whose state was asked once
         self._work = tempfile.TemporaryDirectory(prefix="job-runs-")
         self.folder = Path(self._work.name)
         self._spark_path = spark_python_path(self.folder / "spark-python")
@@ -167,13 +168,15 @@ class ScriptRuns:
         return [log.read_text() for _, log in self._runs.values()]
 
     def _state(self, run_id: str) -> tuple[str, str]:
-        """("running" | "succeeded" | "failed", the end of the run's log). A long poll: the answer waits up to
-        `LONG_POLL_S` for the run to end, so the client's own wait between polls (dagster-aws's Glue client
-        sleeps 5 s) does not add to every job run."""
+        """("running" | "succeeded" | "failed", the end of the run's log). After the first answer (at once:
+        dagster-aws's Glue client asks it before it can stop a run), a long poll: the answer waits up to
+        `LONG_POLL_S` for the run to end, so the client's own wait between polls (the Glue client sleeps 5 s)
+        does not add to every job run."""
         process, log = self._runs[run_id]
         try:
-            process.wait(timeout=LONG_POLL_S)
+            process.wait(timeout=LONG_POLL_S if run_id in self._polled else 0)
         except subprocess.TimeoutExpired:
+            self._polled.add(run_id)
             return "running", ""
         return ("succeeded", "") if process.returncode == 0 else ("failed", log.read_text()[-4000:])
 

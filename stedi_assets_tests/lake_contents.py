@@ -62,6 +62,7 @@ def landed_dates(lake: Path | str, source: str) -> set[str]:
     return {row["ingest_date"] for row in table_rows(lake, LANDING_TABLES[source].name)}
 
 
-def lake_table(lake: Path, table: str) -> Counter:
+def lake_table(lake: Path | str, table: str, namespace: str = DEFAULT_NAMESPACE) -> Counter:
     """A zone table's rows as the reference implementation gives them: its contract fields, no lineage."""
-    return Counter(tuple(row[field] for field in TABLE_FIELDS[table]) for row in table_rows(lake, table))
+    rows = table_rows(lake, table, namespace)
+    return Counter(tuple(row[field] for field in TABLE_FIELDS[table]) for row in rows)

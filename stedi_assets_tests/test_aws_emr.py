@@ -67,8 +67,8 @@ def test_starter_data_through_emr_serverless_gives_the_contract_counts_in_every_
     assert_checks_came_back_and_passed(result, set(rows), defs)
     stored = LakeCatalog(lake, namespace).pyiceberg().load_table((namespace, "customer_trusted"))
     assert stored.location() == f"{lake}/trusted/customer_trusted"
-    assert_lake_holds("default", lake, namespace)
-    assert_the_other_option_columns(definitions, dates, lake, namespace)
+    assert_lake_holds("default", str(starter_data), lake, namespace)
+    assert_the_other_option_columns(definitions, str(starter_data), dates, lake, namespace)
 
 
 def emr_deployment(emr, runs: LocalEmrServerless, landing: str, lake: str, namespace: str):

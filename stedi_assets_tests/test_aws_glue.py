@@ -18,6 +18,7 @@ from stedi_assets_tests.aws_jobs import (
     LAKE_BUCKET,
     PIPES_BUCKET,
     assert_checks_came_back_and_passed,
+    assert_lake_holds,
     assert_the_other_option_columns,
     create_glue_job,
     deployment,
@@ -94,7 +95,8 @@ def test_starter_data_through_glue_gives_the_contract_counts_checks_and_catalog(
         *LANDING_TABLES["customer"].column_names,
         "ingest_date",
     ]
-    assert_the_other_option_columns(definitions, dates, lake)
+    assert_lake_holds("default", str(starter_data), lake)
+    assert_the_other_option_columns(definitions, str(starter_data), dates, lake)
 
 
 @spark_3_5
