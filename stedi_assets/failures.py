@@ -20,7 +20,8 @@ KNOWN_CAUSES = (
     ("NoSuchFileException", "a file vanished while the run read it: landing files must not be moved or deleted"),
     ("FileNotFoundException", "a file vanished while the run read it: landing files must not be moved or deleted"),
 )
-_CLASS_PREFIX = re.compile(r"^(?:Caused by: )?(?:[\w$]+\.)+[\w$]*(?:Exception|Error)[\w$]*: ")
+# Java's dotted class names and Python's plain ones (pyiceberg's file errors are `PermissionError: ...`).
+_CLASS_PREFIX = re.compile(r"^(?:Caused by: )?(?:[\w$]+\.)*[\w$]*(?:Exception|Error)[\w$]*: ")
 
 
 def _plain(line: str) -> str:
