@@ -5,6 +5,7 @@ any disagreement on a generated line is a bug in one of the two.
 """
 
 import json
+import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -44,6 +45,10 @@ lines = st.one_of(
 def test_parser_agrees_with_the_reference(line, source):
     if not line.strip() or len(line.splitlines()) != 1:
         return
+    assert_parsed_as_by_the_reference(line, source)
+
+
+def assert_parsed_as_by_the_reference(line: bytes, source: str) -> None:
     values, reason = parse_record(line, typing_plan(SOURCE_FIELDS[source]))
     try:
         expected = reference_parse_line(line, source)
@@ -51,6 +56,9 @@ def test_parser_agrees_with_the_reference(line, source):
         assert values is None and reason, line
     else:
         assert reason is None and values == expected, (line, reason)
+        # -0.0 == 0.0, so the signs are compared too
+        signs = [[math.copysign(1, v) for v in row if isinstance(v, float)] for row in (values, expected)]
+        assert signs[0] == signs[1], line
 
 
 def array_file(elements, separator, truncate_at) -> bytes:
@@ -81,3 +89,36 @@ def test_every_record_is_a_typed_row_or_a_quarantine_row_as_in_the_reference(con
     assert all((line.values is None) == bool(line.reason) == (line.raw_text is not None) for line in parsed)
     expected = reference_parse_file(content, "accelerometer")
     assert [(line.line_number, line.values) for line in parsed] == expected, content
+
+
+# Lines as exports write them: every field of the source once, in the contract's order, with values at and past
+# the edges of what the parser reads off the bytes without the JSON decoder (`landing_parser._plain_record`):
+# text with and without escapes or non-ASCII characters, integers of 18 digits and more, decimals with many
+# digits or an exponent, negative zero, null.
+spacing = st.sampled_from(["", " ", "\t", "  "])
+numbers = st.one_of(
+    st.integers(-(10**20), 10**20).map(str),
+    st.integers(-(10**18), 10**18).map(lambda n: f"{n}.{'0' * (abs(n) % 3 + 1)}"),
+    st.builds("{}.{}".format, st.integers(-(10**19), 10**19), st.text("0123456789", min_size=1, max_size=24)),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["-0", "-0.0", "0.0", "1e3", "1E-2", "00", "-", "1.", "9223372036854775807"]),
+)
+texts = st.text(st.characters(max_codepoint=0x7F) | st.sampled_from("é\u2028\U0001f600"), max_size=8).map(json.dumps)
+any_value = st.one_of(numbers, texts, st.just("null"), st.sampled_from(["true", "[]", "{}"]))
+# Mostly a value of the field's type, so that whole lines are often valid.
+typed_values = {"string": texts, "bigint": numbers, "double": numbers}
+
+
+@st.composite
+def exported_lines(draw, source: str) -> bytes:
+    pairs = []
+    for field in SOURCE_FIELDS[source]:
+        value = draw(typed_values[field.spark_type.simpleString()] if draw(st.integers(0, 4)) else any_value)
+        pairs.append(f'"{field.name}"{draw(spacing)}:{draw(spacing)}{value}')
+    return ("{" + draw(spacing) + f"{draw(spacing)},{draw(spacing)}".join(pairs) + draw(spacing) + "}").encode()
+
+
+@settings(max_examples=1500, deadline=None)
+@given(data=st.data(), source=st.sampled_from(sorted(SOURCE_FIELDS)))
+def test_lines_in_the_exported_shape_agree_with_the_reference(data, source):
+    assert_parsed_as_by_the_reference(data.draw(exported_lines(source)), source)

@@ -31,6 +31,7 @@ def _parse_batches(fields: tuple[ColumnSpec, ...], schema: T.StructType, names: 
     """mapInArrow function: binaryFile rows (whole files) in, one parsed row per record out. `names`: each
     file's name as landed, by its path."""
     arrow_schema = to_arrow_schema(schema)
+    nulls = (None,) * len(fields)
 
     def parse(batches):
         for batch in batches:
@@ -41,12 +42,11 @@ def _parse_batches(fields: tuple[ColumnSpec, ...], schema: T.StructType, names: 
             ):
                 ingest_date = ingest_date_of(path, modified.timestamp())
                 name = names.get(local_path(path)) or names.get(path) or path.rsplit("/", 1)[-1]
-                columns = [[] for _ in arrow_schema]
-                for line in parse_file(content, fields, name.endswith(".gz"), limits):
-                    values = line.values or (None,) * len(fields)
-                    row = (ingest_date, name, line.line_number, *values, line.raw_text, line.reason)
-                    for column, value in zip(columns, row):
-                        column.append(value)
+                rows = [
+                    (ingest_date, name, line.line_number, *(line.values or nulls), line.raw_text, line.reason)
+                    for line in parse_file(content, fields, name.endswith(".gz"), limits)
+                ]
+                columns = zip(*rows) if rows else [()] * len(arrow_schema)  # rows to columns, in C
                 yield pa.RecordBatch.from_arrays(
                     [pa.array(column, type=field.type) for column, field in zip(columns, arrow_schema)],
                     schema=arrow_schema,
