@@ -91,10 +91,10 @@ def test_every_record_is_a_typed_row_or_a_quarantine_row_as_in_the_reference(con
     assert [(line.line_number, line.values) for line in parsed] == expected, content
 
 
-# Lines as exports write them: every field of the source once, in the contract's order, with values at and past
-# the edges of what the parser reads off the bytes without the JSON decoder (`landing_parser._plain_record`):
-# text with and without escapes or non-ASCII characters, integers of 18 digits and more, decimals with many
-# digits or an exponent, negative zero, null.
+# Lines as exports write them: every field of the source once, in the contract's order, its name in any case, with
+# values at and past the edges of what the parser reads off the bytes without the JSON decoder
+# (`landing_parser._plain_record`): text with and without escapes or non-ASCII characters, integers of 18 digits
+# and more, decimals with many digits or an exponent, negative zero, null.
 spacing = st.sampled_from(["", " ", "\t", "  "])
 numbers = st.one_of(
     st.integers(-(10**20), 10**20).map(str),
@@ -114,7 +114,8 @@ def exported_lines(draw, source: str) -> bytes:
     pairs = []
     for field in SOURCE_FIELDS[source]:
         value = draw(typed_values[field.spark_type.simpleString()] if draw(st.integers(0, 4)) else any_value)
-        pairs.append(f'"{field.name}"{draw(spacing)}:{draw(spacing)}{value}')
+        name = draw(st.sampled_from([field.name, field.name.lower(), field.name.upper()]))
+        pairs.append(f'"{name}"{draw(spacing)}:{draw(spacing)}{value}')
     return ("{" + draw(spacing) + f"{draw(spacing)},{draw(spacing)}".join(pairs) + draw(spacing) + "}").encode()
 
 

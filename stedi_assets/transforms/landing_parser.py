@@ -101,12 +101,11 @@ def _kind(value) -> str:
 _CONVERTERS = {T.StringType(): _as_string, T.LongType(): _as_integer, T.DoubleType(): _as_double}
 
 
-# A plain record: the source's fields in the contract's order, each once, spelled as there, each value plain
+# A plain record: the source's fields in the contract's order, each once (in any case), each value plain
 # (ASCII text without escapes, an integer of at most 18 digits, a decimal without an exponent) or null where the
-# field may be null. Nearly every exported line is one, and its values are the same read off the bytes with int
-# and float as through the JSON decoder and `type_record` (they convert the same text), in under half the time.
-# Every other record takes the full path. Spark's JSON reader was measured for this and was slower (docs/
-# architecture.md, Speed).
+# field may be null. Nearly every exported line is one. Its values, read off the bytes with int and float, are
+# those the JSON decoder and `type_record` give for the same text, at less cost; every other record takes the
+# full path. docs/architecture.md (Speed) has the measurements, and those of Spark's JSON reader, slower here.
 _PLAIN_VALUES = {
     T.StringType(): (rb'"([\x20\x21\x23-\x5b\x5d-\x7e]*)"', bytes.decode),
     T.LongType(): (rb"(-?(?:0|[1-9][0-9]{0,17}))", int),
@@ -120,7 +119,7 @@ def _plain_record(fields: tuple[ColumnSpec, ...]) -> re.Pattern:
         value = _PLAIN_VALUES[field.spark_type][0]
         if field.nullable:
             value = rb"(?:" + value + rb"|null)"
-        values.append(b'"' + field.name.encode() + rb'"[ \t]*:[ \t]*' + value)
+        values.append(rb'"(?i:' + field.name.encode() + rb')"[ \t]*:[ \t]*' + value)  # ASCII case-insensitive
     return re.compile(rb"\{[ \t]*" + rb"[ \t]*,[ \t]*".join(values) + rb"[ \t]*\}")
 
 
