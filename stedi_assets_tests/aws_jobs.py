@@ -28,6 +28,7 @@ from stedi_assets_tests.aws_standins import glue_5_python
 from stedi_assets_tests.conftest import COLUMN_OPTIONS, CONTRACT_COUNTS, OPTION_COLUMNS, REPO_ROOT
 from stedi_assets_tests.lake_contents import current_snapshots, lake_table, table_rows
 from stedi_assets_tests.reference import reference_tables
+from stedi_assets_tests.test_step_retries import retries
 
 PIPES_BUCKET, SCRIPTS_BUCKET, LAKE_BUCKET, DATABASE = "stedi-pipes", "stedi-scripts", "stedi-lake", "stedi"
 SHIPPED = f"{SCRIPTS_BUCKET}/stedi"  # docs/aws.md's <bucket>/<prefix>
@@ -37,8 +38,10 @@ STEDI = str(Path(sys.executable).parent / "stedi")
 
 
 def stedi_aws_package(out: Path, *flags: str) -> Path:
-    """The artifacts, built as docs/aws.md says (the CLI, in a subprocess)."""
-    subprocess.run([STEDI, "aws", "package", "--out", str(out), *flags], check=True, capture_output=True, timeout=600)
+    """The artifacts, built as docs/aws.md says (the CLI, in a subprocess); a failed build shows what it said."""
+    command = [STEDI, "aws", "package", "--out", str(out), *flags]
+    built = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-4000:]
     return out
 
 
@@ -178,6 +181,21 @@ def check_evaluations(result: dg.ExecuteInProcessResult, assets: set[str], defs)
 def assert_checks_came_back_and_passed(result: dg.ExecuteInProcessResult, assets: set[str], defs) -> None:
     evaluations = check_evaluations(result, assets, defs)
     assert all(e.passed for e in evaluations.values()), [k for k, e in evaluations.items() if not e.passed]
+
+
+def assert_the_default_column_ran(result: dg.ExecuteInProcessResult, raced: Path, defs) -> dict:
+    """The run of every step in the default column, whose first run of customer_landing lost its race to the
+    rival writer (`rival_writer`): it succeeded with that step alone computed again, every zone table reported
+    the contract's count, and every check came back and passed. Returns each table's materialization."""
+    assert result.success
+    assert raced.exists() and retries(result) == ["customer_landing_zone"]
+    materializations = {
+        e.asset_key.to_user_string(): e.materialization for e in result.get_asset_materialization_events()
+    }
+    counts = {table.name: materializations[table.name].metadata["dagster/row_count"].value for table in ZONE_TABLES}
+    assert counts == CONTRACT_COUNTS["default"]
+    assert_checks_came_back_and_passed(result, set(materializations), defs)
+    return materializations
 
 
 def ingest_dates(landing_root) -> list[str]:

@@ -30,13 +30,13 @@ for variable, prefix in ((CONFIG_ENV, "stedi-config-"), (LOG_DIR_ENV, "stedi-log
 STARTER_DATA = Path(os.environ.get("STEDI_STARTER_DATA", REPO_ROOT.parent / "shared" / "data" / "stedi-starter"))
 
 # The data contract's table of expected counts on the public starter data, laid out as it is there.
-OPTION_COLUMNS = ("default", "ml_join=timestamp", "consent_cutoff=on")
 # Each column's options, as keyword arguments of the resources and of the reference implementation.
 COLUMN_OPTIONS = {
     "default": {},
     "ml_join=timestamp": {"ml_join": "timestamp"},
     "consent_cutoff=on": {"consent_cutoff": True},
 }
+OPTION_COLUMNS = tuple(COLUMN_OPTIONS)
 CONTRACT_TABLE = {
     "customer_landing": (956, 956, 956),
     "accelerometer_landing": (81273, 81273, 81273),

@@ -12,14 +12,13 @@ import pytest
 from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.remote.package import EMR_ARCHIVE
 from stedi_assets.resources.aws import emr_serverless_steps
-from stedi_assets.schemas.tables import ZONE_TABLES
 from stedi_assets_tests.aws_jobs import (
     CUSTOMER_LANDING,
     ENTRY_POINT,
     LAKE_BUCKET,
     PIPES_BUCKET,
-    assert_checks_came_back_and_passed,
     assert_lake_holds,
+    assert_the_default_column_ran,
     assert_the_other_option_columns,
     deployment,
     documented_emr_configuration,
@@ -31,8 +30,7 @@ from stedi_assets_tests.aws_jobs import (
     spark_3_5,
 )
 from stedi_assets_tests.aws_standins import EMR_RELEASE, LocalEmrServerless
-from stedi_assets_tests.conftest import COLUMN_OPTIONS, CONTRACT_COUNTS
-from stedi_assets_tests.test_step_retries import retries
+from stedi_assets_tests.conftest import COLUMN_OPTIONS
 
 pytest_plugins = ["stedi_assets_tests.aws", "stedi_assets_tests.aws_jobs"]
 
@@ -58,13 +56,7 @@ def test_starter_data_through_emr_serverless_gives_the_contract_counts_in_every_
     lake, namespace = f"s3://{LAKE_BUCKET}/emr", "stedi_emr"  # apart from the Glue test's tables
     definitions = emr_deployment(emr_client, runs, str(starter_data), lake, namespace)
     defs = definitions(COLUMN_OPTIONS["default"])
-    result = run_all_zones(defs, dates)
-    assert result.success
-    assert raced.exists() and retries(result) == ["customer_landing_zone"]
-    events = result.get_asset_materialization_events()
-    rows = {e.asset_key.to_user_string(): e.materialization.metadata["dagster/row_count"].value for e in events}
-    assert {table.name: rows[table.name] for table in ZONE_TABLES} == CONTRACT_COUNTS["default"]
-    assert_checks_came_back_and_passed(result, set(rows), defs)
+    assert_the_default_column_ran(run_all_zones(defs, dates), raced, defs)
     stored = LakeCatalog(lake, namespace).pyiceberg().load_table((namespace, "customer_trusted"))
     assert stored.location() == f"{lake}/trusted/customer_trusted"
     assert_lake_holds("default", str(starter_data), lake, namespace)
