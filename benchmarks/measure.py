@@ -139,7 +139,7 @@ def run_measured(
         wall = time.perf_counter() - clock
         ended = time.time()
         memory.stop()
-    _wait_gone({pid: t for pid, t in memory.seen.items() if pid != process.pid})
+    _wait_gone({pid: t for pid, t in memory.seen.items() if pid != process.pid and not _warm_server(pid)})
     stdout = log.with_suffix(".out").read_text(errors="replace")
     stderr = log.with_suffix(".err").read_text(errors="replace")
     return {
@@ -156,6 +156,21 @@ def run_measured(
         "stderr_tail": stderr[-3000:],
         "log": str(log.with_suffix(".err")),
     }
+
+
+def _warm_server(pid: int) -> bool:
+    """Whether the process is a warm Spark server (`stedi_assets.warm_spark`) or one of its children: it is
+    meant to outlive the run that started it."""
+    table = _processes()
+    while pid in table and pid > 1:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                if b"stedi_assets.warm_spark" in cmdline.read():
+                    return True
+        except OSError:
+            return False
+        pid = table[pid][0]
+    return False
 
 
 def _wait_gone(pids: dict[int, int], limit: float = 60.0) -> None:

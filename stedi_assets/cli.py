@@ -31,6 +31,7 @@ from stedi_assets.options import (
 from stedi_assets.pseudonym_key import local_pseudonym_key
 from stedi_assets.run_log import Terminal, log_dir, new_log_file, noise_to
 from stedi_assets.schemas.tables import ALL_TABLES, LANDING_TABLES, SPLITS
+from stedi_assets.spark_config import runs_on_this_machine
 
 
 class Landed(NamedTuple):
@@ -200,7 +201,7 @@ def build_tables(args, landed: Landed, s3_lake: bool, terminal: Terminal, log: P
     from stedi_assets.spark_start import start_spark_session
 
     details = f"details: {log}" if log else "details above"
-    if args.spark_master.startswith("local") and jars.missing(s3_lake):
+    if runs_on_this_machine(args.spark_master) and jars.missing(s3_lake):
         print(f"Fetching the lake's Spark jars from Maven Central into {jars.cache_dir()} (once)...", file=terminal.out)
         started = start_spark_session(args.spark_master, landed.bytes, s3_lake)
         started.join()
@@ -518,7 +519,8 @@ release it; every other delivery is built.""",
     run.add_argument(
         "--spark-master",
         default=os.environ.get("STEDI_SPARK_MASTER", "local[*]"),
-        help="local[*] (default), a cluster master URL, or a Spark Connect URL sc://host:port",
+        help="local[*] (default); warm: local Spark kept warm between runs (a Spark Connect server that stops "
+        "after STEDI_SPARK_IDLE_SECONDS idle, default 600); a cluster master URL; or a Spark Connect URL sc://host:port",
     )
     add_output_arguments(run)
     run.set_defaults(handler=materialize)

@@ -66,6 +66,8 @@ class StepProgress(logging.Handler):
             print(f"{seconds:7.1f} s  {tables}", file=self.terminal.out)  # the time first: its column never drifts
         elif event.is_step_failure:
             print(f"FAILED {step}: {step_failure(event.step_failure_data.error)}", file=self.terminal.err)
+        elif event.is_resource_init_failure:  # e.g. Spark that could not start: no step ran
+            print(f"FAILED before any step: {step_failure(event.engine_event_data.error)}", file=self.terminal.err)
         elif event.is_step_skipped:
             print(f"  skipped {step}: an upstream step or blocking check failed", file=self.terminal.out)
 

@@ -63,17 +63,33 @@ SMALL_INPUT_CONFIG = {"spark.sql.codegen.wholeStage": "false"}
 SMALL_INPUT_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
+# Local Spark kept warm between runs: a Spark Connect server on this machine (`warm_spark`).
+WARM = "warm"
+
+
+def runs_on_this_machine(master: str) -> bool:
+    """Whether the run's Spark is a local one: started here, with the lake's jars from the cache."""
+    return master.startswith("local") or master == WARM
+
+
+def remote_session_config(url: str) -> dict[str, str]:
+    """A session of a running Spark Connect server: only SQL settings can be set."""
+    return {**{k: v for k, v in SPARK_SEMANTICS.items() if k.startswith("spark.sql.")}, "spark.remote": url}
+
+
 def spark_config(
     master: str = "local[*]", landing_bytes: int | None = None, record_classes: bool = False, s3_lake: bool = False
 ) -> dict[str, str]:
-    """The session config for a master: `local[*]`, a cluster master URL, or Spark Connect `sc://host:port`.
+    """The session config for a master: `local[*]`, a cluster master URL, or Spark Connect `sc://host:port`
+    (`warm`: the config of the local server, `warm_spark`).
 
-    `landing_bytes`, when known, is the size of the landing data the run reads: a small one runs on a JVM and
-    queries tuned for short work. A local JVM starts from the class archive of an earlier run, or, with
-    `record_classes` and no archive yet, can save one (`jvm_classes`). The lake's jars come from the cache
-    (`lake.jars`); a Spark Connect server has its own."""
-    if master.startswith("local"):
+        `landing_bytes`, when known, is the size of the landing data the run reads: a small one runs on a JVM and
+        queries tuned for short work. A local JVM starts from the class archive of an earlier run, or, with
+        `record_classes` and no archive yet, can save one (`jvm_classes`). The lake's jars come from the cache
+        (`lake.jars`); a Spark Connect server has its own."""
+    if runs_on_this_machine(master):
         use_this_python_for_local_workers()
+        master = "local[*]" if master == WARM else master
         config = {**LOCAL_SPARK_CONFIG, **jars.iceberg_config(s3_lake), "spark.master": master}
         options = [java_options(record_classes)]
         if landing_bytes is not None and landing_bytes < SMALL_LANDING_BYTES:
@@ -82,6 +98,6 @@ def spark_config(
         if options := " ".join(option for option in options if option):
             config["spark.driver.extraJavaOptions"] = options
         return config
-    if master.startswith("sc://"):  # a session of a running server: only SQL settings can be set
-        return {**{k: v for k, v in SPARK_SEMANTICS.items() if k.startswith("spark.sql.")}, "spark.remote": master}
+    if master.startswith("sc://"):
+        return remote_session_config(master)
     return {**SPARK_SEMANTICS, **APP_NAME, **jars.iceberg_config(s3_lake), "spark.master": master}

@@ -11,7 +11,7 @@ import functools
 import logging
 import threading
 
-from stedi_assets.spark_config import spark_config
+from stedi_assets.spark_config import WARM, spark_config
 
 log = logging.getLogger(__name__)
 
@@ -20,15 +20,20 @@ log = logging.getLogger(__name__)
 def start_spark_session(
     master: str, landing_bytes: int | None = None, s3_lake: bool = False
 ) -> threading.Thread | None:
-    """Once per process, with the config the resource will ask for (`spark_config`). Spark Connect sessions
-    start in the resource as usual: their server is already up."""
+    """Once per process, with the config the resource will ask for (`spark_config`). The warm server is found
+    or started (`warm_spark`); other Spark Connect sessions start in the resource: their server is up."""
     if master.startswith("sc://"):
         return None
-    # `stedi materialize` saves the class archive.
-    config = spark_config(master, landing_bytes, record_classes=True, s3_lake=s3_lake)
+    # `stedi materialize` saves the class archive from a JVM of its own.
+    config = spark_config(master, landing_bytes, record_classes=master != WARM, s3_lake=s3_lake)
 
     def start() -> None:
         try:
+            if master == WARM:
+                from stedi_assets.warm_spark import connect
+
+                connect(config)
+                return
             from pyspark.sql import SparkSession
 
             SparkSession.builder.config(map=config).getOrCreate()

@@ -17,7 +17,7 @@ LAYERS = (
     ("zones",),  # one module per table
     ("builds",),  # what every table's build shares
     ("deliveries", "query", "sample"),
-    ("lake", "transforms", "spark_config", "spark_start"),
+    ("lake", "transforms", "spark_config", "spark_start", "warm_spark"),
     ("landing_files", "jvm_classes", "run_log", "pseudonym_key"),
     ("schemas", "options", "failures", "atomic_files", "profiles"),
 )

@@ -2,14 +2,27 @@
 
 The same resource drives any Spark: `local[*]`, a cluster master URL
 (`spark://host:7077`, `yarn` on an EMR master node) or a Spark Connect endpoint
-(`sc://host:15002`). The lake and landing paths must be reachable from the
+(`sc://host:15002`), or `warm`: local Spark kept warm between runs
+(`warm_spark`). The lake and landing paths must be reachable from the
 cluster as well as from the Dagster process.
 """
 
+from dagster import InitResourceContext
 from dagster_pyspark import PySparkResource
+from dagster_pyspark.resources import spark_session_from_config
 
-from stedi_assets.spark_config import spark_config
+from stedi_assets import warm_spark
+from stedi_assets.spark_config import WARM, remote_session_config, spark_config
+
+
+class WarmSparkResource(PySparkResource):
+    """A session of the warm local server for `spark_config` (the local config it runs), found or started when
+    a run starts, not when the definitions load."""
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._spark_session = spark_session_from_config(remote_session_config(warm_spark.connect(self.spark_config)))
 
 
 def local_spark(master: str = "local[*]", landing_bytes: int | None = None, s3_lake: bool = False) -> PySparkResource:
-    return PySparkResource(spark_config=spark_config(master, landing_bytes, s3_lake=s3_lake))
+    resource = WarmSparkResource if master == WARM else PySparkResource
+    return resource(spark_config=spark_config(master, landing_bytes, s3_lake=s3_lake))

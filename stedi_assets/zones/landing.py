@@ -177,10 +177,14 @@ def parse_deliveries(source: str, inputs: BuildInputs) -> list[Built]:
         }
         for key in changed:
             landed[landing][key][DELIVERY] = judged[key]
+        # The tally says which of the two tables gets rows on the changed dates: one that gets none is written
+        # without a Spark job (most deliveries have no bad line).
         parsed = records is not None
-        valid_rows = landing_records(records, landing) if parsed else None
+        valid_rows = landing_records(records, landing) if parsed and any(tallied[k][None] for k in changed) else None
         valid = publish(inputs, landing, valid_rows, changed, landed[landing], None, pinned[landing])
-        invalid_rows = quarantine_records(records, quarantine) if parsed else None
+        invalid_rows = (
+            quarantine_records(records, quarantine) if any(judged[k]["quarantined"] for k in changed) else None
+        )
         invalid = publish(inputs, quarantine, invalid_rows, changed, landed[quarantine], None, pinned[quarantine])
         if parsed:
             records.unpersist()
