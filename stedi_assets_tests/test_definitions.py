@@ -11,7 +11,9 @@ from stedi_assets.definitions import ZONE_TABLES, build_definitions
 from stedi_assets.definitions import defs as load_definitions
 from stedi_assets.resources import local_resources, resources_from_environment
 from stedi_assets.resources.aws import glue_steps
+from stedi_assets.resources.spark import WarmSparkResource
 from stedi_assets.spark_config import SMALL_INPUT_JAVA_OPTIONS, SMALL_LANDING_BYTES
+from stedi_assets.warm_spark import SERVERS_ENV
 from stedi_assets_tests.conftest import REPO_ROOT
 
 GROUPS = {
@@ -112,6 +114,16 @@ def test_dagster_dev_tunes_local_spark_to_the_landing_data_as_it_loads(monkeypat
     with open(landing / "customer-2.json", "wb") as file:
         file.truncate(SMALL_LANDING_BYTES)  # sparse: its size without the disk space
     assert SMALL_INPUT_JAVA_OPTIONS not in java_options()
+
+
+def test_dagster_dev_with_warm_spark_starts_no_server_as_it_loads(monkeypatch, tmp_path):
+    """The code server loads the definitions and never runs a step: the warm server waits for a run."""
+    monkeypatch.setenv("STEDI_SPARK_MASTER", "warm")
+    monkeypatch.setenv(SERVERS_ENV, str(tmp_path / "servers"))
+    pyspark = resources_from_environment()["pyspark"]
+    assert isinstance(pyspark, WarmSparkResource) and pyspark.spark_config["spark.master"] == "local[*]"
+    assert build_definitions(resources_from_environment()).resolve_all_job_defs()
+    assert not (tmp_path / "servers").exists()
 
 
 def test_the_aws_deployment_loads_with_the_documented_variables(monkeypatch):

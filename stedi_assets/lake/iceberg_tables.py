@@ -14,6 +14,7 @@ somebody did, the rows may come from older inputs than the other writer's: the w
 
 import os
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -90,6 +91,9 @@ def partition_digests(rows: DataFrame, measures: dict[str, Column]) -> tuple[dic
         {r[PARTITION_COLUMN]: {name: r[f"_measure_{i}"] for i, name in enumerate(measures)} for r in aggregates},
     )
 
+
+# The catalog config each session was last pointed at (`Lake.attach`), as attach set it.
+_ATTACHED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 NO_ROWS = {"rows": 0, "digest": "0"}  # the content of a partition without rows
 
@@ -389,13 +393,15 @@ class Lake:
         if not self.catalog.on_s3:
             os.makedirs(self.catalog.root, exist_ok=True)  # the JDBC catalog makes its SQLite file, not folders
         config = self.catalog.spark_catalog_config()
-        current = {key: spark.conf.get(key, None) for key in config}
-        if current == config:
+        if _ATTACHED.get(spark) == config:  # no round trips to read the config back (one each on Spark Connect)
             return
-        for key, value in config.items():
-            spark.conf.set(key, value)
-        if any(value is not None for value in current.values()):
-            spark._jsparkSession.sessionState().catalogManager().reset()
+        current = {key: spark.conf.get(key, None) for key in config}
+        if current != config:
+            for key, value in config.items():
+                spark.conf.set(key, value)
+            if any(value is not None for value in current.values()):
+                spark._jsparkSession.sessionState().catalogManager().reset()
+        _ATTACHED[spark] = config
 
     def _commit(
         self,

@@ -11,7 +11,6 @@ from dagster import InitResourceContext
 from dagster_pyspark import PySparkResource
 from dagster_pyspark.resources import spark_session_from_config
 
-from stedi_assets import warm_spark
 from stedi_assets.spark_config import WARM, remote_session_config, spark_config
 
 
@@ -20,7 +19,9 @@ class WarmSparkResource(PySparkResource):
     a run starts, not when the definitions load."""
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._spark_session = spark_session_from_config(remote_session_config(warm_spark.connect(self.spark_config)))
+        from stedi_assets.warm_spark import connect  # POSIX file locks: imported only where a run asks for it
+
+        self._spark_session = spark_session_from_config(remote_session_config(connect(self.spark_config)))
 
 
 def local_spark(master: str = "local[*]", landing_bytes: int | None = None, s3_lake: bool = False) -> PySparkResource:
