@@ -139,7 +139,8 @@ def run_measured(
         wall = time.perf_counter() - clock
         ended = time.time()
         memory.stop()
-    _wait_gone({pid: t for pid, t in memory.seen.items() if pid != process.pid and not _warm_server(pid)})
+    table = _processes()
+    _wait_gone({pid: t for pid, t in memory.seen.items() if pid != process.pid and not _warm_server(pid, table)})
     stdout = log.with_suffix(".out").read_text(errors="replace")
     stderr = log.with_suffix(".err").read_text(errors="replace")
     return {
@@ -158,10 +159,9 @@ def run_measured(
     }
 
 
-def _warm_server(pid: int) -> bool:
-    """Whether the process is a warm Spark server (`stedi_assets.warm_spark`) or one of its children: it is
-    meant to outlive the run that started it."""
-    table = _processes()
+def _warm_server(pid: int, table: dict[int, tuple]) -> bool:
+    """Whether the process is a warm Spark server (`stedi_assets.warm_spark`) or one of its children (`table`:
+    `_processes()`): it is meant to outlive the run that started it."""
     while pid in table and pid > 1:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as cmdline:

@@ -83,10 +83,10 @@ def spark_config(
     """The session config for a master: `local[*]`, a cluster master URL, or Spark Connect `sc://host:port`
     (`warm`: the config of the local server, `warm_spark`).
 
-        `landing_bytes`, when known, is the size of the landing data the run reads: a small one runs on a JVM and
-        queries tuned for short work. A local JVM starts from the class archive of an earlier run, or, with
-        `record_classes` and no archive yet, can save one (`jvm_classes`). The lake's jars come from the cache
-        (`lake.jars`); a Spark Connect server has its own."""
+    `landing_bytes`, when known, is the size of the landing data the run reads: a small one runs on a JVM and
+    queries tuned for short work. A local JVM starts from the class archive of an earlier run, or, with
+    `record_classes` and no archive yet, can save one (`jvm_classes`). The lake's jars come from the cache
+    (`lake.jars`); a Spark Connect server has its own."""
     if runs_on_this_machine(master):
         use_this_python_for_local_workers()
         master = "local[*]" if master == WARM else master

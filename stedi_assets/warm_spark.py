@@ -2,9 +2,9 @@
 later runs share, and that stops itself once no run has used it for a while (`STEDI_SPARK_IDLE_SECONDS`,
 default 600).
 
-Every run on local Spark starts a JVM and warms it up: on the starter data over 3 ingest dates, a 50-line
-delivery took 21 s on a new local Spark and 16 s on a warm server (docs/architecture.md, Speed). Build tools
-keep a daemon for the same reason. The server is the local Spark a run would start (`spark_config`, the class
+Every run on local Spark starts a JVM and warms it up, which a small delivery's run spends a quarter of its
+time on (`benchmarks/dates-axis.md` against `benchmarks/dates-axis-warm.md`). Build tools keep a daemon for the
+same reason. The server is the local Spark a run would start (`spark_config`, the class
 archive and small-input JVM included) with Spark's own Connect plugin, owned by a small Python process
 (`python -m stedi_assets.warm_spark FOLDER`): Spark's JVM exits with it, so nothing outlives it.
 
@@ -47,10 +47,8 @@ _users: dict[Path, object] = {}  # the users lock of each server this process co
 def _code_fingerprint() -> str:
     """Changes with any edit of the platform's code, which a running server's Python workers would not see."""
     package = Path(__file__).parent
-    files = sorted(package.rglob("*.py"))
-    return hashlib.sha256(
-        "".join(f"{f}:{f.stat().st_mtime_ns}:{f.stat().st_size}\n" for f in files).encode()
-    ).hexdigest()
+    stats = [(f, f.stat()) for f in sorted(package.rglob("*.py"))]
+    return hashlib.sha256("".join(f"{f}:{s.st_mtime_ns}:{s.st_size}\n" for f, s in stats).encode()).hexdigest()
 
 
 def server_folder(config: dict[str, str]) -> Path:

@@ -25,9 +25,9 @@ def cli_env(class_cache) -> dict[str, str]:
     return {**env, jvm_classes.CLASS_CACHE_ENV: str(class_cache)}
 
 
-def stedi_materialize(landing, lake, env) -> subprocess.CompletedProcess:
+def stedi_materialize(landing, lake, env, *flags: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "stedi_assets.cli", "materialize", "--landing", str(landing), "--lake", str(lake)]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run([*command, *flags], env=env, capture_output=True, text=True, timeout=900)
 
 
 def assert_quiet_with_progress(run: subprocess.CompletedProcess) -> None:

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from stedi_assets.warm_spark import IDLE_ENV, SERVERS_ENV
 from stedi_assets_tests.lake_contents import TABLE_FIELDS, lake_table
 from stedi_assets_tests.reference import reference_tables
 from stedi_assets_tests.servers import caller_env
+from stedi_assets_tests.test_jvm_classes import stedi_materialize
 
 KEY = "test-key"
 
@@ -29,9 +29,7 @@ def warm_env(tmp_path: Path, idle_seconds: int) -> dict[str, str]:
 
 
 def stedi_materialize_warm(landing: Path, lake: Path, env: dict) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "stedi_assets.cli", "materialize", "--landing", str(landing), "--lake", str(lake)]
-    command += ["--spark-master", "warm", "--pseudonym-key", KEY]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    return stedi_materialize(landing, lake, env, "--spark-master", "warm", "--pseudonym-key", KEY)
 
 
 def writers(lake: Path) -> list[str]:
