@@ -1,8 +1,17 @@
 """Which partitions an incremental run recomputes (`builds.stale`), on hand-written table states,
 and the content digest that says whether a recomputed partition changed."""
 
-from stedi_assets.builds.stale import INPUTS, landed_up_to, overlapping, stale_partitions, stale_whole_table
-from stedi_assets.lake.iceberg_tables import partition_digests
+from stedi_assets.builds.stale import (
+    INPUTS,
+    landed_up_to,
+    overlapping,
+    per_date_digests,
+    stale_partitions,
+    stale_whole_table,
+    unchanged_since_built,
+)
+from stedi_assets.lake.iceberg_tables import Lake, Pinned, partition_digests
+from stedi_assets.schemas.tables import LANDING_TABLES
 
 
 def span(first, last, rows=1):
@@ -54,7 +63,7 @@ def test_a_whole_table_is_recomputed_when_an_input_s_rows_change_not_for_a_new_d
     landing = {"2024-01-01": {"rows": 3, "digest": "1"}, "2024-01-02": {"rows": 2, "digest": "2"}}
     first = stale_whole_table(table, {}, dates, landing)
     assert first.keys == dates  # never computed
-    stored = first.extra_state
+    stored = first.extra_state()
     # A delivery without customer files: the new date's landing partition is empty.
     delivery = {**landing, "2024-01-03": {"rows": 0, "digest": "0"}}
     assert stale_whole_table(table, stored, [*dates, "2024-01-03"], delivery).keys == ["2024-01-03"]
@@ -62,3 +71,69 @@ def test_a_whole_table_is_recomputed_when_an_input_s_rows_change_not_for_a_new_d
     assert stale_whole_table(table, stored, dates, more_rows).keys == dates
     emptied = {**landing, "2024-01-02": {"rows": 0, "digest": "0"}}
     assert stale_whole_table(table, stored, dates, emptied).keys == dates
+
+
+def test_per_date_digests_are_computed_only_for_dates_whose_own_partition_changed_unless_told_otherwise(spark):
+    """Each date's readers and their consent: a delivery on a new date scans that date alone; when the customers
+    (or the code) changed, every date is scanned again."""
+    dates = ["2024-01-01", "2024-01-02", "2024-01-03"]
+    readings = spark.createDataFrame(
+        [("ann", dates[0]), ("bob", dates[1]), ("ann", dates[1]), ("cid", dates[2])], "user string, ingest_date string"
+    )
+    own_state = {date: {"rows": 1, "digest": f"landed-{date}"} for date in dates}
+    scanned = []
+
+    def rows(own):
+        scanned.append(sorted(row.ingest_date for row in own.select("ingest_date").distinct().collect()))
+        return own
+
+    first, entries = per_date_digests("consent", rows, readings, own_state, dates, Pinned(None, {}), False)
+    assert scanned == [dates] and set(first) == set(dates) and len(set(first.values())) == 3
+    # What a build keeps: each date's entry. A kept digest is told apart from a computed one by its value.
+    stored = {date: {**entries[date], "consent": {"digest": f"kept-{date}", "of": f"landed-{date}"}} for date in dates}
+    pinned = Pinned(1, stored)
+
+    scanned.clear()  # landing changed at the last date only
+    delivery = {**own_state, "2024-01-03": {"rows": 2, "digest": "landed-again"}}
+    digests, entries = per_date_digests("consent", rows, readings, delivery, dates, pinned, True)
+    assert scanned == [["2024-01-03"]]
+    assert digests == {
+        "2024-01-01": "kept-2024-01-01",
+        "2024-01-02": "kept-2024-01-02",
+        "2024-01-03": first["2024-01-03"],
+    }
+    assert entries["2024-01-03"] == {"consent": {"digest": first["2024-01-03"], "of": "landed-again"}}
+
+    scanned.clear()  # nothing changed: no Spark job at all
+    assert per_date_digests("consent", rows, readings, own_state, dates, pinned, True)[0] == {
+        date: f"kept-{date}" for date in dates
+    }
+    assert scanned == []
+
+    scanned.clear()  # the customers changed
+    assert per_date_digests("consent", rows, readings, own_state, dates, pinned, False)[0] == first
+    assert scanned == [dates]
+
+
+def test_an_input_is_unchanged_since_a_build_while_its_rows_are_whatever_its_snapshots(spark, tmp_path):
+    """A new snapshot that adds a date without rows (a delivery without customer files) leaves the customers
+    unchanged; new rows, another code version or a snapshot the lake no longer keeps do not."""
+    lake, customers = Lake(str(tmp_path)), LANDING_TABLES["customer"]
+    row = ("Ann", "ann@x.com", "1", "2020-01-01", "S-1", 1, 1, 1, None, None, "f.json", 1)
+
+    def write(dates: list[str], *rows) -> dict:
+        frame = spark.createDataFrame(list(rows), customers.spark_schema)
+        snapshot = lake.replace_partitions(frame, customers, dates).snapshot_id
+        return {"input_snapshots": {customers.name: str(snapshot)}, "code_version": "1"}
+
+    built = write(["2024-01-01"], (*row, "2024-01-01"))
+    pinned = Pinned(1, {}, built)
+    empty_date = write(["2024-01-02"])
+    assert empty_date != built and unchanged_since_built(lake, customers, pinned, empty_date)
+    assert not unchanged_since_built(lake, customers, pinned, {**empty_date, "code_version": "2"})
+    assert not unchanged_since_built(lake, customers, pinned, None)  # what a landing table is built from
+    assert not unchanged_since_built(lake, customers, Pinned(1, {}, {}), empty_date)  # a build that failed
+    gone = {**built, "input_snapshots": {customers.name: "12345"}}
+    assert not unchanged_since_built(lake, customers, Pinned(1, {}, gone), empty_date)
+    new_rows = write(["2024-01-02"], (*row[:1], "bob@x.com", *row[2:], "2024-01-02"))
+    assert not unchanged_since_built(lake, customers, pinned, new_rows)

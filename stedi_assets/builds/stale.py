@@ -11,18 +11,21 @@ partition at ingest date P is computed from:
 - customer_trusted and customer_curated, computed whole: every partition of their inputs that has rows.
 
 Consent is fingerprinted per date from a scan of two columns joined with the small customer
-table, far cheaper than recomputing the readings themselves. The code of the transforms is part of
-every fingerprint, as its table's code version (`Table.code_version`, in the table's module).
+table, far cheaper than recomputing the readings themselves, and only for the dates that need it
+(`per_date_digests`). The code of the transforms is part of every fingerprint, as its table's code
+version (`Table.code_version`, in the table's module).
 """
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from stedi_assets.lake.iceberg_tables import partition_digests
+from stedi_assets.lake.iceberg_tables import Lake, Pinned, partition_digests
+from stedi_assets.schemas.tables import PARTITION_COLUMN, TableSpec
 
 INPUTS = "inputs"  # the state entry holding a partition's input fingerprint
 
@@ -40,6 +43,58 @@ def digests_by_date(rows: DataFrame) -> dict[str, str]:
     """Content digest of `rows` per ingest date, from one aggregation."""
     digests, _ = partition_digests(rows, {})
     return {key: entry["digest"] for key, entry in digests.items()}
+
+
+def unchanged_since_built(lake: Lake, other: TableSpec, pinned: Pinned, building_from: dict | None) -> bool:
+    """Whether the input `other` holds the rows it held when the table (as `pinned` found it) was last built, and
+    the table's code is the same: `other`'s partition digests at the snapshot the table's last build recorded,
+    against those at the snapshot it is built from now (`building_from`, from `build.built_from`). Rows, not
+    snapshots: a delivery without customer files still commits a new snapshot of the customers' tables (its new
+    date's partition, without rows). False when either is unknown (a snapshot expired, a build that failed)."""
+    if not building_from or pinned.built_from.get("code_version") != building_from["code_version"]:
+        return False
+    snapshots = [built.get("input_snapshots", {}).get(other.name) for built in (pinned.built_from, building_from)]
+    if None in snapshots:
+        return False
+    states = [{} if snapshot == "None" else lake.state_at(other, int(snapshot)) for snapshot in snapshots]
+    if None in states:
+        return False
+    then, now = ({key: entry.get("digest") for key, entry in state.items() if entry.get("rows")} for state in states)
+    return then == now
+
+
+def per_date_digests(
+    name: str,
+    rows: Callable[[DataFrame], DataFrame],
+    own: DataFrame,
+    own_state: dict[str, dict],
+    keys: list[str],
+    pinned: Pinned,
+    reusable: bool,
+) -> tuple[dict[str, str | None], dict[str, dict]]:
+    """Per date among `keys`, the digest of `rows(own)`: rows computed from one input (`own`, per ingest date, with
+    its partitions' state `own_state`) and another read whole, e.g. each date's readers and their consent. None:
+    no rows that date. Also, per date, the state entry (`name`) that keeps the digest and the own partition's
+    digest it was computed from.
+
+    With `reusable` (the other input and the code unchanged since the table, as `pinned` found it, was built:
+    `unchanged_since_built`), computed only for the dates whose own partition changed since their entry was kept:
+    a delivery of readings scans its own dates, not every date of the lake. A kept digest is exact: when the
+    other input changes, every date is computed, and a date whose digest changed is stale, so its entry is
+    written again with its rows; the others' entries stay true."""
+
+    def own_digest(key: str) -> str | None:
+        return own_state.get(key, {}).get("digest")
+
+    kept = {
+        key: entry["digest"]
+        for key in keys
+        if reusable and (entry := pinned.state.get(key, {}).get(name)) and entry["of"] == own_digest(key)
+    }
+    missing = [key for key in keys if key not in kept]
+    computed = digests_by_date(rows(own.where(F.col(PARTITION_COLUMN).isin(missing)))) if missing else {}
+    digests = {key: kept[key] if key in kept else computed.get(key) for key in keys}
+    return digests, {key: {name: {"digest": digests[key], "of": own_digest(key)}} for key in keys}
 
 
 def rows_in(state: dict[str, dict], keys: list[str]) -> bool:
@@ -85,9 +140,9 @@ class Stale:
     keys: list[str]
     inputs: dict[str, str]
 
-    @property
-    def extra_state(self) -> dict[str, dict]:
-        return {key: {INPUTS: self.inputs[key]} for key in self.keys}
+    def extra_state(self, entries: dict[str, dict] | None = None) -> dict[str, dict]:
+        """What to keep in each recomputed partition's state: its input fingerprint, and its `entries`."""
+        return {key: {INPUTS: self.inputs[key], **(entries or {}).get(key, {})} for key in self.keys}
 
     def of_all(self, keys: list[str]) -> bool:
         return set(self.keys) >= set(keys)

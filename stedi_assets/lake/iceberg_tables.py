@@ -174,6 +174,11 @@ class Lake:
             return _table_snapshots(self.iceberg(table))
         return self.catalog.local_snapshots(table.name)
 
+    def state_at(self, table: TableSpec, snapshot_id: int) -> dict[str, dict] | None:
+        """Every partition's state as of one of the table's snapshots; None when the lake no longer keeps it."""
+        _, snapshots = self._snapshots(table)
+        return state_at(snapshot_id, snapshots) if snapshot_id in snapshots else None
+
     def pins(self, tables) -> dict[str, Pinned]:
         """Each of `tables` as it is now (`pin`), by name: one read of each, for all who need it."""
         return {table.name: self.pin(table) for table in tables}

@@ -33,7 +33,7 @@ def compute(inputs: BuildInputs) -> list[Built]:
     rows = None  # a customer's row is in the partition of its customer_trusted row
     if rows_in(customers, stale.keys):
         rows = curated.customer_curated(lake.read(spark, CUSTOMER_TRUSTED), lake.read(spark, ACCELEROMETER_TRUSTED))
-    published = publish(inputs, CUSTOMER_CURATED, rows, stale.keys, stale.extra_state, pinned=pinned)
+    published = publish(inputs, CUSTOMER_CURATED, rows, stale.keys, stale.extra_state(), pinned=pinned)
     return [Built(published, stale.keys, inputs.options)]
 
 

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 from stedi_assets.builds.build import Build, BuildInputs, Table, publish, shaping_options
 from stedi_assets.builds.checks import check, no_personal_columns, not_empty, schema_valid
 from stedi_assets.builds.outcome import Built
-from stedi_assets.builds.stale import digests_by_date, overlapping, rows_in, stale_partitions
+from stedi_assets.builds.stale import overlapping, per_date_digests, rows_in, stale_partitions, unchanged_since_built
 from stedi_assets.schemas.tables import (
     ACCELEROMETER_TRUSTED,
     CUSTOMER_CURATED,
@@ -22,6 +22,7 @@ from stedi_assets.schemas.tables import (
 from stedi_assets.transforms import consent, curated
 
 CROSS_PAIRS = "cross_customer_pairs"  # a partition's measure: its rows that pair two customers
+OWNERS = "owners"  # the state entry of a partition's step readings' owners digest (`per_date_digests`)
 
 
 def crossed() -> Column:
@@ -86,7 +87,15 @@ def compute(inputs: BuildInputs) -> list[Built]:
     # time, never left stale under a fingerprint that claims them current.
     step_state, reading_state = lake.state(STEP_TRAINER_TRUSTED), lake.state(ACCELEROMETER_TRUSTED)
     step_readings, customers = lake.read(spark, STEP_TRAINER_TRUSTED), lake.read(spark, CUSTOMER_CURATED)
-    owners_by_date = digests_by_date(curated.step_owners(step_readings, customers))
+    owners_by_date, owners_state = per_date_digests(
+        OWNERS,
+        lambda readings: curated.step_owners(readings, customers),
+        step_readings,
+        step_state,
+        registered,
+        pinned,
+        unchanged_since_built(lake, CUSTOMER_CURATED, pinned, inputs.built_from.get(MACHINE_LEARNING_CURATED.name)),
+    )
     pairable = {key: overlapping(step_state.get(key, {}), reading_state) for key in registered}
     stale = stale_partitions(
         TABLE.code_version,
@@ -113,7 +122,9 @@ def compute(inputs: BuildInputs) -> list[Built]:
             options.pseudonym_key,
             options.consent_cutoff,
         )
-    published = publish(inputs, MACHINE_LEARNING_CURATED, rows, stale.keys, stale.extra_state, pairs_counted(), pinned)
+    published = publish(
+        inputs, MACHINE_LEARNING_CURATED, rows, stale.keys, stale.extra_state(owners_state), pairs_counted(), pinned
+    )
     return [Built(published, stale.keys, options)]
 
 

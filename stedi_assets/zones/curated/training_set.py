@@ -137,7 +137,7 @@ def compute(inputs: BuildInputs) -> list[Built]:
     if rows_in(ml_state, stale.keys):
         ml_rows = lake.read(spark, MACHINE_LEARNING_CURATED).where(F.col(PARTITION_COLUMN).isin(stale.keys))
         rows = curated.training_set(ml_rows, options.pseudonym_key, tuple(options.split_shares))
-    published = publish(inputs, TRAINING_SET, rows, stale.keys, stale.extra_state, pinned=pinned)
+    published = publish(inputs, TRAINING_SET, rows, stale.keys, stale.extra_state(), pinned=pinned)
     summary, customers = split_summary(published.stored)
     metadata = {"split_target": split_text(options.split_shares), "per_split": summary_table(summary)}
     return [TrainingSetBuilt(published, stale.keys, options, metadata, by_split=summary, customers=customers)]

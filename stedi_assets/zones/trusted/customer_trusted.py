@@ -29,7 +29,7 @@ def compute(inputs: BuildInputs) -> list[Built]:
     stale = stale_whole_table(TABLE.code_version, pinned.state, inputs.registered_partition_keys, landing_state)
     # A customer's row is in the partition of the landing record that holds its state.
     rows = trusted.customer_trusted(landing_rows) if rows_in(landing_state, stale.keys) else None
-    published = publish(inputs, CUSTOMER_TRUSTED, rows, stale.keys, stale.extra_state, pinned=pinned)
+    published = publish(inputs, CUSTOMER_TRUSTED, rows, stale.keys, stale.extra_state(), pinned=pinned)
     return [Built(published, stale.keys, inputs.options, held_metadata("customer", held))]
 
 

@@ -9,11 +9,20 @@ from pyspark.sql import functions as F
 from stedi_assets.builds.build import Build, BuildInputs, Table, publish, same_names
 from stedi_assets.builds.checks import not_empty, readings_distinct, schema_valid
 from stedi_assets.builds.outcome import Built
-from stedi_assets.builds.stale import digests_by_date, landed_up_to, reading_span, rows_in, stale_partitions
+from stedi_assets.builds.stale import (
+    landed_up_to,
+    per_date_digests,
+    reading_span,
+    rows_in,
+    stale_partitions,
+    unchanged_since_built,
+)
 from stedi_assets.deliveries import held_dates
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.schemas.tables import LANDING_TABLES, PARTITION_COLUMN, TableSpec
 from stedi_assets.transforms.consent import Belongs
+
+CONSENT = "consent"  # the state entry of a partition's consent digest (`per_date_digests`)
 
 
 def flowing(spark: SparkSession, lake: Lake, source: str) -> tuple[DataFrame, dict[str, dict], list[str]]:
@@ -66,7 +75,15 @@ def readings_build(
         pinned = lake.pin(table.spec)
         landing_rows, landing_state, held = flowing(spark, lake, source)
         customer_rows = lake.read(spark, customers)
-        consent_by_date = digests_by_date(consent(landing_rows, customer_rows))
+        consent_by_date, consent_state = per_date_digests(
+            CONSENT,
+            lambda landed: consent(landed, customer_rows),
+            landing_rows,
+            landing_state,
+            registered,
+            pinned,
+            unchanged_since_built(lake, customers, pinned, inputs.built_from.get(table.spec.name)),
+        )
         landed = landed_up_to(landing_state, registered)
         stale = stale_partitions(
             table.code_version,
@@ -78,7 +95,7 @@ def readings_build(
         if rows_in(landing_state, stale.keys):
             rows = transform(landing_rows, customer_rows, cutoff, None if stale.of_all(registered) else stale.keys)
         measures = reading_span(time_column)
-        published = publish(inputs, table.spec, rows, stale.keys, stale.extra_state, measures, pinned)
+        published = publish(inputs, table.spec, rows, stale.keys, stale.extra_state(consent_state), measures, pinned)
         return [Built(published, stale.keys, inputs.options, held_metadata(source, held))]
 
     return Build(table.spec.name, (table,), compute)
