@@ -56,11 +56,15 @@ def unchanged_since_built(lake: Lake, other: TableSpec, pinned: Pinned, building
     snapshots = [built.get("input_snapshots", {}).get(other.name) for built in (pinned.built_from, building_from)]
     if None in snapshots:
         return False
-    states = [{} if snapshot == "None" else lake.state_at(other, int(snapshot)) for snapshot in snapshots]
-    if None in states:
-        return False
-    then, now = ({key: entry.get("digest") for key, entry in state.items() if entry.get("rows")} for state in states)
-    return then == now
+    kept = iter(lake.states_at(other, [int(snapshot) for snapshot in snapshots if snapshot != "None"]))
+    then, now = ({} if snapshot == "None" else next(kept) for snapshot in snapshots)  # "None": the table was empty
+    return then is not None and now is not None and digests_with_rows(then) == digests_with_rows(now)
+
+
+def digests_with_rows(state: dict[str, dict]) -> dict[str, str | None]:
+    """The digest of each partition in an input's `state` that may hold rows: a partition without rows adds none
+    to what is computed from it."""
+    return {key: entry.get("digest") for key, entry in state.items() if entry.get("rows") != 0}
 
 
 def per_date_digests(
@@ -162,8 +166,5 @@ def stale_whole_table(code_version: str, stored_state: dict[str, dict], keys: li
     when the rows of any input (`input_states`: the inputs' states) or the code version changed; else none
     but the partitions never computed. A partition without rows adds no row: a new date that brought no file
     of an input's source recomputes nothing but itself."""
-    digests = [
-        {key: entry.get("digest") for key, entry in sorted(state.items()) if entry.get("rows") != 0}
-        for state in input_states
-    ]
-    return stale_partitions(code_version, stored_state, keys, {key: tuple(digests) for key in keys})
+    digests = tuple(digests_with_rows(state) for state in input_states)
+    return stale_partitions(code_version, stored_state, keys, {key: digests for key in keys})

@@ -174,10 +174,11 @@ class Lake:
             return _table_snapshots(self.iceberg(table))
         return self.catalog.local_snapshots(table.name)
 
-    def state_at(self, table: TableSpec, snapshot_id: int) -> dict[str, dict] | None:
-        """Every partition's state as of one of the table's snapshots; None when the lake no longer keeps it."""
+    def states_at(self, table: TableSpec, snapshot_ids: list[int]) -> list[dict[str, dict] | None]:
+        """Every partition's state as of each of the table's snapshots `snapshot_ids`, from one read of its
+        metadata; None for a snapshot the lake no longer keeps."""
         _, snapshots = self._snapshots(table)
-        return state_at(snapshot_id, snapshots) if snapshot_id in snapshots else None
+        return [state_at(snapshot_id, snapshots) if snapshot_id in snapshots else None for snapshot_id in snapshot_ids]
 
     def pins(self, tables) -> dict[str, Pinned]:
         """Each of `tables` as it is now (`pin`), by name: one read of each, for all who need it."""
