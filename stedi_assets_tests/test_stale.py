@@ -114,6 +114,13 @@ def test_per_date_digests_are_computed_only_for_dates_whose_own_partition_change
     assert per_date_digests("consent", rows, readings, own_state, dates, pinned, False)[0] == first
     assert scanned == [dates]
 
+    scanned.clear()  # a new date of another source's files only: this one's partition there holds no rows
+    new_date = "2024-01-04"
+    without_rows = {**own_state, new_date: {"rows": 0, "digest": "0"}}
+    digests, entries = per_date_digests("consent", rows, readings, without_rows, [*dates, new_date], pinned, True)
+    assert scanned == [] and digests[new_date] is None
+    assert entries[new_date] == {"consent": {"digest": None, "of": "0"}}
+
 
 def test_an_input_is_unchanged_since_a_build_while_its_rows_are_whatever_its_snapshots(spark, tmp_path):
     """A new snapshot that adds a date without rows (a delivery without customer files) leaves the customers

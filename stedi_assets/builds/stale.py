@@ -95,7 +95,8 @@ def per_date_digests(
         for key in keys
         if reusable and (entry := pinned.state.get(key, {}).get(name)) and entry["of"] == own_digest(key)
     }
-    missing = [key for key in keys if key not in kept]
+    # A date whose own partition holds no rows has no rows to digest: a delivery of one source asks no job of another.
+    missing = [key for key in keys if key not in kept and own_state.get(key, {}).get("rows") != 0]
     computed = digests_by_date(rows(own.where(F.col(PARTITION_COLUMN).isin(missing)))) if missing else {}
     digests = {key: kept[key] if key in kept else computed.get(key) for key in keys}
     return digests, {key: {name: {"digest": digests[key], "of": own_digest(key)}} for key in keys}
