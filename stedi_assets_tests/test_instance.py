@@ -1,8 +1,13 @@
 """Where the shared Dagster instance lives, and that processes starting together can all open a new one."""
 
 import multiprocessing
+import shutil
 from pathlib import Path
 
+import dagster as dg
+import sqlalchemy
+
+from stedi_assets import instance_storage
 from stedi_assets.instance import SETTINGS, dagster_home, open_instance
 
 
@@ -33,3 +38,40 @@ def test_processes_opening_a_new_instance_at_once_all_open_it(tmp_path, monkeypa
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         assert pool.map(_open, [str(tmp_path / "lake")] * 4) == [[]] * 4
     assert Path(tmp_path / "dagster" / "history").is_dir()
+
+
+def test_the_instance_keeps_an_engine_per_database_file_and_plain_dagster_reads_what_it_wrote(tmp_path, monkeypatch):
+    """The event log of the package's settings (`instance_storage`) makes one SQLAlchemy engine per database file,
+    not one per connection as Dagster's does, keeps a bounded number of them, and writes the files Dagster's
+    own storage reads."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    engines = []
+
+    def create_engine(*args, **kwargs):
+        engines.append(sqlalchemy.create_engine(*args, **kwargs))
+        return engines[-1]
+
+    monkeypatch.setattr(instance_storage, "create_engine", create_engine)
+
+    @dg.asset
+    def reading() -> int:
+        return 1
+
+    runs = instance_storage.RUN_ENGINES + 2
+    with open_instance(str(tmp_path / "lake")) as instance:
+        for _ in range(runs):
+            assert dg.materialize([reading], instance=instance).success
+        event_log = instance.event_log_storage
+        assert isinstance(event_log, instance_storage.SqliteEventLogStorage)
+        assert len(engines) == runs + 1  # each run's file and the index, each once (Dagster's: hundreds)
+        assert len(event_log._engines) == instance_storage.RUN_ENGINES + 1
+        written = instance.get_latest_materialization_event(dg.AssetKey("reading")).run_id
+
+    # The same folder with Dagster's own instance and storage.
+    plain = tmp_path / "plain"
+    shutil.copytree(tmp_path / "dagster", plain)
+    (plain / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.from_config(str(plain)) as instance:
+        assert type(instance) is dg.DagsterInstance
+        assert len(instance.get_runs()) == runs
+        assert instance.get_latest_materialization_event(dg.AssetKey("reading")).run_id == written
