@@ -85,6 +85,7 @@ class SqliteStorage(DagsterSqliteStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         super().__init__(base_dir, inst_data)
+        # Dagster's event log, made above, is replaced: it opened nothing but (on a new instance) the index file.
         self._event_log_storage = SqliteEventLogStorage(_event_logs_directory(base_dir))
 
     @classmethod

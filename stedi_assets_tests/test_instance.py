@@ -63,7 +63,7 @@ def test_the_instance_keeps_an_engine_per_database_file_and_plain_dagster_reads_
             assert dg.materialize([reading], instance=instance).success
         event_log = instance.event_log_storage
         assert isinstance(event_log, instance_storage.SqliteEventLogStorage)
-        assert len(engines) == runs + 1  # each run's file and the index, each once (Dagster's: hundreds)
+        assert len(engines) == runs + 1  # each run's file and the index, each once (Dagster's: once per connection)
         assert len(event_log._engines) == instance_storage.RUN_ENGINES + 1
         written = instance.get_latest_materialization_event(dg.AssetKey("reading")).run_id
 

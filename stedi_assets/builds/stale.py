@@ -56,15 +56,20 @@ def unchanged_since_built(lake: Lake, other: TableSpec, pinned: Pinned, building
     snapshots = [built.get("input_snapshots", {}).get(other.name) for built in (pinned.built_from, building_from)]
     if None in snapshots:
         return False
-    kept = iter(lake.states_at(other, [int(snapshot) for snapshot in snapshots if snapshot != "None"]))
-    then, now = ({} if snapshot == "None" else next(kept) for snapshot in snapshots)  # "None": the table was empty
+    then, now = lake.states_at(other, [None if snapshot == "None" else int(snapshot) for snapshot in snapshots])
     return then is not None and now is not None and digests_with_rows(then) == digests_with_rows(now)
+
+
+def may_hold_rows(entry: dict | None) -> bool:
+    """Whether a partition, by its state `entry`, may hold rows: only an entry that says 0 rows rules it out (a
+    partition without an entry, a held delivery's or one lost with an expired snapshot, may)."""
+    return (entry or {}).get("rows") != 0
 
 
 def digests_with_rows(state: dict[str, dict]) -> dict[str, str | None]:
     """The digest of each partition in an input's `state` that may hold rows: a partition without rows adds none
     to what is computed from it."""
-    return {key: entry.get("digest") for key, entry in state.items() if entry.get("rows") != 0}
+    return {key: entry.get("digest") for key, entry in state.items() if may_hold_rows(entry)}
 
 
 def per_date_digests(
@@ -96,7 +101,7 @@ def per_date_digests(
         if reusable and (entry := pinned.state.get(key, {}).get(name)) and entry["of"] == own_digest(key)
     }
     # A date whose own partition holds no rows has no rows to digest: a delivery of one source asks no job of another.
-    missing = [key for key in keys if key not in kept and own_state.get(key, {}).get("rows") != 0]
+    missing = [key for key in keys if key not in kept and may_hold_rows(own_state.get(key))]
     computed = digests_by_date(rows(own.where(F.col(PARTITION_COLUMN).isin(missing)))) if missing else {}
     digests = {key: kept[key] if key in kept else computed.get(key) for key in keys}
     return digests, {key: {name: {"digest": digests[key], "of": own_digest(key)}} for key in keys}
@@ -105,9 +110,8 @@ def per_date_digests(
 def rows_in(state: dict[str, dict], keys: list[str]) -> bool:
     """Whether any of the partitions `keys` may hold rows in `state`, the state of an input whose rows at a date
     are the only source of a table's rows at that date. When each says it has none, the table's partitions there
-    hold none either, known without computing them (`publish` with no rows). A partition without an entry (a
-    held delivery's, or one lost with an expired snapshot) may."""
-    return any(state.get(key, {}).get("rows") != 0 for key in keys)
+    hold none either, known without computing them (`publish` with no rows)."""
+    return any(may_hold_rows(state.get(key)) for key in keys)
 
 
 def landed_up_to(landing_state: dict[str, dict], keys: list[str]) -> dict[str, str]:

@@ -174,11 +174,14 @@ class Lake:
             return _table_snapshots(self.iceberg(table))
         return self.catalog.local_snapshots(table.name)
 
-    def states_at(self, table: TableSpec, snapshot_ids: list[int]) -> list[dict[str, dict] | None]:
-        """Every partition's state as of each of the table's snapshots `snapshot_ids`, from one read of its
-        metadata; None for a snapshot the lake no longer keeps."""
+    def states_at(self, table: TableSpec, snapshot_ids: list[int | None]) -> list[dict[str, dict] | None]:
+        """Every partition's state as of each of the table's snapshots `snapshot_ids` (None: before its first, so
+        no partitions), from one read of its metadata; None for a snapshot the lake no longer keeps."""
         _, snapshots = self._snapshots(table)
-        return [state_at(snapshot_id, snapshots) if snapshot_id in snapshots else None for snapshot_id in snapshot_ids]
+        return [
+            state_at(snapshot_id, snapshots) if snapshot_id is None or snapshot_id in snapshots else None
+            for snapshot_id in snapshot_ids
+        ]
 
     def pins(self, tables) -> dict[str, Pinned]:
         """Each of `tables` as it is now (`pin`), by name: one read of each, for all who need it."""
