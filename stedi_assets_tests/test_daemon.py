@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 SOURCES = ("customer", "accelerometer", "step_trainer")
 STARTUP_TIMEOUT_S = 180
 RUNS_TIMEOUT_S = 600
+POLL_S = 1
 ACTIVE = {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"}
 
 RUNS_QUERY = """{ runsOrError(filter: {pipelineName: "all_zones"}) { __typename
@@ -68,13 +69,13 @@ def _wait_for_runs(query, tail, lake: Path, date: str, earlier: set[str]) -> lis
         failed = [r for r in runs if r["status"] in ("FAILURE", "CANCELED")]
         assert not failed, f"runs failed: {failed}\n{tail()}"
         new = [r for r in runs if r["runId"] not in earlier]
-        landed = date in landed_dates(lake, "accelerometer")
-        if landed and any(r["status"] == "SUCCESS" for r in new) and not any(r["status"] in ACTIVE for r in runs):
+        settled = any(r["status"] == "SUCCESS" for r in new) and not any(r["status"] in ACTIVE for r in runs)
+        if settled and date in landed_dates(lake, "accelerometer"):  # the lake is read once the runs settle
             assert all(r["tags"].get("dagster/sensor_name") == "landing_sensor" for r in new), new
             return runs
         statuses = [(r["runId"][:8], r["status"]) for r in runs]
         assert time.monotonic() < deadline, f"runs not done after {RUNS_TIMEOUT_S}s: {statuses}\n{tail()}"
-        time.sleep(5)
+        time.sleep(POLL_S)
 
 
 def _materialized(query) -> dict[str, dict]:
