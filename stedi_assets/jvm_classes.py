@@ -70,18 +70,29 @@ def archive_path() -> Path | None:
 def java_options(record: bool = False) -> str:
     """Options for the local driver JVM: start from the archive once there is one. Until then, with `record`,
     keep what is needed to save it from the running JVM (`save_archive`); that costs the run about 7 s, so
-    only the run that saves it asks for it."""
+    only a run that can save it asks for it: not one whose cache folder cannot be written (`save_archive`
+    then says why)."""
     archive = archive_path()
     if archive is None:
         return ""
     if archive.exists():
         return f"-XX:SharedArchiveFile={archive} {_QUIET}"
-    return f"-XX:+RecordDynamicDumpInfo {_QUIET}" if record else ""
+    return f"-XX:+RecordDynamicDumpInfo {_QUIET}" if record and _can_write(archive.parent) else ""
+
+
+def _can_write(folder: Path) -> bool:
+    """Whether `folder` can be made, if missing, and written: its nearest existing ancestor is a folder this
+    user may write in (nothing is created to find out)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
 
 
 def save_archive() -> Path | None:
     """Archive the classes that this process's Spark JVM has loaded, if there is no archive yet and the JVM
-    can (one started with `java_options()` before an archive existed); the archive saved, if any.
+    can (one started with `java_options()` before an archive existed); the archive saved, if any. A cache
+    folder that cannot be made or written raises, whether the JVM recorded or not.
 
     The JVM writes it while it keeps running (a few seconds), to a file of its own first, so that a JVM
     starting meanwhile never maps a half-written one.
@@ -89,9 +100,13 @@ def save_archive() -> Path | None:
     from pyspark import SparkContext
 
     context, archive = SparkContext._active_spark_context, archive_path()
-    if context is None or archive is None or archive.exists() or not _records_classes(context):
+    if context is None or archive is None or archive.exists():
         return None
-    archive.parent.mkdir(parents=True, exist_ok=True)
+    archive.parent.mkdir(parents=True, exist_ok=True)  # raises, saying why, for a folder that cannot be made
+    if not _can_write(archive.parent):
+        raise PermissionError(f"{archive.parent} is not writable")
+    if not _records_classes(context):
+        return None
     with written_whole(archive) as partial:
         _diagnostic_command(context, "vmCds", "dynamic_dump", str(partial))
     return archive if archive.exists() else None

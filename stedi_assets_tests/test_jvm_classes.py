@@ -82,6 +82,40 @@ def test_a_run_that_cannot_save_the_archive_still_succeeds_and_says_why(tmp_path
     assert "customer_landing" in run.stdout
 
 
+def test_a_run_records_classes_only_where_the_archive_can_be_saved(monkeypatch, tmp_path):
+    """Recording costs a run about 7 s: not paid for an archive whose folder cannot be made (below a file),
+    paid for one whose folder does not exist yet but can be made (and is not made to find out)."""
+    (tmp_path / "file").write_text("")
+    try:
+        for folder, records in ((tmp_path / "file" / "classes", False), (tmp_path / "new" / "classes", True)):
+            monkeypatch.setenv(jvm_classes.CLASS_CACHE_ENV, str(folder))
+            jvm_classes.archive_path.cache_clear()
+            options = spark_config("local[*]", record_classes=True).get("spark.driver.extraJavaOptions", "")
+            assert ("-XX:+RecordDynamicDumpInfo" in options) == records, folder
+        assert not (tmp_path / "new").exists()
+    finally:
+        jvm_classes.archive_path.cache_clear()
+
+
+def test_a_read_only_cache_folder_is_not_recorded_for_and_saving_says_why(monkeypatch, tmp_path, spark):
+    """A folder on a read-only file system (a tmpfs mounted so) exists, so only its writability tells."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)]).returncode:
+        pytest.skip("mounting a tmpfs needs root")
+    monkeypatch.setenv(jvm_classes.CLASS_CACHE_ENV, str(folder))
+    jvm_classes.archive_path.cache_clear()
+    try:
+        assert "RecordDynamicDumpInfo" not in spark_config("local[*]", record_classes=True).get(
+            "spark.driver.extraJavaOptions", ""
+        )
+        with pytest.raises(PermissionError, match="is not writable"):
+            jvm_classes.save_archive()  # with this session's JVM
+    finally:
+        jvm_classes.archive_path.cache_clear()
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
 def test_no_archive_when_turned_off_or_the_folder_cannot_be_passed_to_the_jvm(monkeypatch, tmp_path):
     for folder in ("off", str(tmp_path / "with space")):
         monkeypatch.setenv(jvm_classes.CLASS_CACHE_ENV, folder)
