@@ -16,7 +16,7 @@ import pytest
 from stedi_assets.cli import main
 from stedi_assets.lake import jars
 from stedi_assets.sample import write_sample_landing
-from stedi_assets.spark_config import LOCAL_SPARK_CONFIG, SMALL_INPUT_CONFIG, SMALL_INPUT_JAVA_OPTIONS
+from stedi_assets.spark_config import SMALL_INPUT_JAVA_OPTIONS, spark_config
 from stedi_assets_tests.conftest import CONTRACT_COUNTS
 from stedi_assets_tests.lake_contents import table_states
 from stedi_assets_tests.test_materialize import printed_counts
@@ -145,7 +145,7 @@ def connect_server(tmp_path_factory):
         "spark.connect.grpc.binding.address": "127.0.0.1",
         "spark.connect.grpc.binding.port": port,
         "spark.ui.enabled": "false",
-        **{k: v for k, v in {**LOCAL_SPARK_CONFIG, **SMALL_INPUT_CONFIG}.items() if k.startswith("spark.sql.")},
+        **{k: v for k, v in spark_config("local[*]", landing_bytes=0).items() if k.startswith("spark.sql.")},
         **jars.iceberg_config(aws=False),  # a server brings its own jars
     }
     command = [
