@@ -18,10 +18,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 pytest.register_assert_rewrite("stedi_assets_tests.aws_jobs")
 
 # Spark JVMs that the tests start keep their class archive (`stedi_assets.jvm_classes`) in a folder of the test
-# session, never in the user's cache; STEDI_JVM_CLASS_CACHE=off turns it off for the tests too.
+# session, never in the user's cache; STEDI_JVM_CLASS_CACHE=off turns it off for the tests too. One folder for
+# the whole session: pytest-xdist's workers take the one that the process starting them made, so one `stedi`
+# process records and saves the archive (some 20 s more than a run) and every later one, of either worker, starts
+# from it.
+SESSION_CLASS_CACHE = "STEDI_TESTS_CLASS_CACHE"
 if os.environ.get(CLASS_CACHE_ENV) != "off":
-    os.environ[CLASS_CACHE_ENV] = tempfile.mkdtemp(prefix="stedi-jvm-classes-")
-    atexit.register(shutil.rmtree, os.environ[CLASS_CACHE_ENV], ignore_errors=True)
+    if "PYTEST_XDIST_WORKER" in os.environ and os.environ.get(SESSION_CLASS_CACHE):
+        os.environ[CLASS_CACHE_ENV] = os.environ[SESSION_CLASS_CACHE]
+    else:
+        os.environ[CLASS_CACHE_ENV] = os.environ[SESSION_CLASS_CACHE] = tempfile.mkdtemp(prefix="stedi-jvm-classes-")
+        atexit.register(shutil.rmtree, os.environ[CLASS_CACHE_ENV], ignore_errors=True)
 # Likewise the installation's pseudonym key (`stedi_assets.pseudonym_key`), generated in the test session's own
 # folder, never in the user's config, and the logs of `stedi materialize` (`stedi_assets.run_log`).
 for variable, prefix in ((CONFIG_ENV, "stedi-config-"), (LOG_DIR_ENV, "stedi-logs-")):
