@@ -20,6 +20,19 @@ from stedi_assets_tests.test_materialize import printed_counts
 FROM_SAVED_ARCHIVE = "source: shared objects file (top)"
 
 
+@pytest.fixture
+def class_cache_at(monkeypatch):
+    """Points this process's class archive at a folder for the test (`archive_path` is cached per process), and
+    back at the session's afterwards."""
+
+    def point_at(folder) -> None:
+        monkeypatch.setenv(jvm_classes.CLASS_CACHE_ENV, str(folder))
+        jvm_classes.archive_path.cache_clear()
+
+    yield point_at
+    jvm_classes.archive_path.cache_clear()  # before monkeypatch restores the variable: computed again from it
+
+
 def cli_env(class_cache) -> dict[str, str]:
     """A fresh process's environment: no Dagster instance (an ephemeral one), its own class cache."""
     env = {k: v for k, v in caller_env().items() if k not in ("DAGSTER_HOME", "JAVA_TOOL_OPTIONS")}
@@ -72,47 +85,38 @@ def test_a_cli_run_saves_the_archive_and_the_next_run_starts_from_it(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_run_that_cannot_save_the_archive_still_succeeds_and_says_why(tmp_path, spark, monkeypatch, capsys):
+def test_a_run_that_cannot_save_the_archive_still_succeeds_and_says_why(tmp_path, spark, class_cache_at, capsys):
     """In this process, on the test session's JVM: what is tested is the run's save at its end. That a new JVM
     records nothing for such a folder is the fast tests' below."""
     landing, not_a_folder = tmp_path / "landing", tmp_path / "file"
     write_sample_landing(landing, customers=5, seed=2)
     not_a_folder.write_text("")
-    monkeypatch.setenv(jvm_classes.CLASS_CACHE_ENV, str(not_a_folder / "classes"))
-    jvm_classes.archive_path.cache_clear()
-    try:
-        status = main(["materialize", "--landing", str(landing), "--lake", str(tmp_path / "lake")])
-    finally:
-        jvm_classes.archive_path.cache_clear()
+    class_cache_at(not_a_folder / "classes")
+    status = main(["materialize", "--landing", str(landing), "--lake", str(tmp_path / "lake")])
     run = capsys.readouterr()
     assert status == 0, run.err[-3000:]
     assert "could not save the Spark JVM's classes" in run.err
     assert "customer_landing" in run.out
 
 
-def test_a_run_records_classes_only_where_the_archive_can_be_saved(monkeypatch, tmp_path):
+def test_a_run_records_classes_only_where_the_archive_can_be_saved(class_cache_at, tmp_path):
     """Recording costs a run about 7 s: not paid for an archive whose folder cannot be made (below a file),
     paid for one whose folder does not exist yet but can be made (and is not made to find out)."""
     (tmp_path / "file").write_text("")
-    try:
-        for folder, records in ((tmp_path / "file" / "classes", False), (tmp_path / "new" / "classes", True)):
-            monkeypatch.setenv(jvm_classes.CLASS_CACHE_ENV, str(folder))
-            jvm_classes.archive_path.cache_clear()
-            options = spark_config("local[*]", record_classes=True).get("spark.driver.extraJavaOptions", "")
-            assert ("-XX:+RecordDynamicDumpInfo" in options) == records, folder
-        assert not (tmp_path / "new").exists()
-    finally:
-        jvm_classes.archive_path.cache_clear()
+    for folder, records in ((tmp_path / "file" / "classes", False), (tmp_path / "new" / "classes", True)):
+        class_cache_at(folder)
+        options = spark_config("local[*]", record_classes=True).get("spark.driver.extraJavaOptions", "")
+        assert ("-XX:+RecordDynamicDumpInfo" in options) == records, folder
+    assert not (tmp_path / "new").exists()
 
 
-def test_a_read_only_cache_folder_is_not_recorded_for_and_saving_says_why(monkeypatch, tmp_path, spark):
+def test_a_read_only_cache_folder_is_not_recorded_for_and_saving_says_why(class_cache_at, tmp_path, spark):
     """A folder on a read-only file system (a tmpfs mounted so) exists, so only its writability tells."""
     folder = tmp_path / "read-only"
     folder.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)]).returncode:
         pytest.skip("mounting a tmpfs needs root")
-    monkeypatch.setenv(jvm_classes.CLASS_CACHE_ENV, str(folder))
-    jvm_classes.archive_path.cache_clear()
+    class_cache_at(folder)
     try:
         assert "RecordDynamicDumpInfo" not in spark_config("local[*]", record_classes=True).get(
             "spark.driver.extraJavaOptions", ""
@@ -120,17 +124,14 @@ def test_a_read_only_cache_folder_is_not_recorded_for_and_saving_says_why(monkey
         with pytest.raises(PermissionError, match="is not writable"):
             jvm_classes.save_archive()  # with this session's JVM
     finally:
-        jvm_classes.archive_path.cache_clear()
         subprocess.run(["umount", "--lazy", str(folder)], check=True)
 
 
-def test_no_archive_when_turned_off_or_the_folder_cannot_be_passed_to_the_jvm(monkeypatch, tmp_path):
+def test_no_archive_when_turned_off_or_the_folder_cannot_be_passed_to_the_jvm(class_cache_at, tmp_path):
     for folder in ("off", str(tmp_path / "with space")):
-        monkeypatch.setenv(jvm_classes.CLASS_CACHE_ENV, folder)
-        jvm_classes.archive_path.cache_clear()
+        class_cache_at(folder)
         assert jvm_classes.archive_path() is None
         assert "spark.driver.extraJavaOptions" not in spark_config("local[*]", record_classes=True)
-    jvm_classes.archive_path.cache_clear()
 
 
 @pytest.mark.parametrize("version, major", [("17.0.15", 17), ("1.8.0_412", 8), ("21", 21), ("11.0.2", 11)])
@@ -138,21 +139,16 @@ def test_java_versions_are_read_as_their_major_number(version, major):
     assert jvm_classes._major(version) == major
 
 
-def test_only_a_run_that_saves_the_archive_pays_for_recording(monkeypatch, tmp_path):
+def test_only_a_run_that_saves_the_archive_pays_for_recording(class_cache_at, tmp_path):
     """Recording costs a run about 7 s: `dagster dev` runs (no `record_classes`) start plain until an archive
     exists, then from it."""
-    monkeypatch.setenv(jvm_classes.CLASS_CACHE_ENV, str(tmp_path))
-    jvm_classes.archive_path.cache_clear()
-    try:
-        assert "spark.driver.extraJavaOptions" not in spark_config("local[*]")
-        assert (
-            "-XX:+RecordDynamicDumpInfo"
-            in spark_config("local[*]", record_classes=True)["spark.driver.extraJavaOptions"]
-        )
-        jvm_classes.archive_path().write_bytes(b"")
-        for record_classes in (False, True):
-            options = spark_config("local[*]", record_classes=record_classes)["spark.driver.extraJavaOptions"]
-            assert f"-XX:SharedArchiveFile={jvm_classes.archive_path()}" in options.split()
-        assert "spark.driver.extraJavaOptions" not in spark_config("spark://master:7077")
-    finally:
-        jvm_classes.archive_path.cache_clear()
+    class_cache_at(tmp_path)
+    assert "spark.driver.extraJavaOptions" not in spark_config("local[*]")
+    assert (
+        "-XX:+RecordDynamicDumpInfo" in spark_config("local[*]", record_classes=True)["spark.driver.extraJavaOptions"]
+    )
+    jvm_classes.archive_path().write_bytes(b"")
+    for record_classes in (False, True):
+        options = spark_config("local[*]", record_classes=record_classes)["spark.driver.extraJavaOptions"]
+        assert f"-XX:SharedArchiveFile={jvm_classes.archive_path()}" in options.split()
+    assert "spark.driver.extraJavaOptions" not in spark_config("spark://master:7077")
