@@ -200,7 +200,8 @@ def test_an_upgrade_recomputes_exactly_the_tables_whose_code_changed(spark, tmp_
         "PARTITION_COLUMN)",
     )
     step_trainer_trusted = copy / "stedi_assets" / "zones" / "trusted" / "step_trainer_trusted.py"
-    edit(step_trainer_trusted, 'code_version="1"', 'code_version="2"')
+    version = CODE_VERSIONS["step_trainer_trusted"]
+    edit(step_trainer_trusted, f'code_version="{version}"', f'code_version="{int(version) + 1}"')
     stedi(copy, env, *run)
     after = current_snapshots(lake)
     assert {table for table in after if after[table] != before[table]} == {

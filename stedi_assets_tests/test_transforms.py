@@ -4,6 +4,7 @@ import hashlib
 import hmac
 
 import pytest
+from pyspark.sql import functions as F
 
 from stedi_assets.schemas.tables import LANDING_TABLES
 from stedi_assets.transforms import curated, trusted
@@ -62,6 +63,17 @@ def customers(spark):
 
 def test_customer_trusted_is_the_consenting_current_state(customers):
     assert emails(trusted.customer_trusted(customers)) == [("bob@x.com", "2024-01-02"), ("cid@x.com", "2024-01-01")]
+
+
+def test_the_customer_key_is_lower_cased_by_the_same_rules_on_every_spark(spark):
+    """Glue 5 and EMR 7 run Spark 3.5, which lower-cases by the JDK's rules (`String.toLowerCase`); on Spark 4 an
+    email must give the same key, or it is two customers across a laptop and AWS. `Ⱟ` became a cased letter in
+    Unicode 14, after Java 17's Unicode 13 (Glue 5's Java): Spark 4's default, ICU's newer tables, lower-cases it."""
+    addresses = ["Ⱟ@x.com", "ÀNNA@X.COM", " İris@x.com\t", "ΟΔΟΣ@x.gr", "plain@x.com"]
+    frame = spark.createDataFrame([(address,) for address in addresses], "email string")
+    keys = [row["key"] for row in frame.select(trusted.customer_key(F.col("email")).alias("key")).collect()]
+    jdk = spark._jvm.org.apache.commons.lang3.StringUtils  # lowerCase(s): s.toLowerCase(), in the JDK
+    assert keys == [jdk.lowerCase(address.strip()) for address in addresses]
 
 
 def test_readings_are_distinct_consenting_and_in_their_first_ingest_date(spark, customers):

@@ -11,7 +11,7 @@ from stedi_assets.transforms import consent, curated
 TABLE = Table(
     CUSTOMER_CURATED,
     (schema_valid, not_empty, one_row_per_customer),
-    code_version="1",
+    code_version="2",
     upstream=(ACCELEROMETER_TRUSTED,),
     upstream_same_date=(CUSTOMER_TRUSTED,),
     column_sources=same_names(CUSTOMER_CURATED, CUSTOMER_TRUSTED),

@@ -56,7 +56,7 @@ def cross_customer_pairs(built: Built):
 TABLE = Table(
     MACHINE_LEARNING_CURATED,
     (schema_valid, not_empty, no_personal_columns, cross_customer_pairs),
-    code_version="2",
+    code_version="3",
     upstream=(ACCELEROMETER_TRUSTED, CUSTOMER_CURATED),
     upstream_same_date=(STEP_TRAINER_TRUSTED,),
     shaped_by=("ml_join", "consent_cutoff", "pseudonym_key"),

@@ -14,5 +14,5 @@ BUILD = readings_build(
     accelerometer_trusted,
     accelerometer_consent,
     consent.by_email("user"),
-    code_version="1",
+    code_version="2",
 )

@@ -15,7 +15,7 @@ CUSTOMER_LANDING = LANDING_TABLES["customer"]
 TABLE = Table(
     CUSTOMER_TRUSTED,
     (schema_valid, not_empty, one_row_per_customer),
-    code_version="1",
+    code_version="2",
     upstream=(CUSTOMER_LANDING,),
     column_sources=same_names(CUSTOMER_TRUSTED, CUSTOMER_LANDING),
     belongs=consent.by_email("email"),
