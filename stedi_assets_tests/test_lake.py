@@ -1,6 +1,7 @@
 """Replacing partitions of an Iceberg lake table: what is stored, what is remembered, what is committed."""
 
 import json
+from dataclasses import replace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -326,6 +327,24 @@ def test_an_existing_table_gets_the_contracts_column_docs_and_required_columns_w
     assert required == {"sensorReadingTime", "source_file", "line_number", "ingest_date"}  # not serialNumber
     assert table.current_snapshot().snapshot_id == before
     assert sorted(tuple(row) for row in lake.read(spark, TABLE).collect()) == [reading(1, DAY1), no_serial]
+
+
+def test_a_new_table_has_the_contracts_descriptions_from_its_creation(spark, tmp_path):
+    """Given at CREATE TABLE, quotes and backslashes kept: `document` then has nothing to commit."""
+    quoted = replace(
+        TABLE,
+        description="The trainer's log, a \\ kept",
+        columns=(replace(TABLE.columns[0], description="Time it's 'read' \\d"), *TABLE.columns[1:]),
+    )
+    lake = Lake(str(tmp_path))
+    lake.replace_partitions(frame(spark, reading(1, DAY1)), quoted, [DAY1])
+    table = lake._python_catalog.load_table(("stedi", TABLE.name))
+    assert {field.name: field.doc for field in table.schema().fields} == quoted.column_docs
+    assert table.schema().fields[0].doc == "Time it's 'read' \\d"
+    assert table.properties["comment"] == "The trainer's log, a \\ kept"
+    metadata_files = len(table.metadata.metadata_log)
+    lake.document(quoted)
+    assert len(lake._python_catalog.load_table(("stedi", TABLE.name)).metadata.metadata_log) == metadata_files
 
 
 def test_a_new_table_requires_what_the_contract_requires_and_refuses_a_null_there_in_one_clear_line(spark, tmp_path):

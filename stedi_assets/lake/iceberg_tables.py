@@ -131,6 +131,11 @@ def _pinned_table(iceberg) -> Pinned:
     return _pinned(*_table_snapshots(iceberg))
 
 
+def _sql_text(text: str) -> str:
+    """`text` as a Spark SQL string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _is_conflict(error: Exception) -> bool:
     return any(name in str(error) for name in CONFLICTS)
 
@@ -445,8 +450,10 @@ class Lake:
         identifier = self.identifier(table)
         if spark.catalog.tableExists(identifier):
             return
+        docs = table.column_docs  # given here, `document` has nothing to change: no schema commit per new table
         columns = ", ".join(
             f"`{column.name}` {column.dataType.simpleString()}{'' if column.nullable else ' NOT NULL'}"
+            f" COMMENT {_sql_text(docs[column.name])}"
             for column in table.spark_schema
         )
         masked = {f"write.metadata.metrics.column.{c}": "none" for c in table.column_names if c in MASKED_COLUMNS}
@@ -460,7 +467,7 @@ class Lake:
             spark.sql(
                 f"CREATE TABLE IF NOT EXISTS {identifier} ({columns}) USING iceberg "
                 f"PARTITIONED BY (`{PARTITION_COLUMN}`) LOCATION '{self.location(table)}' "
-                f"COMMENT '{table.description.replace(chr(39), '')}' TBLPROPERTIES ({properties})"
+                f"COMMENT {_sql_text(table.description)} TBLPROPERTIES ({properties})"
             )
         except Exception as error:  # another writer created it between the check and the create
             if "AlreadyExists" not in str(error):
