@@ -8,17 +8,19 @@ from stedi_assets.jvm_classes import java_options
 from stedi_assets.lake import jars
 
 # What any Spark needs to compute the tables as specified: dates in UTC, partition values kept as written,
-# no `_SUCCESS` files, and the customer key lower-cased by the same rules on every Spark. The Glue/EMR entry
-# script sets these too.
+# no `_SUCCESS` files, the customer key lower-cased by the JVM's rules on every Spark, SQL string literals read
+# with escapes. The Glue/EMR entry script sets these too.
 SPARK_SEMANTICS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
     # Spark 4 lower-cases with ICU's newer Unicode by default, Spark 3.5 (Glue 5, EMR 7) with Java's: an email
     # with a letter Java 17 does not know as cased ("Ⱟ", Unicode 14) gave two customer keys. Off, Spark 4 takes
-    # Spark 3.5's path; Spark 3.5 has no such setting and ignores it. ICU's start also cost each new JVM's first
-    # `lower` about 1.5 s (measured).
+    # Spark 3.5's path, so a key is the same wherever the same Java runs (Glue 5 and EMR 7 run Java 17); Spark 3.5
+    # has no such setting and ignores it. ICU's start also cost each new JVM's first `lower` about 1.5 s.
     "spark.sql.icu.caseMappings.enabled": "false",
+    # SQL string literals read with escapes (Spark's default), as the lake writes its table and column docs.
+    "spark.sql.parser.escapedStringLiterals": "false",
 }
 
 APP_NAME = {"spark.app.name": "stedi-lakehouse"}

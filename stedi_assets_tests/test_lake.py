@@ -15,7 +15,7 @@ from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.lake.conflicts import ConcurrentWrite
 from stedi_assets.lake.iceberg_tables import Lake, Pinned
 from stedi_assets.lake.partition_state import state_at, summary_properties
-from stedi_assets.schemas.tables import LANDING_TABLES
+from stedi_assets.schemas.tables import ALL_TABLES, LANDING_TABLES
 
 TABLE = LANDING_TABLES["step_trainer"]
 DAY1, DAY2, DAY3 = "2024-01-01", "2024-01-02", "2024-01-03"
@@ -345,6 +345,13 @@ def test_a_new_table_has_the_contracts_descriptions_from_its_creation(spark, tmp
     metadata_files = len(table.metadata.metadata_log)
     lake.document(quoted)
     assert len(lake._python_catalog.load_table(("stedi", TABLE.name)).metadata.metadata_log) == metadata_files
+
+
+def test_every_table_and_column_description_fits_the_glue_catalog():
+    """On AWS the table's creation gives them to Glue, which keeps a column comment of up to 255 characters and a
+    table description of up to 2,048: a longer one would fail the first run there."""
+    assert all(len(doc) <= 255 for table in ALL_TABLES for doc in table.column_docs.values())
+    assert all(len(table.description) <= 2048 for table in ALL_TABLES)
 
 
 def test_a_new_table_requires_what_the_contract_requires_and_refuses_a_null_there_in_one_clear_line(spark, tmp_path):

@@ -466,7 +466,7 @@ class Lake:
         try:
             spark.sql(
                 f"CREATE TABLE IF NOT EXISTS {identifier} ({columns}) USING iceberg "
-                f"PARTITIONED BY (`{PARTITION_COLUMN}`) LOCATION '{self.location(table)}' "
+                f"PARTITIONED BY (`{PARTITION_COLUMN}`) LOCATION {_sql_text(self.location(table))} "
                 f"COMMENT {_sql_text(table.description)} TBLPROPERTIES ({properties})"
             )
         except Exception as error:  # another writer created it between the check and the create

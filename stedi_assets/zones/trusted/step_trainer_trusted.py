@@ -14,5 +14,5 @@ BUILD = readings_build(
     step_trainer_trusted,
     step_trainer_consent,
     consent.by_device,
-    code_version="2",
+    code_version="1",
 )
