@@ -67,6 +67,12 @@ def spark() -> SparkSession:
     return SparkSession.builder.config(map=spark_config("local[*]", landing_bytes=0, s3_lake=True)).getOrCreate()
 
 
+@pytest.fixture
+def spark_jobs(spark):
+    """How many jobs the test session's Spark has run so far: the count before and after tells what a step ran."""
+    return lambda: len(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
+
+
 @pytest.fixture(scope="session")
 def starter_data() -> Path:
     if not (STARTER_DATA / "customer" / "landing").is_dir():

@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stedi_assets.cli import main
+from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.schemas.tables import LANDING_TABLES, READING_TIME
 from stedi_assets_tests.lake_contents import TABLE_FIELDS, lake_table, table_rows
 from stedi_assets_tests.reference import customer_key, reference_tables
 
@@ -122,3 +124,17 @@ def test_landing_one_date_at_a_time_equals_one_rebuild(option, scenario, spark, 
     rebuild = work / "rebuild"
     materialize(landing, rebuild, **options)
     assert lake_tables(lake) == lake_tables(rebuild)
+
+    # Each landing partition of readings keeps the time its readings span: the trusted builds read it there.
+    for source, time in READING_TIME.items():
+        table = LANDING_TABLES[source]
+        times = {}
+        for row in table_rows(lake, table.name):
+            times.setdefault(row["ingest_date"], []).append(row[time])
+        state = Lake(str(lake)).state(table)
+        kept = {
+            key: (entry["measures"]["first_reading"], entry["measures"]["last_reading"])
+            for key, entry in state.items()
+            if entry["rows"]
+        }
+        assert kept == {key: (min(values), max(values)) for key, values in times.items()}, source

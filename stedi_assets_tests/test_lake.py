@@ -169,22 +169,18 @@ def test_a_write_computed_before_another_writer_changed_its_partition_fails_and_
     assert written.rewritten == [DAY1] and lake.state(TABLE)[DAY1]["by"] == "me"
 
 
-def spark_jobs(spark) -> int:
-    return len(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
-
-
-def test_partitions_known_to_hold_no_rows_commit_their_state_alone_without_spark(spark, tmp_path):
+def test_partitions_known_to_hold_no_rows_commit_their_state_alone_without_spark(spark, spark_jobs, tmp_path):
     """No rows given (their inputs have none): a new empty partition's state is committed by pyiceberg, with no
     Spark job and no data file change; a partition that held rows has its files dropped; a partition another
     writer changed since the pin fails the write."""
     lake = Lake(str(tmp_path))
     lake.replace_partitions(frame(spark, reading(1, DAY1), reading(2, DAY2)), TABLE, [DAY1, DAY2])
     files = lake._python_catalog.load_table(("stedi", TABLE.name)).inspect.files()["file_path"].to_pylist()
-    jobs = spark_jobs(spark)
+    jobs = spark_jobs()
 
     written = lake.replace_partitions(None, TABLE, [DAY3], {DAY3: {"inputs": "none"}}, built_from={"x": "1"})
 
-    assert spark_jobs(spark) == jobs
+    assert spark_jobs() == jobs
     assert written.rewritten == [DAY3] and written.snapshot_id == lake.pin(TABLE).snapshot_id
     assert lake.state(TABLE)[DAY3] == {"rows": 0, "digest": "0", "measures": {}, "inputs": "none"}
     assert lake.pin(TABLE).built_from == {"x": "1"}

@@ -3,6 +3,7 @@ and the content digest that says whether a recomputed partition changed."""
 
 from stedi_assets.builds.stale import (
     INPUTS,
+    kept_span,
     landed_up_to,
     overlapping,
     per_date_digests,
@@ -28,6 +29,19 @@ def test_a_partition_pairs_only_with_partitions_whose_readings_overlap_it_in_tim
     assert overlapping(span(10, 20), readings) == ["2024-01-02", "2024-01-03"]
     assert overlapping(span(5, 5), readings) == ["2024-01-01", "2024-01-03"]
     assert overlapping({"rows": 0, "measures": {}}, readings) == []
+
+
+def test_the_span_of_some_partitions_is_known_only_when_each_with_rows_keeps_its_own():
+    landing = {
+        "2024-01-01": span(5, 9),
+        "2024-01-02": span(20, 30),
+        "2024-01-03": {"rows": 0, "measures": {}},  # no rows: no span to keep
+        "2024-01-04": {"rows": 5, "measures": {}},  # written before spans were kept
+    }
+    assert kept_span(landing, ["2024-01-01", "2024-01-02", "2024-01-03"]) == (5, 30)
+    assert kept_span(landing, ["2024-01-02"]) == (20, 30)
+    assert kept_span(landing, ["2024-01-02", "2024-01-04"]) is None
+    assert kept_span(landing, ["2024-01-03", "2024-01-05"]) is None  # no rows at all: nothing to span
 
 
 def test_a_landing_change_reaches_its_date_and_every_later_one():

@@ -113,22 +113,29 @@ def test_readings_are_distinct_consenting_and_in_their_first_ingest_date(spark, 
         ),
     ],
 )
-def test_readings_of_some_ingest_dates_are_those_first_landed_there(spark, customers, dates, expected):
-    """How an incremental run computes only the partitions it must: earlier copies still count."""
-    landing = spark.createDataFrame(
-        [
-            reading("bob@x.com", 30, x=None),  # no x: a copy must still be recognised as one
-            reading("bob@x.com", 30, x=None, ingest_date="2024-01-03"),
-            reading("bob@x.com", 40, x=1.0, ingest_date="2024-01-03"),
-            reading("bob@x.com", 40, x=2.0, ingest_date="2024-01-03"),  # same time, another reading
-            reading("bob@x.com", 50, ingest_date="2024-01-02"),
-            reading("bob@x.com", 50, ingest_date="2024-01-03"),
-            reading("ann@x.com", 40, ingest_date="2024-01-03"),  # ann withdrew
-        ],
-        ACCELEROMETER,
-    )
+@pytest.mark.parametrize("span_known", [False, True], ids=["span found by a job", "span from the landing state"])
+def test_readings_of_some_ingest_dates_are_those_first_landed_there(
+    spark, spark_jobs, customers, dates, expected, span_known
+):
+    """How an incremental run computes only the partitions it must: earlier copies still count, whether the time
+    span of the dates' readings is found by a job or given (as the landing partitions' state keeps it)."""
+    landed = [
+        reading("bob@x.com", 30, x=None),  # no x: a copy must still be recognised as one
+        reading("bob@x.com", 30, x=None, ingest_date="2024-01-03"),
+        reading("bob@x.com", 40, x=1.0, ingest_date="2024-01-03"),
+        reading("bob@x.com", 40, x=2.0, ingest_date="2024-01-03"),  # same time, another reading
+        reading("bob@x.com", 50, ingest_date="2024-01-02"),
+        reading("bob@x.com", 50, ingest_date="2024-01-03"),
+        reading("ann@x.com", 40, ingest_date="2024-01-03"),  # ann withdrew
+    ]
+    landing = spark.createDataFrame(landed, ACCELEROMETER)
+    times = [row[1] for row in landed if row[-1] in dates]
+    span = (min(times), max(times)) if span_known else None
     customer_trusted = trusted.customer_trusted(customers)
-    rows = trusted.accelerometer_trusted(landing, customer_trusted, consent_cutoff=False, dates=dates).collect()
+    jobs = spark_jobs()
+    planned = trusted.accelerometer_trusted(landing, customer_trusted, consent_cutoff=False, dates=dates, span=span)
+    assert spark_jobs() - jobs == (0 if span_known else 1)  # the span's job, unless given
+    rows = planned.collect()
     assert sorted((r["user"], r["timestamp"], r["x"], r["ingest_date"]) for r in rows) == expected
 
 

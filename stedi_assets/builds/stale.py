@@ -18,6 +18,7 @@ version (`Table.code_version`, in the table's module).
 
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -130,6 +131,18 @@ def span_of(state: dict) -> tuple | None:
         return None
     measures = state.get("measures", {})
     return measures.get("first_reading", float("-inf")), measures.get("last_reading", float("inf"))
+
+
+def span_of_all(states: dict[str, dict], keys: list[str]) -> tuple | None:
+    """The time the readings of the partitions `keys` span together, from their states (None: none has rows)."""
+    spans = [span for key in keys if (span := span_of(states.get(key, {})))]
+    return (min(first for first, _ in spans), max(last for _, last in spans)) if spans else None
+
+
+def kept_span(states: dict[str, dict], keys: list[str]) -> tuple | None:
+    """`span_of_all`, when every partition with rows among `keys` keeps its span in its state (None: unknown)."""
+    span = span_of_all(states, keys)
+    return span if span and all(math.isfinite(time) for time in span) else None
 
 
 def overlapping(entry: dict, states: dict[str, dict]) -> list[str]:

@@ -116,6 +116,8 @@ SOURCE_FIELDS = {
     "accelerometer": ACCELEROMETER_FIELDS,
     "step_trainer": STEP_TRAINER_FIELDS,
 }
+# Per readings source, when a reading was taken: copies of a reading share it.
+READING_TIME = {"accelerometer": "timestamp", "step_trainer": "sensorReadingTime"}
 
 LINEAGE_COLUMNS = (
     ColumnSpec("source_file", STRING, "Name of the landing file the line came from.", False),

@@ -38,19 +38,19 @@ def customer_trusted(customer_landing: DataFrame) -> DataFrame:
 
 
 def distinct_readings(
-    landing: DataFrame, table: TableSpec, time_column: str, dates: list[str] | None = None
+    landing: DataFrame, table: TableSpec, time_column: str, dates: list[str] | None = None, span: tuple | None = None
 ) -> DataFrame:
     """Exact duplicates collapse to one row, kept in the earliest ingest date it landed in.
 
     With `dates`, only the rows kept in those dates. Their earlier copies are found by a join (broadcast
     when those dates are small) with the rest of landing, read only where it holds readings of the same
-    time span: a first, small job finds the span, and the Parquet reader skips files and row groups
-    outside it.
+    time span, so the Parquet reader skips files and row groups outside it. `span`: that time span (first,
+    last), when the caller knows it; else a first, small job finds it.
     """
     columns = table.column_names
     if dates is not None:
         landed = landing.where(F.col(PARTITION_COLUMN).isin(dates)).select(*columns)
-        first, last = landed.agg(F.min(time_column), F.max(time_column)).first()
+        first, last = span or landed.agg(F.min(time_column), F.max(time_column)).first()
         copies = landing.where(F.col(time_column).between(first, last)).alias("copies")
         same_reading = reduce(
             lambda a, b: a & b, [F.col(f"copies.{c}").eqNullSafe(F.col(f"landed.{c}")) for c in columns]
@@ -78,10 +78,15 @@ def device_consent_dates(customer_curated: DataFrame) -> DataFrame:
 
 
 def accelerometer_trusted(
-    accelerometer_landing: DataFrame, customer_trusted: DataFrame, consent_cutoff: bool, dates: list[str] | None = None
+    accelerometer_landing: DataFrame,
+    customer_trusted: DataFrame,
+    consent_cutoff: bool,
+    dates: list[str] | None = None,
+    span: tuple | None = None,
 ) -> DataFrame:
-    """Readings of consenting customers; with `dates`, only those kept in these ingest dates."""
-    readings = distinct_readings(accelerometer_landing, ACCELEROMETER_TRUSTED, "timestamp", dates)
+    """Readings of consenting customers; with `dates`, only those kept in these ingest dates (`span`: the time
+    their landed readings span, if known)."""
+    readings = distinct_readings(accelerometer_landing, ACCELEROMETER_TRUSTED, "timestamp", dates, span)
     consenting = consent_dates(customer_trusted)
     trusted = readings.join(consenting, customer_key(readings["user"]) == consenting["customer_key"])
     if consent_cutoff:
@@ -90,10 +95,15 @@ def accelerometer_trusted(
 
 
 def step_trainer_trusted(
-    step_trainer_landing: DataFrame, customer_curated: DataFrame, consent_cutoff: bool, dates: list[str] | None = None
+    step_trainer_landing: DataFrame,
+    customer_curated: DataFrame,
+    consent_cutoff: bool,
+    dates: list[str] | None = None,
+    span: tuple | None = None,
 ) -> DataFrame:
-    """Readings of curated customers' devices; with `dates`, only those kept in these ingest dates."""
-    readings = distinct_readings(step_trainer_landing, STEP_TRAINER_TRUSTED, "sensorReadingTime", dates)
+    """Readings of curated customers' devices; with `dates`, only those kept in these ingest dates (`span`: the
+    time their landed readings span, if known)."""
+    readings = distinct_readings(step_trainer_landing, STEP_TRAINER_TRUSTED, "sensorReadingTime", dates, span)
     trusted = readings.join(device_consent_dates(customer_curated), "serialNumber")
     if consent_cutoff:
         trusted = trusted.where(F.col("sensorReadingTime") >= F.col("consent_date"))

@@ -17,9 +17,17 @@ from pyspark.sql import functions as F
 from stedi_assets.builds.build import Build, BuildInputs, Table, publish
 from stedi_assets.builds.checks import check, not_empty, schema_valid
 from stedi_assets.builds.outcome import Built, Published
+from stedi_assets.builds.stale import reading_span
 from stedi_assets.deliveries import COMMON_REASONS, DELIVERY, WARN, deliveries, release_command, verdict
 from stedi_assets.landing_files import files_fingerprint, fingerprints_by_ingest_date, local_copies
-from stedi_assets.schemas.tables import LANDING_TABLES, PARTITION_COLUMN, QUARANTINE_TABLES, SOURCE_FIELDS, TableSpec
+from stedi_assets.schemas.tables import (
+    LANDING_TABLES,
+    PARTITION_COLUMN,
+    QUARANTINE_TABLES,
+    READING_TIME,
+    SOURCE_FIELDS,
+    TableSpec,
+)
 from stedi_assets.transforms.landing import landing_records, parse_landing, quarantine_records
 from stedi_assets.transforms.landing_parser import Limits
 
@@ -181,7 +189,9 @@ def parse_deliveries(source: str, inputs: BuildInputs) -> list[Built]:
         # without a Spark job (most deliveries have no bad line).
         parsed = records is not None
         valid_rows = landing_records(records, landing) if parsed and any(tallied[k][None] for k in changed) else None
-        valid = publish(inputs, landing, valid_rows, changed, landed[landing], None, pinned[landing])
+        # A readings table keeps each partition's span of reading times, for the trusted build's de-duplication.
+        span = reading_span(READING_TIME[source]) if source in READING_TIME else None
+        valid = publish(inputs, landing, valid_rows, changed, landed[landing], span, pinned[landing])
         invalid_rows = (
             quarantine_records(records, quarantine) if any(judged[k]["quarantined"] for k in changed) else None
         )

@@ -10,7 +10,6 @@ from stedi_assets.zones.trusted.shared import readings_build
 BUILD = readings_build(
     ACCELEROMETER_TRUSTED,
     CUSTOMER_TRUSTED,
-    "timestamp",
     accelerometer_trusted,
     accelerometer_consent,
     consent.by_email("user"),

@@ -10,6 +10,7 @@ from stedi_assets.builds.build import Build, BuildInputs, Table, publish, same_n
 from stedi_assets.builds.checks import not_empty, readings_distinct, schema_valid
 from stedi_assets.builds.outcome import Built
 from stedi_assets.builds.stale import (
+    kept_span,
     landed_up_to,
     per_date_digests,
     reading_span,
@@ -19,7 +20,7 @@ from stedi_assets.builds.stale import (
 )
 from stedi_assets.deliveries import held_dates
 from stedi_assets.lake.iceberg_tables import Lake
-from stedi_assets.schemas.tables import LANDING_TABLES, PARTITION_COLUMN, TableSpec
+from stedi_assets.schemas.tables import LANDING_TABLES, PARTITION_COLUMN, READING_TIME, TableSpec
 from stedi_assets.transforms.consent import Belongs
 
 CONSENT = "consent"  # the state entry of a partition's consent digest (`per_date_digests`)
@@ -45,7 +46,6 @@ def held_metadata(source: str, held: list[str]) -> dict:
 def readings_build(
     spec: TableSpec,
     customers: TableSpec,
-    time_column: str,
     transform: Callable[..., DataFrame],
     consent: Callable[[DataFrame, DataFrame], DataFrame],
     belongs: Belongs,
@@ -55,10 +55,10 @@ def readings_build(
     ingest date it landed, recomputed only in the partitions whose inputs changed, in the run's dates or in
     any other (a customer's consent changed). Its columns are the source's landing columns.
 
-    `transform(landing, customers, consent_cutoff, dates)` computes the table, `consent(landing, customers)`
+    `transform(landing, customers, consent_cutoff, dates, span)` computes the table, `consent(landing, customers)`
     each landed reading's consent (see `builds.stale`); `belongs` which rows are of customers who consent now."""
     source = spec.name.removesuffix("_trusted")
-    landing = LANDING_TABLES[source]
+    landing, time_column = LANDING_TABLES[source], READING_TIME[source]
     table = Table(
         spec,
         (schema_valid, not_empty, readings_distinct(time_column)),
@@ -93,7 +93,9 @@ def readings_build(
         )
         rows = None  # a reading is in the partition of the date it first landed
         if rows_in(landing_state, stale.keys):
-            rows = transform(landing_rows, customer_rows, cutoff, None if stale.of_all(registered) else stale.keys)
+            dates = None if stale.of_all(registered) else stale.keys
+            # The landing partitions keep their readings' span: the transform needs no job to find it.
+            rows = transform(landing_rows, customer_rows, cutoff, dates, kept_span(landing_state, stale.keys))
         measures = reading_span(time_column)
         published = publish(inputs, table.spec, rows, stale.keys, stale.extra_state(consent_state), measures, pinned)
         return [Built(published, stale.keys, inputs.options, held_metadata(source, held))]

@@ -10,7 +10,6 @@ from stedi_assets.zones.trusted.shared import readings_build
 BUILD = readings_build(
     STEP_TRAINER_TRUSTED,
     CUSTOMER_CURATED,
-    "sensorReadingTime",
     step_trainer_trusted,
     step_trainer_consent,
     consent.by_device,
