@@ -1,7 +1,9 @@
 """Where the shared Dagster instance lives, and that processes starting together can all open a new one."""
 
+import logging
 import multiprocessing
 import shutil
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -42,13 +44,15 @@ def test_processes_opening_a_new_instance_at_once_all_open_it(tmp_path, monkeypa
 
 def test_the_instance_keeps_an_engine_per_database_file_and_plain_dagster_reads_what_it_wrote(tmp_path, monkeypatch):
     """The event log of the package's settings (`instance_storage`) makes one SQLAlchemy engine per database file,
-    not one per connection as Dagster's does, keeps a bounded number of them, and writes the files Dagster's
-    own storage reads."""
+    not one per connection as Dagster's does, keeps a bounded number of them and their connections, and writes
+    the files Dagster's own storage reads."""
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    engines = []
+    engines, uses, connections = [], [], []
 
     def create_engine(*args, **kwargs):
         engines.append(sqlalchemy.create_engine(*args, **kwargs))
+        sqlalchemy.event.listen(engines[-1], "checkout", lambda *_: uses.append(1))
+        sqlalchemy.event.listen(engines[-1], "connect", lambda *_: connections.append(1))
         return engines[-1]
 
     monkeypatch.setattr(instance_storage, "create_engine", create_engine)
@@ -64,6 +68,10 @@ def test_the_instance_keeps_an_engine_per_database_file_and_plain_dagster_reads_
         event_log = instance.event_log_storage
         assert isinstance(event_log, instance_storage.SqliteEventLogStorage)
         assert len(engines) == runs + 1  # each run's file and the index, each once (Dagster's: once per connection)
+        # Each engine keeps its connections: one SQLite connection per file, and one more to set it up (Dagster's: one
+        # per use).
+        assert len(connections) <= 2 * len(engines)
+        assert len(uses) > 5 * len(connections)
         assert len(event_log._engines) == instance_storage.RUN_ENGINES + 1
         written = instance.get_latest_materialization_event(dg.AssetKey("reading")).run_id
 
@@ -75,3 +83,23 @@ def test_the_instance_keeps_an_engine_per_database_file_and_plain_dagster_reads_
         assert type(instance) is dg.DagsterInstance
         assert len(instance.get_runs()) == runs
         assert instance.get_latest_materialization_event(dg.AssetKey("reading")).run_id == written
+
+
+def test_a_wiped_event_log_writes_a_run_to_its_new_file_not_to_the_deleted_one(tmp_path, monkeypatch):
+    """A wipe deletes the runs' files: a connection kept to one would write into the deleted file, lost."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+    def entry(message: str) -> dg.EventLogEntry:
+        return dg.EventLogEntry(None, logging.INFO, message, "a-run", time.time())
+
+    with open_instance(str(tmp_path / "lake")) as instance:
+        storage = instance.event_log_storage
+        storage.store_event(entry("before the wipe"))
+        storage.wipe()
+        storage.store_event(entry("after the wipe"))
+
+    plain = tmp_path / "plain"
+    shutil.copytree(tmp_path / "dagster", plain)
+    (plain / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.from_config(str(plain)) as instance:
+        assert [log.user_message for log in instance.all_logs("a-run")] == ["after the wipe"]
