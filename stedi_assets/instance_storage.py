@@ -9,13 +9,12 @@ Dagster offers no setting for it (its SQLite storages hard-code the engine per c
 a storage's folder only as a path written in `dagster.yaml`, which a file shared by every instance cannot hold,
 so the storage comes through `instance_class`, whose defaults Dagster asks with the instance's folder.
 
-Each engine keeps its SQLite connections too (SQLAlchemy's default pool for a database file), and whether a table
-exists is asked once per table: opening and closing a connection for each use, as Dagster does, and asking SQLite
-some 230 times a run whether a table exists took about a tenth of a warm 50-line delivery (profiled; with the
-span and check changes of the same day, a warm delivery went from 8.6 s to 6.1 s, docs/architecture.md). A kept
-connection holds no lock
-between uses (the pool rolls back what it takes back), so other processes see the files as before; a wipe, which
-deletes the runs' files, closes the connections to them first.
+The index's engine keeps its SQLite connections too (SQLAlchemy's default pool for a database file), and whether
+a table exists is asked once per table: opening and closing a connection for each use, as Dagster does, and asking
+SQLite some 230 times a run whether a table exists (on the index) took about a tenth of a warm 50-line delivery,
+profiled. A run's file keeps Dagster's connection per use: closing the last connection to a file checkpoints its
+write-ahead log into it, and that change of the file is what Dagster's watchers of a run (the UI's live log) wait
+for; a wipe, which deletes the runs' files, meets no connection kept to them either.
 
 What stays Dagster's: the files, their schema and migrations, the locking. An instance written with either
 storage reads with the other.
@@ -34,6 +33,7 @@ from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_lo
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 
 RUN_ENGINES = 8  # engines of run files kept besides the index's: a webserver reads many runs, a run writes one
 
@@ -57,7 +57,8 @@ class SqliteEventLogStorage(sqlite_event_log.SqliteEventLogStorage):
             engine = self._engines.get(shard)
             if engine is None:
                 connect_args = {"timeout": sqlite_event_log.SQLITE_BUSY_TIMEOUT_SECONDS}
-                engine = create_engine(self.conn_string_for_shard(shard), connect_args=connect_args)
+                pool = {} if shard == sqlite_event_log.INDEX_SHARD_NAME else {"poolclass": NullPool}  # module docstring
+                engine = create_engine(self.conn_string_for_shard(shard), connect_args=connect_args, **pool)
                 self._engines[shard] = engine
             self._engines.move_to_end(shard)
             runs = [name for name in self._engines if name != sqlite_event_log.INDEX_SHARD_NAME]
@@ -85,15 +86,8 @@ class SqliteEventLogStorage(sqlite_event_log.SqliteEventLogStorage):
             self._tables.add(table_name)
         return True
 
-    def wipe(self) -> None:
-        self._dispose_engines()  # the runs' files are deleted: no connection may write to one after
-        super().wipe()
-
     def dispose(self) -> None:
         super().dispose()
-        self._dispose_engines()
-
-    def _dispose_engines(self) -> None:
         with self._engines_lock:
             while self._engines:
                 self._engines.popitem()[1].dispose()

@@ -2,6 +2,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -69,8 +70,18 @@ def spark() -> SparkSession:
 
 @pytest.fixture
 def spark_jobs(spark):
-    """How many jobs the test session's Spark has run so far: the count before and after tells what a step ran."""
-    return lambda: len(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
+    """How many Spark jobs the test has run so far: the jobs of a job group of its own (Spark's status store keeps
+    only the latest jobs of a session), counted once Spark's listeners have heard of every job started."""
+    context = spark.sparkContext
+    group = f"test-{uuid.uuid4().hex}"
+    context.setJobGroup(group, "the jobs a test counts")
+
+    def count() -> int:
+        context._jsc.sc().listenerBus().waitUntilEmpty()  # the status store hears of jobs from its listener
+        return len(context.statusTracker().getJobIdsForGroup(group))
+
+    yield count
+    context.setLocalProperty("spark.jobGroup.id", None)
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,13 @@
 """The checks can fail: each is shown a table that breaks its rule."""
 
 from stedi_assets.builds.build import PREVIEW_ROWS, Build, BuildInputs, Table, built_from, preview, publish, run_build
-from stedi_assets.builds.checks import check, one_row_per_customer, readings_distinct, schema_failures, schema_valid
+from stedi_assets.builds.checks import check, readings_distinct, schema_failures, schema_valid
 from stedi_assets.builds.outcome import Built
 from stedi_assets.builds.stale import reading_span
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.options import StediOptions
 from stedi_assets.schemas.tables import (
     ACCELEROMETER_TRUSTED,
-    CUSTOMER_TRUSTED,
     LANDING_TABLES,
     MACHINE_LEARNING_CURATED,
     STEP_TRAINER_TRUSTED,
@@ -118,46 +117,6 @@ def test_a_table_whose_error_check_fails_is_left_out_of_date_and_one_that_passes
     table = build_with(True).tables[0]
     expected = built_from(table, {LANDING_TABLES["step_trainer"].name: None}, inputs.options)
     assert lake.pin(STEP_TRAINER_TRUSTED).built_from == expected and expected["code_version"] == "1"
-
-
-def test_one_row_per_customer_is_counted_unless_the_rows_are_those_a_passing_build_left(spark, spark_jobs, tmp_path):
-    """A run that leaves the customers' rows as they were (a delivery of readings alone) takes the verdict of the
-    build that left them, from the lake, without a job; rows that failed are counted again, and fail again."""
-    lake, day1, day2, day3 = Lake(str(tmp_path)), "2024-01-01", "2024-01-02", "2024-01-03"
-    bob = ("Bob", "bob@x.com", None, None, "S-1", 1, 1, 1, None, None)
-    twice = [(*bob, day1), (*bob[:1], " BOB@x.com", *bob[2:], day2)]  # one customer key in two rows
-
-    def build(rows: list | None) -> Build:
-        def compute(inputs):
-            frame = None if rows is None else spark.createDataFrame(rows, CUSTOMER_TRUSTED.spark_schema)
-            keys = inputs.partition_keys
-            published = publish(inputs, CUSTOMER_TRUSTED, frame, keys, pinned=lake.pin(CUSTOMER_TRUSTED))
-            return [Built(published, keys, inputs.options)]
-
-        table = Table(CUSTOMER_TRUSTED, (one_row_per_customer,), "1", upstream=(LANDING_TABLES["customer"],))
-        return Build(CUSTOMER_TRUSTED.name, (table,), compute)
-
-    def verdict(rows: list | None, dates: list[str]):
-        (outcome,) = run_build(build(rows), run_over(lake, spark, dates))
-        return outcome.checks[0]
-
-    failed = verdict(twice, [day1, day2])
-    assert not failed.passed and failed.metadata == {"customers": 1, "table_rows": 2}
-    jobs = spark_jobs()
-    again = verdict(None, [day3])  # the same two rows, and a new date without any
-    assert not again.passed and spark_jobs() > jobs  # counted again: the last build failed
-
-    fixed = verdict([(*bob, day1)], [day1, day2])
-    assert fixed.passed and fixed.metadata == {"customers": 1, "table_rows": 1}
-    passing_snapshot = lake.pin(CUSTOMER_TRUSTED).snapshot_id
-    jobs = spark_jobs()
-    delivery = verdict(None, ["2024-01-04"])
-    assert spark_jobs() == jobs
-    assert delivery.passed and delivery.metadata == {
-        "customers": 1,
-        "table_rows": 1,
-        "as_checked_at_snapshot": str(passing_snapshot),
-    }
 
 
 def test_the_preview_shows_rows_just_written_with_personal_fields_masked(spark, tmp_path):

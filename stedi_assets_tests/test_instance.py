@@ -4,6 +4,7 @@ import logging
 import multiprocessing
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 
 import dagster as dg
@@ -44,15 +45,16 @@ def test_processes_opening_a_new_instance_at_once_all_open_it(tmp_path, monkeypa
 
 def test_the_instance_keeps_an_engine_per_database_file_and_plain_dagster_reads_what_it_wrote(tmp_path, monkeypatch):
     """The event log of the package's settings (`instance_storage`) makes one SQLAlchemy engine per database file,
-    not one per connection as Dagster's does, keeps a bounded number of them and their connections, and writes
-    the files Dagster's own storage reads."""
+    not one per connection as Dagster's does, keeps a bounded number of them and the index's connections, and
+    writes the files Dagster's own storage reads."""
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    engines, uses, connections = [], [], []
+    engines, uses, connections = [], Counter(), Counter()
 
-    def create_engine(*args, **kwargs):
-        engines.append(sqlalchemy.create_engine(*args, **kwargs))
-        sqlalchemy.event.listen(engines[-1], "checkout", lambda *_: uses.append(1))
-        sqlalchemy.event.listen(engines[-1], "connect", lambda *_: connections.append(1))
+    def create_engine(url, *args, **kwargs):
+        engines.append(sqlalchemy.create_engine(url, *args, **kwargs))
+        file = Path(url.removeprefix("sqlite:///")).name
+        sqlalchemy.event.listen(engines[-1], "checkout", lambda *_: uses.update([file]))
+        sqlalchemy.event.listen(engines[-1], "connect", lambda *_: connections.update([file]))
         return engines[-1]
 
     monkeypatch.setattr(instance_storage, "create_engine", create_engine)
@@ -68,10 +70,10 @@ def test_the_instance_keeps_an_engine_per_database_file_and_plain_dagster_reads_
         event_log = instance.event_log_storage
         assert isinstance(event_log, instance_storage.SqliteEventLogStorage)
         assert len(engines) == runs + 1  # each run's file and the index, each once (Dagster's: once per connection)
-        # Each engine keeps its connections: one SQLite connection per file, and one more to set it up (Dagster's: one
-        # per use).
-        assert len(connections) <= 2 * len(engines)
-        assert len(uses) > 5 * len(connections)
+        # The index keeps its connections (one, and one more to set it up; Dagster's: one per use), a run's file
+        # makes one per use, as Dagster's, so that closing it checkpoints the file for its watchers.
+        assert connections["index.db"] <= 2 < 20 < uses["index.db"]
+        assert all(connections[file] == uses[file] for file in uses if file != "index.db")
         assert len(event_log._engines) == instance_storage.RUN_ENGINES + 1
         written = instance.get_latest_materialization_event(dg.AssetKey("reading")).run_id
 
@@ -86,7 +88,8 @@ def test_the_instance_keeps_an_engine_per_database_file_and_plain_dagster_reads_
 
 
 def test_a_wiped_event_log_writes_a_run_to_its_new_file_not_to_the_deleted_one(tmp_path, monkeypatch):
-    """A wipe deletes the runs' files: a connection kept to one would write into the deleted file, lost."""
+    """A wipe deletes the runs' files: a connection kept to one would write into the deleted file, lost (why a
+    run's file keeps no connection)."""
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
 
     def entry(message: str) -> dg.EventLogEntry:
@@ -103,3 +106,23 @@ def test_a_wiped_event_log_writes_a_run_to_its_new_file_not_to_the_deleted_one(t
     (plain / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     with dg.DagsterInstance.from_config(str(plain)) as instance:
         assert [log.user_message for log in instance.all_logs("a-run")] == ["after the wipe"]
+
+
+def test_a_watcher_of_a_run_sees_each_new_event_as_it_is_written(tmp_path, monkeypatch):
+    """Dagster's UI follows a run's log by watching the run's database file change, which its write-ahead log
+    reaches when the last connection to it closes (why a run's file keeps no connection)."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    seen = []
+
+    def entry(message: str) -> dg.EventLogEntry:
+        return dg.EventLogEntry(None, logging.INFO, message, "a-run", time.time())
+
+    with open_instance(str(tmp_path / "lake")) as writer, open_instance(str(tmp_path / "lake")) as watcher:
+        writer.event_log_storage.store_event(entry("first"))
+        watcher.event_log_storage.watch("a-run", None, lambda event, cursor: seen.append(event.user_message))
+        for message in ("second", "third"):
+            writer.event_log_storage.store_event(entry(message))
+            deadline = time.monotonic() + 10
+            while message not in seen and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert message in seen, seen

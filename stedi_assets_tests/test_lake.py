@@ -33,6 +33,15 @@ def snapshots(lake: Lake) -> list:
     return lake._python_catalog.load_table((lake.namespace, TABLE.name)).snapshots()
 
 
+def test_a_read_as_of_a_snapshot_has_its_rows_whatever_was_committed_since(spark, tmp_path):
+    lake = Lake(str(tmp_path))
+    lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1])
+    then = lake.pin(TABLE).snapshot_id
+    lake.replace_partitions(frame(spark, reading(2, DAY1), reading(3, DAY2)), TABLE, [DAY1, DAY2])
+    assert [row["sensorReadingTime"] for row in lake.read(spark, TABLE, then).collect()] == [1]
+    assert sorted(row["sensorReadingTime"] for row in lake.read(spark, TABLE).collect()) == [2, 3]
+
+
 def test_the_table_is_an_iceberg_v2_table_partitioned_by_ingest_date_in_the_lakes_sqlite_catalog(spark, tmp_path):
     lake = Lake(str(tmp_path))
     lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1])

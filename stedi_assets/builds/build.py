@@ -18,7 +18,6 @@ from stedi_assets.builds.outcome import (
     partition_metadata,
     whole_table,
 )
-from stedi_assets.builds.stale import digests_with_rows
 from stedi_assets.lake.iceberg_tables import Lake, Pinned
 from stedi_assets.landing_files import LandingRoot
 from stedi_assets.options import StediOptions
@@ -167,19 +166,7 @@ def publish(
         lake.location(table),
         written.snapshot_id,
         {rule: sum(written.measures.get(key, {}).get(rule, 0) for key in written.rewritten) for rule in rules},
-        passed_at(pinned, source, written.state),
     )
-
-
-def passed_at(pinned: Pinned | None, source: dict | None, state: dict[str, dict]) -> int | None:
-    """The snapshot `pinned` when the table, whose partitions now have `state`, holds the same rows, and its
-    build there, of the same code version as `source`'s, passed its ERROR checks (a failed one replaces what the
-    table is built from with `failed_checks`, `run_build`): a check of the whole table's rows needs no job then.
-    It trusts a commit's `built_from` as the CLI's answer "up to date" does."""
-    if pinned is None or pinned.snapshot_id is None or not source:
-        return None
-    same_code = pinned.built_from.get("code_version") == source["code_version"]
-    return pinned.snapshot_id if same_code and digests_with_rows(pinned.state) == digests_with_rows(state) else None
 
 
 def preview(published: Published) -> Markdown:

@@ -43,10 +43,8 @@ PER_PARTITION = "per_partition"
 class Published:
     """A table after a write: the whole table and its rewritten partitions as stored, a few of the rows
     written (`sample`), row counts of the run's partitions, every partition's state after the write, what to
-    tell of each partition the run targets or the write rewrote (rows and measures), the rows of the
-    rewritten partitions that break each value rule, and `passed_at`: the snapshot whose rows the table
-    still holds, when that snapshot's build passed its ERROR checks with the same code (None: rows changed, or
-    not known to have passed)."""
+    tell of each partition the run targets or the write rewrote (rows and measures), and the rows of the
+    rewritten partitions that break each value rule."""
 
     table: TableSpec
     stored: DataFrame
@@ -60,7 +58,6 @@ class Published:
     location: str
     snapshot_id: int | None
     rule_breaks: dict[str, int]
-    passed_at: int | None = None
 
     @property
     def table_rows(self) -> int:

@@ -158,10 +158,13 @@ class Lake:
     def identifier(self, table: TableSpec) -> str:
         return self.catalog.identifier(table.name)
 
-    def read(self, spark: SparkSession, table: TableSpec) -> DataFrame:
-        """The whole table (all partitions); empty with the right schema before the first write."""
+    def read(self, spark: SparkSession, table: TableSpec, snapshot_id: int | None = None) -> DataFrame:
+        """The whole table (all partitions), as of `snapshot_id` if given, else now; empty with the right schema
+        before the first write."""
         self.attach(spark)
         try:
+            if snapshot_id is not None:
+                return spark.read.option("snapshot-id", str(snapshot_id)).table(self.identifier(table))
             return spark.table(self.identifier(table))  # one catalog lookup, where tableExists would add one
         except AnalysisException as error:
             if "TABLE_OR_VIEW_NOT_FOUND" not in str(error):

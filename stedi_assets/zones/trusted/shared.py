@@ -30,11 +30,13 @@ def flowing(spark: SparkSession, lake: Lake, source: str) -> tuple[DataFrame, di
     """A landing table's rows and partition state without its held deliveries (`deliveries`), and the held
     dates. A hold or a release changes the state the trusted builds fingerprint, so they recompute."""
     landing = LANDING_TABLES[source]
-    state = lake.state(landing)
-    held = held_dates(source, state)
-    flowing_state = {key: entry for key, entry in state.items() if key not in held}
-    # The dates the state knows and does not hold: a date another writer commits meanwhile waits for the next run.
-    rows = lake.read(spark, landing).where(F.col(PARTITION_COLUMN).isin(sorted(flowing_state)))
+    pinned = lake.pin(landing)
+    held = held_dates(source, pinned.state)
+    flowing_state = {key: entry for key, entry in pinned.state.items() if key not in held}
+    # The rows of the snapshot whose state this is (what another writer commits meanwhile waits for the next run):
+    # the state's measures, such as each partition's span of reading times, are those of these rows.
+    landed = lake.read(spark, landing, pinned.snapshot_id)
+    rows = landed.where(F.col(PARTITION_COLUMN).isin(sorted(flowing_state)))
     return rows, flowing_state, held
 
 
