@@ -14,6 +14,20 @@ from stedi_assets import instance_storage
 from stedi_assets.instance import SETTINGS, dagster_home, open_instance
 
 
+def plain_dagster(tmp_path: Path) -> dg.DagsterInstance:
+    """A copy of the instance folder `open_instance` made under `tmp_path`, opened with Dagster's own instance and
+    storage."""
+    plain = tmp_path / "plain"
+    shutil.copytree(tmp_path / "dagster", plain)
+    (plain / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return dg.DagsterInstance.from_config(str(plain))
+
+
+def log_line(message: str) -> dg.EventLogEntry:
+    """A plain log line of the run `a-run`."""
+    return dg.EventLogEntry(None, logging.INFO, message, "a-run", time.time())
+
+
 def test_the_instance_is_beside_a_local_lake_and_data_dagster_for_a_lake_on_s3(tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.chdir(tmp_path)
@@ -78,10 +92,7 @@ def test_the_instance_keeps_an_engine_per_database_file_and_plain_dagster_reads_
         written = instance.get_latest_materialization_event(dg.AssetKey("reading")).run_id
 
     # The same folder with Dagster's own instance and storage.
-    plain = tmp_path / "plain"
-    shutil.copytree(tmp_path / "dagster", plain)
-    (plain / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    with dg.DagsterInstance.from_config(str(plain)) as instance:
+    with plain_dagster(tmp_path) as instance:
         assert type(instance) is dg.DagsterInstance
         assert len(instance.get_runs()) == runs
         assert instance.get_latest_materialization_event(dg.AssetKey("reading")).run_id == written
@@ -92,19 +103,13 @@ def test_a_wiped_event_log_writes_a_run_to_its_new_file_not_to_the_deleted_one(t
     run's file keeps no connection)."""
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
 
-    def entry(message: str) -> dg.EventLogEntry:
-        return dg.EventLogEntry(None, logging.INFO, message, "a-run", time.time())
-
     with open_instance(str(tmp_path / "lake")) as instance:
         storage = instance.event_log_storage
-        storage.store_event(entry("before the wipe"))
+        storage.store_event(log_line("before the wipe"))
         storage.wipe()
-        storage.store_event(entry("after the wipe"))
+        storage.store_event(log_line("after the wipe"))
 
-    plain = tmp_path / "plain"
-    shutil.copytree(tmp_path / "dagster", plain)
-    (plain / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    with dg.DagsterInstance.from_config(str(plain)) as instance:
+    with plain_dagster(tmp_path) as instance:
         assert [log.user_message for log in instance.all_logs("a-run")] == ["after the wipe"]
 
 
@@ -114,14 +119,11 @@ def test_a_watcher_of_a_run_sees_each_new_event_as_it_is_written(tmp_path, monke
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     seen = []
 
-    def entry(message: str) -> dg.EventLogEntry:
-        return dg.EventLogEntry(None, logging.INFO, message, "a-run", time.time())
-
     with open_instance(str(tmp_path / "lake")) as writer, open_instance(str(tmp_path / "lake")) as watcher:
-        writer.event_log_storage.store_event(entry("first"))
+        writer.event_log_storage.store_event(log_line("first"))
         watcher.event_log_storage.watch("a-run", None, lambda event, cursor: seen.append(event.user_message))
         for message in ("second", "third"):
-            writer.event_log_storage.store_event(entry(message))
+            writer.event_log_storage.store_event(log_line(message))
             deadline = time.monotonic() + 10
             while message not in seen and time.monotonic() < deadline:
                 time.sleep(0.1)
