@@ -38,5 +38,5 @@ setup(
             "filelock==4.3.1",  # the test session shares a built fixture between its workers
         ],
     },
-    entry_points={"console_scripts": ["stedi=stedi_assets.cli:main"]},
+    entry_points={"console_scripts": ["stedi=stedi_assets.cli:run"]},
 )

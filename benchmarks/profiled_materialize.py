@@ -128,4 +128,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from stedi_assets.cli import run
+
+    run(main)  # and exit as `stedi` does

@@ -1,11 +1,13 @@
 """`stedi`: materialize, query and maintain the lake; write sample landing data."""
 
 import argparse
+import gc
 import getpass
 import os
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -655,5 +657,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def run(command: Callable[[], int] = main) -> None:
+    """The `stedi` command's process: `command` (`main`), then an exit that skips Python's final garbage collection
+    (`gc.freeze`). Collecting the heap that Dagster, Spark's client, pandas and pyarrow leave took about a second of
+    each run's exit, after its last line (0.95 to 1.25 s on cold runs of 5 sample customers; 0.06 to 0.09 s frozen).
+    Exit handlers (`atexit`, temporary folders) still run, and the JVM still exits as its pipe closes; only
+    finalizers of objects in reference cycles do not, which Python never promises at exit."""
+    status = command()
+    gc.freeze()
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -4,6 +4,7 @@ Expected counts come from the data contract; expected rows from the independent 
 implementation in `reference.py`.
 """
 
+import gc
 import hashlib
 import json
 import shutil
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from stedi_assets import cli
 from stedi_assets.cli import main
 from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.sample import write_sample_landing
@@ -137,3 +139,16 @@ def test_bad_landing_root_is_one_clear_line(tmp_path, capsys):
     assert materialize(tmp_path / "missing", tmp_path / "lake") == 2
     assert capsys.readouterr().err.strip() == f"stedi: landing root {tmp_path / 'missing'} is not a readable folder"
     assert not (tmp_path / "lake").exists()
+
+
+def test_the_command_exits_with_mains_status_and_no_final_collection():
+    """`stedi`'s process (`cli.run`) exits with `main`'s status, its heap frozen so that Python's exit does not
+    collect it (`gc.freeze`); tests that call `main` in their own process are left as they are."""
+    assert gc.get_freeze_count() == 0
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.run(lambda: 3)
+        assert exited.value.code == 3
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
