@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stedi_assets import cli
-from stedi_assets.cli import main
+from stedi_assets.cli import main, run
 from stedi_assets.lake.catalog import LakeCatalog
 from stedi_assets.sample import write_sample_landing
 from stedi_assets.schemas.tables import ALL_TABLES, SPLITS, ZONE_TABLES
@@ -147,7 +146,7 @@ def test_the_command_exits_with_mains_status_and_no_final_collection():
     assert gc.get_freeze_count() == 0
     try:
         with pytest.raises(SystemExit) as exited:
-            cli.run(lambda: 3)
+            run(lambda: 3)
         assert exited.value.code == 3
         assert gc.get_freeze_count() > 0
     finally:

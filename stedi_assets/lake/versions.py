@@ -135,7 +135,7 @@ def reissue(
     someone committed to the branch meanwhile; for a tag, a commit on a work branch made at the tag, then the
     tag moved). Returns the rows removed (0: the version is left as it is)."""
     identifier = lake.identifier(table)
-    flagged = flag(spark.read.option("snapshot-id", str(version.snapshot_id)).table(identifier))
+    flagged = flag(lake.read(spark, table, version.snapshot_id))
     gone = flagged.where(~F.col(kept)).groupBy(PARTITION_COLUMN).count().collect()
     removed = {row[PARTITION_COLUMN]: row["count"] for row in gone}
     if not removed:
