@@ -24,11 +24,10 @@ STARTED = time.time()
 # The run's Spark resource waiting for the session started ahead (the JVM's start less what Dagster's loading hid).
 SPARK_WAIT = "waiting for Spark to start"
 WRITE = "write (Iceberg commit)"
-PARSE = "parse + lines landed + digests"
+PARSE = "parse + lines landed"
 # Function name -> label. Labels that start with "check: " are checks; every `Check` is timed under its own name.
 FUNCTIONS = {
-    # The first action on a landing parse (persisted): reads and parses the files, counts what landed, and
-    # digests the landing and quarantine rows.
+    # The first action on a landing parse (persisted): reads and parses the files, and counts what landed.
     "tally": PARSE,
     # The first Spark action on a table's new rows: computes the transform (lazy until here).
     "partition_digests": "compute + digest",
