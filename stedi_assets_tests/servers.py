@@ -151,7 +151,7 @@ def _stop(process: subprocess.Popen) -> None:
     webserver while their code server still answers); then the rest of the process group (code servers, runs),
     give it time to shut down, and SIGKILL what lingers. A SIGTERM to the whole group at once could stop the code
     server before the daemon threads that ask it, which Dagster joins for up to 30 s each (a teardown of the
-    daemon test in one suite run took 31 s; stopped in order it takes 1 to 3 s)."""
+    daemon test in one suite run took 31 s; stopped in order it took at most 4 s)."""
     try:
         process.terminate()
         process.wait(timeout=60)
