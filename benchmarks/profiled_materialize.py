@@ -24,10 +24,11 @@ STARTED = time.time()
 # The run's Spark resource waiting for the session started ahead (the JVM's start less what Dagster's loading hid).
 SPARK_WAIT = "waiting for Spark to start"
 WRITE = "write (Iceberg commit)"
-PARSE = "parse + lines landed"
+PARSE = "parse + lines landed + digests"
 # Function name -> label. Labels that start with "check: " are checks; every `Check` is timed under its own name.
 FUNCTIONS = {
-    # The first action on a landing parse (persisted): reads and parses the files, and counts what landed.
+    # The first action on a landing parse (persisted): reads and parses the files, counts what landed, and
+    # digests the landing and quarantine rows.
     "tally": PARSE,
     # The first Spark action on a table's new rows: computes the transform (lazy until here).
     "partition_digests": "compute + digest",

@@ -248,9 +248,9 @@ def _breakdown(runs: dict) -> list[str]:
         "### Where the platform's time goes",
         "",
         "Per phase and per step (a step is one asset with its checks). *parse* is reading and typing the landed "
-        "files (the first action on the persisted parse, which also counts what landed). *compute + digest* is "
-        "the first Spark "
-        "action on a table's new rows (the row counts and content digest of each partition), so it includes "
+        "files (the first action on the persisted parse, which also counts what landed and digests the landing "
+        "and quarantine rows). *compute + digest* is the first Spark "
+        "action on another table's new rows (the row counts and content digest of each partition), so it includes "
         "computing the transform; *write* is writing the data files and the Iceberg commit; "
         "*checks* are the asset's checks; "
         "*other* is the rest of the step (Dagster, lake reads and listings, Spark planning). The first Spark job "

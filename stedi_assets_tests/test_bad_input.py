@@ -13,15 +13,19 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
 
+from stedi_assets.builds.build import written_measures
+from stedi_assets.builds.stale import reading_span
 from stedi_assets.cli import main
 from stedi_assets.lake import jars
-from stedi_assets.lake.iceberg_tables import Lake
+from stedi_assets.lake.iceberg_tables import Lake, partition_digests
 from stedi_assets.landing_files import list_landing_files
 from stedi_assets.sample import write_sample_landing
-from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES, SOURCE_FIELDS
-from stedi_assets.transforms.landing import parse_landing
+from stedi_assets.schemas.tables import LANDING_TABLES, QUARANTINE_TABLES, READING_TIME, SOURCE_FIELDS
+from stedi_assets.transforms.landing import landing_records, parse_landing, quarantine_records
 from stedi_assets.transforms.landing_parser import Limits
+from stedi_assets.zones.landing import tally
 from stedi_assets_tests.lake_contents import TABLE_FIELDS, lake_table, table_rows, table_states
 from stedi_assets_tests.reference import read_source, reference_tables
 from stedi_assets_tests.test_spark_start import LOOPBACK, listening_addresses
@@ -84,6 +88,30 @@ def test_the_parse_has_one_row_for_each_record_the_reference_counts_file_by_file
     assert "empty.json" not in counted
     assert [counted[name] for name in ("pretty-array.json", "not-gzip.json.gz", "truncated.json.gz")] == [4, 1, 1]
     assert [counted[name] for name in ("nul-padded.json.gz", "long-number.json", "deep.json")] == [3, 2, 1]
+
+
+def test_the_tallys_digests_and_measures_are_those_of_each_tables_rows(messy_landing, spark):
+    """The landing step takes both tables' digests and measures from its one aggregation of the parse: they must
+    be what a pass over each table's own rows gives (`partition_digests`, as every other table's write counts),
+    else a partition would look changed, or unchanged, to the next run."""
+    landing, quarantine = LANDING_TABLES["accelerometer"], QUARANTINE_TABLES["accelerometer"]
+    files = list_landing_files(str(messy_landing), "accelerometer")
+    parsed = parse_landing(spark, files, SOURCE_FIELDS["accelerometer"], Limits())
+    # Two more lines, of two reasons of their own, that break a rule of the quarantine (as a parser's bug would):
+    # the quarantine's measures add up over its reasons.
+    broken = parsed.where("source_file = 'bad-json.json' AND line_number = 2").withColumn("raw_text", F.lit(None))
+    parsed = parsed.unionByName(broken.withColumn("reason", F.lit("one"))).unionByName(
+        broken.withColumn("reason", F.lit("two"))
+    )
+    dates = sorted({file.ingest_date for file in files})
+    span = reading_span(READING_TIME["accelerometer"])
+    counts, counted = tally(parsed, dates, landing, quarantine, span)
+    assert counted[landing] == partition_digests(landing_records(parsed, landing), written_measures(landing, span))
+    expected = partition_digests(quarantine_records(parsed, quarantine), written_measures(quarantine))
+    assert counted[quarantine] == expected
+    assert len([reason for reason in counts["2024-01-02"] if reason]) > 10  # many reasons, added up
+    assert expected[1]["2024-01-02"]["raw_text: not_nullable"] == 2
+    assert "2024-01-01" in dates and "2024-01-01" not in expected[0]  # a date without bad lines
 
 
 @pytest.mark.slow

@@ -66,6 +66,20 @@ def test_a_partition_left_with_no_rows_is_emptied_in_one_commit(spark, tmp_path)
     assert live_files["partition"].to_pylist() == [{"ingest_date": DAY1}]
 
 
+def test_stored_rows_are_what_the_data_files_hold_at_a_snapshot_whatever_the_state_says(spark, tmp_path):
+    lake = Lake(str(tmp_path))
+    assert lake.stored_rows(TABLE, None, [DAY1]) == {DAY1: 0}  # no table yet
+    first = lake.replace_partitions(frame(spark, reading(1, DAY1), reading(2, DAY1, 2)), TABLE, [DAY1]).snapshot_id
+    # A state that says otherwise (as a writer's wrong count would) changes nothing the count sees.
+    lake.amend_state(TABLE, lambda state: {DAY1: {**state[DAY1], "rows": 7}}, {})
+    rows = [reading(3, DAY2), reading(4, DAY2, 2), reading(5, DAY2, 3), reading(6, DAY3)]
+    last = lake.replace_partitions(frame(spark, *rows), TABLE, [DAY2, DAY3]).snapshot_id
+
+    assert lake.stored_rows(TABLE, last, [DAY1, DAY2, DAY3]) == {DAY1: 2, DAY2: 3, DAY3: 1}
+    assert lake.stored_rows(TABLE, last, [DAY2]) == {DAY2: 3}
+    assert lake.stored_rows(TABLE, first, [DAY1, DAY2]) == {DAY1: 2, DAY2: 0}
+
+
 def test_writing_the_same_rows_again_commits_nothing_and_new_inputs_alone_commit_only_state(spark, tmp_path):
     lake = Lake(str(tmp_path))
     rows = frame(spark, reading(1, DAY1), reading(2, DAY1, 2))

@@ -18,7 +18,7 @@ from stedi_assets.builds.outcome import (
     partition_metadata,
     whole_table,
 )
-from stedi_assets.lake.iceberg_tables import Lake, Pinned
+from stedi_assets.lake.iceberg_tables import Counted, Lake, Pinned
 from stedi_assets.landing_files import LandingRoot
 from stedi_assets.options import StediOptions
 from stedi_assets.pseudonym_key import key_id
@@ -131,6 +131,12 @@ def run_build(build: Build, inputs: BuildInputs) -> list[TableOutcome]:
     return outcomes
 
 
+def written_measures(table: TableSpec, measures: dict[str, Column] | None = None) -> dict[str, Column]:
+    """What a write of `table` measures per partition: its value rules' breaks (counted in the write's digest
+    pass, not in a pass of their own), and `measures`."""
+    return {**rule_breaks(table), **(measures or {})}
+
+
 def publish(
     inputs: BuildInputs,
     table: TableSpec,
@@ -139,17 +145,21 @@ def publish(
     extra_state: dict[str, dict] | None = None,
     measures: dict[str, Column] | None = None,
     pinned: Pinned | None = None,
+    counted: Counted | None = None,
 ) -> Published:
     """Write `rows` into `write_keys` (default: the run's partitions; may hold others) and describe the run's
     partitions; `measures` are kept in each written partition's state. `pinned`: the table as the build found
     it before reading its inputs (`Lake.pin`). `rows` None: `write_keys` hold no rows, known from the inputs'
-    state (`builds.stale.rows_in`), so no Spark job computes them."""
+    state (`builds.stale.rows_in`), so no Spark job computes them. `counted`: the rows' digests and
+    `written_measures`, when the build computed them in a pass it makes anyway (`Lake.replace_partitions`)."""
     lake, partition_keys = inputs.lake, inputs.partition_keys
     write_keys = partition_keys if write_keys is None else write_keys
-    rules = rule_breaks(table)  # counted in the write's digest pass, not in a pass of their own
-    measures = {**rules, **(measures or {})}
+    rules = rule_breaks(table)
+    measures = written_measures(table, measures)
     source = inputs.built_from.get(table.name)
-    written = lake.replace_partitions(rows, table, write_keys, extra_state, measures, pinned, source, PREVIEW_ROWS)
+    written = lake.replace_partitions(
+        rows, table, write_keys, extra_state, measures, pinned, source, PREVIEW_ROWS, counted
+    )
     lake.document(table)
     stored = lake.read(inputs.spark, table)
     rewritten_rows = stored.where(F.col(PARTITION_COLUMN).isin(written.rewritten))

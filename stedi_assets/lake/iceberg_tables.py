@@ -70,19 +70,27 @@ class Written:
     sample: list = field(default_factory=list)
 
 
+def row_digest(columns: list[str]) -> Column:
+    """A row's share of its partition's content digest: the digest is the sum over the partition's rows, so it
+    does not depend on their order."""
+    # xxhash64 skips nulls: the null flags keep (1, null) and (null, 1) apart.
+    return F.xxhash64(*columns, *(F.isnull(c) for c in columns)).cast("decimal(38,0)")
+
+
 def _digest_columns(rows: DataFrame, measures: dict[str, Column]) -> list[Column]:
     """Aggregates of `rows`: their count, an order-independent digest of their content, and `measures`."""
-    columns = [c for c in rows.columns if c != PARTITION_COLUMN]
-    # xxhash64 skips nulls: the null flags keep (1, null) and (null, 1) apart.
-    row_hash = F.xxhash64(*columns, *(F.isnull(c) for c in columns))
     return [
         F.count(F.lit(1)).alias("rows"),
-        F.sum(row_hash.cast("decimal(38,0)")).alias("digest"),
+        F.sum(row_digest([c for c in rows.columns if c != PARTITION_COLUMN])).alias("digest"),
         *(measure.alias(f"_measure_{i}") for i, measure in enumerate(measures.values())),
     ]
 
 
-def partition_digests(rows: DataFrame, measures: dict[str, Column]) -> tuple[dict[str, dict], dict[str, dict]]:
+# Per partition, its row count and content digest ({"rows", "digest"}), and its measures (by name).
+Counted = tuple[dict[str, dict], dict[str, dict]]
+
+
+def partition_digests(rows: DataFrame, measures: dict[str, Column]) -> Counted:
     """Row count and an order-independent digest of the content, per partition, and any other aggregate
     `measures` of the rows (e.g. rule checks), all in one pass."""
     aggregates = rows.groupBy(PARTITION_COLUMN).agg(*_digest_columns(rows, measures)).collect()
@@ -209,6 +217,7 @@ class Lake:
         pinned: Pinned | None = None,
         built_from: dict | None = None,
         sample: int = 0,
+        counted: Counted | None = None,
     ) -> Written:
         """Make the given partitions hold exactly `rows` of those partitions (none: empty).
 
@@ -220,16 +229,25 @@ class Lake:
         write raises `ConcurrentWrite` and changes nothing. `built_from`: what the whole table is now built
         from, committed (alone, if nothing else changed) when the table said otherwise. `sample`: how many of
         the rows written to return, taken from the rows in hand rather than by reading the table back.
+        `counted`: the rows' digests and `measures` per partition (as `partition_digests` gives them), when the
+        caller computed them in a pass of its own; then this write makes no pass for them.
 
         `rows` None: the caller knows these partitions hold no rows without computing them (their inputs have
         none). Then no Spark job runs, and where no file must go either, the commit carries the new state alone
         (`_commit_state_only`).
         """
+        persisted = rows is not None and counted is None  # the digest pass and the write both read the rows
         if rows is not None:
             self.attach(rows.sparkSession)
-            rows = rows.where(F.col(PARTITION_COLUMN).isin(partition_keys)).persist()
+            rows = rows.where(F.col(PARTITION_COLUMN).isin(partition_keys))
+            rows = rows.persist() if persisted else rows
         try:
-            digests, measured = partition_digests(rows, measures or {}) if rows is not None else ({}, {})
+            if rows is None:
+                digests, measured = {}, {}
+            elif counted is not None:
+                digests, measured = counted
+            else:
+                digests, measured = partition_digests(rows, measures or {})
             new_entries = {
                 key: {
                     **digests.get(key, NO_ROWS),
@@ -270,7 +288,7 @@ class Lake:
             rows_written = with_rows.limit(sample).collect() if sample and rewrite else []
             return Written(rewrite, new_state, measured, snapshot, rows_written)
         finally:
-            if rows is not None:
+            if persisted:
                 rows.unpersist()
 
     def _commit_state_only(
@@ -304,6 +322,21 @@ class Lake:
         from pyiceberg.expressions import In
 
         return any(True for _ in self.iceberg(table).scan(row_filter=In(PARTITION_COLUMN, keys)).plan_files())
+
+    def stored_rows(self, table: TableSpec, snapshot_id: int | None, keys: list[str]) -> dict[str, int]:
+        """Per partition of `keys`, the rows its data files hold at the snapshot, as Iceberg's manifests count
+        them (pyiceberg's scan planning: no data file is read). A count independent of whatever the writer
+        computed about the rows it wrote."""
+        rows = dict.fromkeys(keys, 0)
+        if snapshot_id is None or not keys:
+            return rows
+        from pyiceberg.expressions import In
+
+        for task in (
+            self.iceberg(table).scan(row_filter=In(PARTITION_COLUMN, keys), snapshot_id=snapshot_id).plan_files()
+        ):
+            rows[task.file.partition[0]] += task.file.record_count  # the table's one partition field
+        return rows
 
     def amend_state(
         self, table: TableSpec, change, note: dict[str, str], built_from: dict | None = None

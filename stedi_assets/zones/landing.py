@@ -9,16 +9,17 @@ version of the landing code (`LANDING_PARSER`) parsed, are parsed again; the oth
 import logging
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from stedi_assets.builds.build import Build, BuildInputs, Table, publish
+from stedi_assets.builds.build import Build, BuildInputs, Table, publish, written_measures
 from stedi_assets.builds.checks import check, not_empty, schema_valid
 from stedi_assets.builds.outcome import Built, Published
 from stedi_assets.builds.stale import reading_span
 from stedi_assets.deliveries import COMMON_REASONS, DELIVERY, WARN, deliveries, release_command, verdict
+from stedi_assets.lake.iceberg_tables import Counted, row_digest
 from stedi_assets.landing_files import files_fingerprint, fingerprints_by_ingest_date, local_copies
 from stedi_assets.schemas.tables import (
     LANDING_TABLES,
@@ -60,17 +61,43 @@ def spark_is_local(spark) -> bool:
     return spark.conf.get("spark.master", "").startswith("local")
 
 
-def tally(records: DataFrame | None, dates: list[str]) -> dict[str, Counter]:
+def tally(
+    records: DataFrame | None, dates: list[str], landing: TableSpec, quarantine: TableSpec, span: dict | None
+) -> tuple[dict[str, Counter], dict[TableSpec, Counted]]:
     """Per parsed date, its records by reason (None for the valid ones; numbers in a reason read `#`, so the same
-    fault groups; `records` None: none landed), from one aggregation of the parse: the count of what landed is
-    the parser's own, so it cannot disagree with the parse over bytes both read."""
+    fault groups; `records` None: none landed), and the two tables' digests and `written_measures` on those
+    dates, all from one aggregation of the parse. The count of what landed is the parser's own, so it cannot
+    disagree with the parse over bytes both read; and neither table's write makes a pass of its own. The rows of
+    one reason belong to one table: the valid ones to `landing`, the others to `quarantine`, whose digests and
+    measures (its value rules' breaks: counts) add up over its reasons."""
     counts: dict[str, Counter] = {date: Counter() for date in dates}
+    counted: dict[TableSpec, Counted] = {landing: ({}, {}), quarantine: ({}, {})}
     if not dates or records is None:
-        return counts
+        return counts, counted
+    valid = F.col("reason").isNull()
+    digest = F.when(valid, row_digest(landing.column_names)).otherwise(row_digest(quarantine.column_names))
+    measures = {landing: written_measures(landing, span), quarantine: written_measures(quarantine)}
+    aliases = {(table, name): f"_{table.name}_{name}" for table, named in measures.items() for name in named}
     reason = F.regexp_replace("reason", "[0-9]+", "#").alias("reason")
-    for row in records.groupBy(PARTITION_COLUMN, reason).count().collect():
-        counts[row[PARTITION_COLUMN]][row["reason"]] += row["count"]
-    return counts
+    aggregates = [
+        F.count(F.lit(1)).alias("count"),
+        F.sum(digest).alias("digest"),
+        *(measure.alias(aliases[table, name]) for table, named in measures.items() for name, measure in named.items()),
+    ]
+    for row in records.groupBy(PARTITION_COLUMN, reason).agg(*aggregates).collect():
+        date, table = row[PARTITION_COLUMN], landing if row["reason"] is None else quarantine
+        counts[date][row["reason"]] += row["count"]
+        digests, measured = counted[table]
+        entry = digests.setdefault(date, {"rows": 0, "digest": 0})
+        entry["rows"] += row["count"]
+        entry["digest"] += int(row["digest"])
+        values = {name: row[aliases[table, name]] for name in measures[table]}
+        earlier = measured.get(date)  # the quarantine's, of another reason
+        measured[date] = {name: earlier[name] + value for name, value in values.items()} if earlier else values
+    for digests, _ in counted.values():
+        for entry in digests.values():
+            entry["digest"] = str(entry["digest"])  # as `partition_digests` gives it
+    return counts, counted
 
 
 def judged_deliveries(tallied: dict[str, Counter], sources: dict[str, str], pinned: dict) -> dict[str, dict]:
@@ -95,25 +122,24 @@ def judged_deliveries(tallied: dict[str, Counter], sources: dict[str, str], pinn
 
 @dataclass(frozen=True)
 class LandingBuilt(Built):
-    """A landing table as its build left it, with its quarantine: both count what landed."""
+    """A landing table as its build left it, with its quarantine: both count what landed. `stored_rows`: per
+    ingest date of the run, the rows the two tables hold, counted by Iceberg (`Lake.stored_rows`)."""
 
     quarantine: Published | None = None
     lake_root: str = ""
+    stored_rows: dict[str, int] = field(default_factory=dict)
 
 
 @check(
     "lines_accounted_for",
     "Per ingest date, valid + quarantined = records landed (non-blank lines, or the elements of a file that "
-    "is one JSON array), as the parse counted them in its one read of the files. A failure means a record was "
-    "lost or invented on its way to the tables: a bug, not bad data.",
+    "is one JSON array), as the parse counted them in its one read of the files, against the rows the two "
+    "tables' data files hold, as Iceberg's manifests count them. A failure means a record was lost or invented "
+    "on its way to the tables: a bug, not bad data.",
 )
 def lines_accounted_for(built: LandingBuilt):
-    valid, invalid = built.published, built.quarantine
-    lines_landed = {key: valid.state[key]["lines_landed"] for key in valid.rows_by_partition}
-    unaccounted = {
-        key: lines_landed[key] - valid.rows_by_partition[key] - invalid.rows_by_partition[key]
-        for key in valid.rows_by_partition
-    }
+    lines_landed = {key: built.published.state[key]["lines_landed"] for key in built.stored_rows}
+    unaccounted = {key: lines_landed[key] - built.stored_rows[key] for key in built.stored_rows}
     return not any(unaccounted.values()), {"lines_landed": lines_landed, "unaccounted_lines": unaccounted}
 
 
@@ -177,7 +203,9 @@ def parse_deliveries(source: str, inputs: BuildInputs) -> list[Built]:
             readable = local_copies(to_parse, copies) if spark_is_local(spark) else to_parse
             limits = Limits(options.max_file_size, options.max_record_size)
             records = parse_landing(spark, readable, SOURCE_FIELDS[source], limits).persist()
-        tallied = tally(records, changed)
+        # A readings table keeps each partition's span of reading times, for the trusted build's de-duplication.
+        span = reading_span(READING_TIME[source]) if source in READING_TIME else None
+        tallied, counted = tally(records, changed, landing, quarantine, span)
         judged = judged_deliveries(tallied, sources, states[landing])
         landed = {
             table: {key: {**parsed_from(sources[key]), "lines_landed": tallied[key].total()} for key in changed}
@@ -189,19 +217,30 @@ def parse_deliveries(source: str, inputs: BuildInputs) -> list[Built]:
         # without a Spark job (most deliveries have no bad line).
         parsed = records is not None
         valid_rows = landing_records(records, landing) if parsed and any(tallied[k][None] for k in changed) else None
-        # A readings table keeps each partition's span of reading times, for the trusted build's de-duplication.
-        span = reading_span(READING_TIME[source]) if source in READING_TIME else None
-        valid = publish(inputs, landing, valid_rows, changed, landed[landing], span, pinned[landing])
+        valid = publish(inputs, landing, valid_rows, changed, landed[landing], span, pinned[landing], counted[landing])
         invalid_rows = (
             quarantine_records(records, quarantine) if any(judged[k]["quarantined"] for k in changed) else None
         )
-        invalid = publish(inputs, quarantine, invalid_rows, changed, landed[quarantine], None, pinned[quarantine])
+        invalid = publish(
+            inputs, quarantine, invalid_rows, changed, landed[quarantine], None, pinned[quarantine], counted[quarantine]
+        )
         if parsed:
             records.unpersist()
     log.info(f"{source}: parsed {len(to_parse)} files of {changed}; {len(keys) - len(changed)} dates unchanged")
     verdicts = {key: {"quarantined": judged[key]["quarantined"], "delivery": judged[key]["verdict"]} for key in changed}
+    # Counted apart from the tally, which gave the writes their row counts and digests.
+    stored = Counter(lake.stored_rows(landing, valid.snapshot_id, keys))
+    stored.update(lake.stored_rows(quarantine, invalid.snapshot_id, keys))
     return [
-        LandingBuilt(valid, changed, options, per_partition=verdicts, quarantine=invalid, lake_root=lake.root),
+        LandingBuilt(
+            valid,
+            changed,
+            options,
+            per_partition=verdicts,
+            quarantine=invalid,
+            lake_root=lake.root,
+            stored_rows=dict(stored),
+        ),
         Built(invalid, changed, options),
     ]
 
