@@ -155,8 +155,7 @@ def publish(
     lake, partition_keys = inputs.lake, inputs.partition_keys
     write_keys = partition_keys if write_keys is None else write_keys
     rules = table.rule_names
-    # Built only for the write's own pass: each expression costs calls into the JVM (a tiny delivery made 14,963
-    # py4j calls when every table built them twice, 11,529 since).
+    # Built only for the write's own pass: each expression costs calls into the JVM.
     measures = written_measures(table, measures) if counted is None else {}
     source = inputs.built_from.get(table.name)
     written = lake.replace_partitions(

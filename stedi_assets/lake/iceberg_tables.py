@@ -230,7 +230,8 @@ class Lake:
         from, committed (alone, if nothing else changed) when the table said otherwise. `sample`: how many of
         the rows written to return, taken from the rows in hand rather than by reading the table back.
         `counted`: the rows' digests and `measures` per partition (as `partition_digests` gives them), when the
-        caller computed them in a pass of its own; then this write makes no pass for them.
+        caller computed them in a pass of its own; then this write makes no pass for them, and the state takes
+        the row counts of the files written wherever they differ (`_recount`).
 
         `rows` None: the caller knows these partitions hold no rows without computing them (their inputs have
         none). Then no Spark job runs, and where no file must go either, the commit carries the new state alone
@@ -285,6 +286,8 @@ class Lake:
                 if _is_conflict(error):
                     raise ConcurrentWrite(f"{table.name}: another writer changed {rewrite} first") from error
                 raise
+            if counted is not None:
+                new_state, snapshot = self._recount(table, snapshot, new_state, rewrite)
             rows_written = with_rows.limit(sample).collect() if sample and rewrite else []
             return Written(rewrite, new_state, measured, snapshot, rows_written)
         finally:
@@ -337,6 +340,22 @@ class Lake:
         ):
             rows[task.file.partition[0]] += task.file.record_count  # the table's one partition field
         return rows
+
+    def _recount(
+        self, table: TableSpec, snapshot_id: int, state: dict[str, dict], keys: list[str]
+    ) -> tuple[dict[str, dict], int]:
+        """After a write whose row counts the caller computed (`counted`): each partition of `keys` whose data files
+        hold another number of rows, as Iceberg's manifests count them, gets the files' count in its state (one
+        more commit, made only then). A row lost or invented between the caller's count and the commit (a bug)
+        then shows in the state, where checks read it, in this run and later ones; and the next write of that
+        partition rewrites it, since its count differs. Returns the state and the snapshot that holds it."""
+        stored = self.stored_rows(table, snapshot_id, keys)
+        wrong = {key: rows for key, rows in stored.items() if rows != state[key]["rows"]}
+        if not wrong:
+            return state, snapshot_id
+        return self._commit_state(
+            table, lambda now: {key: {**now[key], "rows": n} for key, n in wrong.items()}, {}, None
+        )
 
     def amend_state(
         self, table: TableSpec, change, note: dict[str, str], built_from: dict | None = None

@@ -9,7 +9,7 @@ version of the landing code (`LANDING_PARSER`) parsed, are parsed again; the oth
 import logging
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -122,24 +122,26 @@ def judged_deliveries(tallied: dict[str, Counter], sources: dict[str, str], pinn
 
 @dataclass(frozen=True)
 class LandingBuilt(Built):
-    """A landing table as its build left it, with its quarantine: both count what landed. `stored_rows`: per
-    ingest date of the run, the rows the two tables hold, counted by Iceberg (`Lake.stored_rows`)."""
+    """A landing table as its build left it, with its quarantine: both count what landed."""
 
     quarantine: Published | None = None
     lake_root: str = ""
-    stored_rows: dict[str, int] = field(default_factory=dict)
 
 
 @check(
     "lines_accounted_for",
     "Per ingest date, valid + quarantined = records landed (non-blank lines, or the elements of a file that "
-    "is one JSON array), as the parse counted them in its one read of the files, against the rows the two "
-    "tables' data files hold, as Iceberg's manifests count them. A failure means a record was lost or invented "
+    "is one JSON array), as the parse counted them in its one read of the files. The tables' rows are those "
+    "their data files hold, as Iceberg's manifests count them. A failure means a record was lost or invented "
     "on its way to the tables: a bug, not bad data.",
 )
 def lines_accounted_for(built: LandingBuilt):
-    lines_landed = {key: built.published.state[key]["lines_landed"] for key in built.stored_rows}
-    unaccounted = {key: lines_landed[key] - built.stored_rows[key] for key in built.stored_rows}
+    valid, invalid = built.published, built.quarantine
+    lines_landed = {key: valid.state[key]["lines_landed"] for key in valid.rows_by_partition}
+    unaccounted = {
+        key: lines_landed[key] - valid.rows_by_partition[key] - invalid.rows_by_partition[key]
+        for key in valid.rows_by_partition
+    }
     return not any(unaccounted.values()), {"lines_landed": lines_landed, "unaccounted_lines": unaccounted}
 
 
@@ -228,19 +230,8 @@ def parse_deliveries(source: str, inputs: BuildInputs) -> list[Built]:
             records.unpersist()
     log.info(f"{source}: parsed {len(to_parse)} files of {changed}; {len(keys) - len(changed)} dates unchanged")
     verdicts = {key: {"quarantined": judged[key]["quarantined"], "delivery": judged[key]["verdict"]} for key in changed}
-    # Counted apart from the tally, which gave the writes their row counts and digests.
-    stored = Counter(lake.stored_rows(landing, valid.snapshot_id, keys))
-    stored.update(lake.stored_rows(quarantine, invalid.snapshot_id, keys))
     return [
-        LandingBuilt(
-            valid,
-            changed,
-            options,
-            per_partition=verdicts,
-            quarantine=invalid,
-            lake_root=lake.root,
-            stored_rows=dict(stored),
-        ),
+        LandingBuilt(valid, changed, options, per_partition=verdicts, quarantine=invalid, lake_root=lake.root),
         Built(invalid, changed, options),
     ]
 
