@@ -263,7 +263,11 @@ class Lake:
             rewrite = [key for key in partition_keys if _content(current.state.get(key)) != _content(new_entries[key])]
             unchanged = all(current.state.get(key) == new_entries[key] for key in partition_keys)
             if unchanged and built_from in (None, current.built_from):
-                return Written([], new_state, measured, current.snapshot_id)
+                # A recount that a crash or lost races kept from its commit is made now.
+                state, snapshot = (new_state, current.snapshot_id)
+                if counted is not None:
+                    state, snapshot = self._recount(table, snapshot, state, partition_keys)
+                return Written([], state, measured, snapshot)
             if pinned.snapshot_id is None and (created := [key for key in rewrite if key in current.state]):
                 raise ConcurrentWrite(f"{table.name}: another writer created the table with {created} first")
             # Only the entries this write changes: if Iceberg re-applies the commit on top of another writer's
@@ -346,16 +350,21 @@ class Lake:
     ) -> tuple[dict[str, dict], int]:
         """After a write whose row counts the caller computed (`counted`): each partition of `keys` whose data files
         hold another number of rows, as Iceberg's manifests count them, gets the files' count in its state (one
-        more commit, made only then). A row lost or invented between the caller's count and the commit (a bug)
-        then shows in the state, where checks read it, in this run and later ones; and the next write of that
-        partition rewrites it, since its count differs. Returns the state and the snapshot that holds it."""
+        more commit, made only then, retried on another writer's commit like a state-only write). A row lost or
+        invented between the caller's count and the commit (a bug) then shows in the state, where checks read
+        it, in this run and later ones; and the next write of that partition rewrites it, since its count
+        differs. Returns the state and the snapshot that holds it."""
         stored = self.stored_rows(table, snapshot_id, keys)
         wrong = {key: rows for key, rows in stored.items() if rows != state[key]["rows"]}
         if not wrong:
             return state, snapshot_id
-        return self._commit_state(
-            table, lambda now: {key: {**now[key], "rows": n} for key, n in wrong.items()}, {}, None
-        )
+
+        def recounted(now: dict[str, dict]) -> dict[str, dict]:
+            # Only entries still this write's: another writer may have replaced a partition since.
+            ours = [key for key in wrong if _content(now.get(key)) == _content(state[key])]
+            return {key: {**now[key], "rows": wrong[key]} for key in ours}
+
+        return self._commit_state(table, recounted, {}, None, attempts=COMMIT_ATTEMPTS)
 
     def amend_state(
         self, table: TableSpec, change, note: dict[str, str], built_from: dict | None = None
