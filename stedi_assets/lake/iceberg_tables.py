@@ -321,28 +321,26 @@ class Lake:
         state, snapshot_id = self._commit_state(table, entries, {}, source, attempts=COMMIT_ATTEMPTS)
         return Written(rewrite, state, {}, snapshot_id)
 
-    def _has_files(self, table: TableSpec, keys: list[str]) -> bool:
-        """Whether any data file of the table's current snapshot is in the partitions `keys` (pyiceberg's scan
-        planning: the manifests only)."""
-        if not keys:
-            return False
+    def _data_files(self, table: TableSpec, keys: list[str], snapshot_id: int | None = None):
+        """The data files of the partitions `keys` at the snapshot (default: the current one), from the manifests
+        only (pyiceberg's scan planning: no data file is read)."""
         from pyiceberg.expressions import In
 
-        return any(True for _ in self.iceberg(table).scan(row_filter=In(PARTITION_COLUMN, keys)).plan_files())
+        scan = self.iceberg(table).scan(row_filter=In(PARTITION_COLUMN, keys), snapshot_id=snapshot_id)
+        return (task.file for task in scan.plan_files())
+
+    def _has_files(self, table: TableSpec, keys: list[str]) -> bool:
+        """Whether any data file of the table's current snapshot is in the partitions `keys`."""
+        return bool(keys) and any(True for _ in self._data_files(table, keys))
 
     def stored_rows(self, table: TableSpec, snapshot_id: int | None, keys: list[str]) -> dict[str, int]:
         """Per partition of `keys`, the rows its data files hold at the snapshot, as Iceberg's manifests count
-        them (pyiceberg's scan planning: no data file is read). A count independent of whatever the writer
-        computed about the rows it wrote."""
+        them. A count independent of whatever the writer computed about the rows it wrote."""
         rows = dict.fromkeys(keys, 0)
         if snapshot_id is None or not keys:
             return rows
-        from pyiceberg.expressions import In
-
-        for task in (
-            self.iceberg(table).scan(row_filter=In(PARTITION_COLUMN, keys), snapshot_id=snapshot_id).plan_files()
-        ):
-            rows[task.file.partition[0]] += task.file.record_count  # the table's one partition field
+        for file in self._data_files(table, keys, snapshot_id):
+            rows[file.partition[0]] += file.record_count  # the table's one partition field
         return rows
 
     def _recount(
