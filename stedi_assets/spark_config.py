@@ -73,7 +73,7 @@ def use_this_python_for_local_workers() -> None:
 #   the JVM's defaults (measured on 2 cores).
 # - Without whole-stage code, each query still compiled its projections, predicates and aggregation buffers with
 #   Janino: about 30% of a small run's JVM CPU (Java Flight Recorder). Spark's interpreted evaluators compute
-#   the same (`spark.sql.codegen.factoryMode`, an internal setting of Spark 3.5 and 4): a tiny run took 10% less
+#   the same (`spark.sql.codegen.factoryMode`, an internal setting of Spark 3.5 and 4): a tiny run took 7% less
 #   time in a new JVM and about 15% less CPU in a warm one, a delivery after a build of the starter data 8% less;
 #   a full build of the starter data was a tie.
 SMALL_LANDING_BYTES = 32 * 2**20
