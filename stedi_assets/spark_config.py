@@ -71,13 +71,8 @@ def use_this_python_for_local_workers() -> None:
 #   quick JIT (C1) alone and the serial collector, a run of the starter data took 15% less time and 37% less CPU,
 #   a run of 60 sample customers 23% and 44% less; at 10× (100 MiB) it took 7% more time, so large inputs keep
 #   the JVM's defaults (measured on 2 cores).
-# - Without whole-stage code, each query still compiled its projections, predicates and aggregation buffers with
-#   Janino: about 30% of a small run's JVM CPU (Java Flight Recorder). Spark's interpreted evaluators compute
-#   the same (`spark.sql.codegen.factoryMode`, an internal setting of Spark 3.5 and 4): a tiny run took 7% less
-#   time in a new JVM and about 15% less CPU in a warm one, a delivery after a build of the starter data 8% less;
-#   a full build of the starter data was a tie.
 SMALL_LANDING_BYTES = 32 * 2**20
-SMALL_INPUT_CONFIG = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+SMALL_INPUT_CONFIG = {"spark.sql.codegen.wholeStage": "false"}
 SMALL_INPUT_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 

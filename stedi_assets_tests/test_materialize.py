@@ -67,7 +67,6 @@ def test_sample_data_matches_the_reference_and_reruns_change_nothing(tmp_path, s
     assert materialize(landing, lake) == 0
     # The run's session is this one (getOrCreate), set up for small landing data: no generated code.
     assert spark.conf.get("spark.sql.codegen.wholeStage") == "false"
-    assert spark.conf.get("spark.sql.codegen.factoryMode") == "NO_CODEGEN"
     first_counts = printed_counts(capsys.readouterr().out)
 
     expected = reference_tables(landing, pseudonym_key="test-key")
