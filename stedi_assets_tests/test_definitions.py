@@ -12,7 +12,7 @@ from stedi_assets.definitions import defs as load_definitions
 from stedi_assets.resources import local_resources, resources_from_environment
 from stedi_assets.resources.aws import glue_steps
 from stedi_assets.resources.spark import WarmSparkResource
-from stedi_assets.spark_config import SMALL_INPUT_JAVA_OPTIONS, SMALL_LANDING_BYTES
+from stedi_assets.spark_config import SMALL_INPUT_JAVA_OPTIONS, SMALL_LANDING_BYTES, TINY_LANDING_BYTES
 from stedi_assets.warm_spark import SERVERS_ENV
 from stedi_assets_tests.conftest import REPO_ROOT
 
@@ -100,20 +100,27 @@ AWS_VARIABLES = {
 
 
 def test_dagster_dev_tunes_local_spark_to_the_landing_data_as_it_loads(monkeypatch, tmp_path):
-    """Each run's process loads the definitions: small landing data gets the small-input JVM, large keeps Java's."""
+    """Each run's process loads the definitions: tiny landing data gets interpreted expressions, small the
+    small-input JVM without whole-stage code, large Java's and Spark's defaults, each set explicitly."""
     landing = tmp_path / "landing" / "customer" / "landing"
     landing.mkdir(parents=True)
     monkeypatch.setenv("STEDI_LANDING_ROOT", str(tmp_path / "landing"))
     monkeypatch.setenv("STEDI_LAKE_ROOT", str(tmp_path / "lake"))
 
-    def java_options() -> str:
-        return resources_from_environment()["pyspark"].spark_config.get("spark.driver.extraJavaOptions", "")
+    def tuning() -> tuple[bool, str, str]:
+        config = resources_from_environment()["pyspark"].spark_config
+        small_jvm = SMALL_INPUT_JAVA_OPTIONS in config.get("spark.driver.extraJavaOptions", "")
+        return small_jvm, config["spark.sql.codegen.wholeStage"], config["spark.sql.codegen.factoryMode"]
 
-    (landing / "customer-1.json").write_text('{"email": "a@b.c"}\n')
-    assert SMALL_INPUT_JAVA_OPTIONS in java_options()
+    line = '{"email": "a@b.c"}\n'
+    (landing / "customer-1.json").write_text(line)
+    assert tuning() == (True, "false", "NO_CODEGEN")
     with open(landing / "customer-2.json", "wb") as file:
-        file.truncate(SMALL_LANDING_BYTES)  # sparse: its size without the disk space
-    assert SMALL_INPUT_JAVA_OPTIONS not in java_options()
+        file.truncate(TINY_LANDING_BYTES - len(line))  # sparse: its size without the disk space
+    assert tuning() == (True, "false", "FALLBACK")
+    with open(landing / "customer-2.json", "wb") as file:
+        file.truncate(SMALL_LANDING_BYTES - len(line))
+    assert tuning() == (False, "true", "FALLBACK")
 
 
 def test_dagster_dev_with_warm_spark_starts_no_server_as_it_loads(monkeypatch, tmp_path):

@@ -63,10 +63,12 @@ def test_starter_data_gives_the_contract_tables(column, starter_data, tmp_path, 
 def test_sample_data_matches_the_reference_and_reruns_change_nothing(tmp_path, spark, capsys):
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     write_sample_landing(landing, customers=40, seed=3)
-    spark.conf.set("spark.sql.codegen.wholeStage", "true")  # Spark's default
+    spark.conf.set("spark.sql.codegen.wholeStage", "true")  # Spark's defaults
+    spark.conf.set("spark.sql.codegen.factoryMode", "FALLBACK")
     assert materialize(landing, lake) == 0
-    # The run's session is this one (getOrCreate), set up for small landing data: no generated code.
+    # The run's session is this one (getOrCreate), set up for tiny landing data: no generated code.
     assert spark.conf.get("spark.sql.codegen.wholeStage") == "false"
+    assert spark.conf.get("spark.sql.codegen.factoryMode") == "NO_CODEGEN"
     first_counts = printed_counts(capsys.readouterr().out)
 
     expected = reference_tables(landing, pseudonym_key="test-key")
