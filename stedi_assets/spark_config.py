@@ -70,7 +70,11 @@ def use_this_python_for_local_workers() -> None:
 # - Java's optimizing JIT compiler (C2) and the G1 collector's background threads kept both cores busy: with the
 #   quick JIT (C1) alone and the serial collector, a run of the starter data took 15% less time and 37% less CPU,
 #   a run of 60 sample customers 23% and 44% less; at 10× (100 MiB) it took 7% more time, so large inputs keep
-#   the JVM's defaults (measured on 2 cores).
+#   the JVM's defaults (measured on 2 cores). With C1 alone, Java reserves 48 MiB for compiled code instead of
+#   the 240 MiB it reserves for both compilers: a JVM serving several runs (the warm server, a test session) filled
+#   it by its third run of the starter data (1.6 s of sweeping in that run) and by a sixth tiny run, then swept it
+#   and compiled the flushed methods again: tiny runs six to nine took 4.0, 7.0, 4.6 and 3.9 s of JVM CPU, and
+#   3.1, 3.2, 3.0 and 3.5 s with 240 MiB, where no run swept.
 # - Tiny inputs (samples, a first delivery) evaluate expressions interpreted as well: without whole-stage code,
 #   each query still compiled its projections, predicates and aggregation buffers with Janino, about 30% of a
 #   tiny run's JVM samples (Java Flight Recorder). Spark's interpreted evaluators compute the same
@@ -82,7 +86,7 @@ def use_this_python_for_local_workers() -> None:
 # local run sets both explicitly.
 SMALL_LANDING_BYTES = 32 * 2**20
 TINY_LANDING_BYTES = 4 * 2**20
-SMALL_INPUT_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+SMALL_INPUT_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=240m"
 
 
 def code_generation(landing_bytes: int | None) -> dict[str, str]:
