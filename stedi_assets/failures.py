@@ -3,6 +3,9 @@ JVM's included), and what to do. No Python or Java class names: the full trace s
 
 import re
 
+# The path in the line says which: a lake table's data file lives under `<lake>/<zone>/<table>/data/`.
+_KEEP_FILES = "landing files, and the lake's own files, must not be moved or deleted"
+
 # Causes seen under a failed step or maintenance run, the commonest first found, with what to do.
 KNOWN_CAUSES = (
     ("No space left on device", "the disk is full: free space on it, or choose another --lake"),
@@ -17,8 +20,8 @@ KNOWN_CAUSES = (
         "value appeared in non-nullable field",  # Spark 3.5 writes "Null value", 4.x "NULL value"
         "a row has no value in a column the contract requires: a bug, report it",
     ),
-    ("NoSuchFileException", "a file vanished while the run read it: landing files must not be moved or deleted"),
-    ("FileNotFoundException", "a file vanished while the run read it: landing files must not be moved or deleted"),
+    ("NoSuchFileException", "a file vanished while the run read it: " + _KEEP_FILES),
+    ("FileNotFoundException", "a file vanished while the run read it: " + _KEEP_FILES),
 )
 # Java's dotted class names and Python's plain ones (pyiceberg's file errors are `PermissionError: ...`).
 _CLASS_PREFIX = re.compile(r"^(?:Caused by: )?(?:[\w$]+\.)*[\w$]*(?:Exception|Error)[\w$]*: ")

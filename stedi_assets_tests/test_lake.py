@@ -388,6 +388,22 @@ def test_a_new_table_has_the_contracts_descriptions_from_its_creation(spark, tmp
     assert len(lake._python_catalog.load_table(("stedi", TABLE.name)).metadata.metadata_log) == metadata_files
 
 
+def test_a_lake_file_gone_from_under_a_read_is_one_line_naming_it_and_the_lake(spark, tmp_path):
+    """Not only landing files vanish: a table's data file deleted by hand fails the read in one line that names
+    the file and does not blame the landing files alone."""
+    lake = Lake(str(tmp_path))
+    lake.replace_partitions(frame(spark, reading(1, DAY1)), TABLE, [DAY1])
+    (data_file,) = (tmp_path / "landing" / TABLE.name / "data").rglob("*.parquet")
+    data_file.unlink()
+    with pytest.raises(Exception) as failed:
+        spark.table(lake.identifier(TABLE)).collect()
+    line = explain(str(failed.value))
+    assert str(data_file) in line
+    assert line.endswith(
+        "a file vanished while the run read it: landing files, and the lake's own files, must not be moved or deleted"
+    )
+
+
 def test_every_table_and_column_description_fits_the_glue_catalog():
     """On AWS the table's creation gives them to Glue, which keeps a column comment of up to 255 characters and a
     table description of up to 2,048: a longer one would fail the first run there."""
