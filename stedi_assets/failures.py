@@ -3,8 +3,10 @@ JVM's included), and what to do. No Python or Java class names: the full trace s
 
 import re
 
-# The path in the line says which: a lake table's data file lives under `<lake>/<zone>/<table>/data/`.
-_KEEP_FILES = "landing files, and the lake's own files, must not be moved or deleted"
+# A landing file or one of the lake's own: the path in the line says which.
+_VANISHED = (
+    "a file vanished while the run read it: landing files, and the lake's own files, must not be moved or deleted"
+)
 
 # Causes seen under a failed step or maintenance run, the commonest first found, with what to do.
 KNOWN_CAUSES = (
@@ -20,8 +22,8 @@ KNOWN_CAUSES = (
         "value appeared in non-nullable field",  # Spark 3.5 writes "Null value", 4.x "NULL value"
         "a row has no value in a column the contract requires: a bug, report it",
     ),
-    ("NoSuchFileException", "a file vanished while the run read it: " + _KEEP_FILES),
-    ("FileNotFoundException", "a file vanished while the run read it: " + _KEEP_FILES),
+    ("NoSuchFileException", _VANISHED),
+    ("FileNotFoundException", _VANISHED),
 )
 # Java's dotted class names and Python's plain ones (pyiceberg's file errors are `PermissionError: ...`).
 _CLASS_PREFIX = re.compile(r"^(?:Caused by: )?(?:[\w$]+\.)*[\w$]*(?:Exception|Error)[\w$]*: ")

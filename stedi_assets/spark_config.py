@@ -89,9 +89,8 @@ TINY_LANDING_BYTES = 4 * 2**20
 SMALL_INPUT_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=240m"
 
 
-def code_generation(landing_bytes: int | None) -> dict[str, str]:
-    """The code generation settings for a local run over `landing_bytes` of landing data (None: not known)."""
-    size = SMALL_LANDING_BYTES if landing_bytes is None else landing_bytes
+def code_generation(size: int) -> dict[str, str]:
+    """The code generation settings for a local run over `size` bytes of landing data."""
     return {
         "spark.sql.codegen.wholeStage": str(size >= SMALL_LANDING_BYTES).lower(),
         "spark.sql.codegen.factoryMode": "FALLBACK" if size >= TINY_LANDING_BYTES else "NO_CODEGEN",
@@ -125,14 +124,10 @@ def spark_config(
     if runs_on_this_machine(master):
         use_this_python_for_local_workers()
         master = "local[*]" if master == WARM else master
-        config = {
-            **LOCAL_SPARK_CONFIG,
-            **jars.iceberg_config(s3_lake),
-            **code_generation(landing_bytes),
-            "spark.master": master,
-        }
+        size = SMALL_LANDING_BYTES if landing_bytes is None else landing_bytes  # not known: Spark's and Java's defaults
+        config = {**LOCAL_SPARK_CONFIG, **jars.iceberg_config(s3_lake), **code_generation(size), "spark.master": master}
         options = [java_options(record_classes)]
-        if landing_bytes is not None and landing_bytes < SMALL_LANDING_BYTES:
+        if size < SMALL_LANDING_BYTES:
             options.append(SMALL_INPUT_JAVA_OPTIONS)
         if options := " ".join(option for option in options if option):
             config["spark.driver.extraJavaOptions"] = options
