@@ -1,11 +1,11 @@
-"""Baseline: the eight contract tables in DuckDB SQL, the single-machine floor.
+"""Baseline: the nine contract tables in DuckDB SQL, the single-machine floor.
 
     python -m benchmarks.baseline_duckdb --landing DIR --out DIR
 
 The contract's default mode as a handful of SQL statements: read each source
 with `read_json` and explicit columns (the accelerometer as JSON objects, so the
 old `timeStamp` spelling is found too), keep the valid lines (parsed, key fields
-present), compute the trusted and curated tables, and write all eight as Parquet
+present), compute the trusted and curated tables, and write all nine as Parquet
 partitioned by ingest date. No quarantine and no checks. DuckDB uses every core
 it is given (the benchmark gives it 2).
 
@@ -143,6 +143,18 @@ def statements(landing: str, out: str, pseudonym_key: str) -> list[tuple[str, st
             JOIN accelerometer_trusted a
               ON {key('a."user"')} = o.owner_key AND a."timestamp" = s.sensorReadingTime""",
         ),
+        (
+            "training_set",
+            f"""
+            SELECT * EXCLUDE (fraction),
+                   CASE WHEN fraction < 0.70 THEN 'train' WHEN fraction < 0.85 THEN 'validation' ELSE 'test' END
+                   AS split
+            FROM (
+                SELECT *, ('0x' || substr(sha256('{pseudonym_key}:split:' || customer_id), 1, 13))::BIGINT
+                          / 16 ^ 13 AS fraction
+                FROM machine_learning_curated
+            )""",
+        ),
     ]
 
 
@@ -158,7 +170,7 @@ def build(con: duckdb.DuckDBPyConnection, landing: str, out: str, pseudonym_key:
 def main(argv: list[str] | None = None) -> int:
     cli = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     cli.add_argument("--landing", required=True, help="landing root: <root>/<source>/landing/...")
-    cli.add_argument("--out", required=True, help="folder the eight Parquet tables are written under")
+    cli.add_argument("--out", required=True, help="folder the nine Parquet tables are written under")
     cli.add_argument("--pseudonym-key", default=BENCHMARK_PSEUDONYM_KEY)
     cli.add_argument("--threads", type=int, help="DuckDB threads (default: every core it may use)")
     cli.add_argument("--no-counts", action="store_true", help="skip counting the tables at the end")

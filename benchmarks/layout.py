@@ -19,6 +19,7 @@ TABLES = (
     "step_trainer_trusted",
     "customer_curated",
     "machine_learning_curated",
+    "training_set",
 )
 # The data contract's default counts on the public starter data.
 STARTER_COUNTS = {
@@ -30,6 +31,7 @@ STARTER_COUNTS = {
     "step_trainer_trusted": 14460,
     "customer_curated": 482,
     "machine_learning_curated": 40981,
+    "training_set": 40981,  # every machine_learning_curated row
 }
 
 

@@ -6,7 +6,7 @@
 For each scale factor: land the data (the public starter data for 1× when
 --starter is given, else `stedi sample`'s generator), then time
 
-- the DuckDB SQL baseline and the plain PySpark baseline (the same eight tables);
+- the DuckDB SQL baseline and the plain PySpark baseline (the same nine tables);
 - a full `stedi materialize` of every asset and check into an empty lake;
 - an incremental run after one new ingest date with about 1% more data;
 - a no-op run (nothing landed since).
