@@ -66,6 +66,22 @@ def test_a_partition_left_with_no_rows_is_emptied_in_one_commit(spark, tmp_path)
     assert live_files["partition"].to_pylist() == [{"ingest_date": DAY1}]
 
 
+def test_a_write_over_many_partitions_leaves_one_file_in_each(spark, tmp_path):
+    """Rows of many dates spread over every task of a write: each partition still gets one data file, so a later
+    read of the whole table opens a file per partition, not one per task and partition."""
+    lake = Lake(str(tmp_path))
+    tasks = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    dates = [f"2024-02-{day:02d}" for day in range(1, tasks + 3)]
+    rows = [reading(time, date, line=time + 1) for time, date in enumerate(dates * 8)]
+    spread = frame(spark, *rows).repartition(tasks)  # round robin: every task holds rows of every date
+
+    lake.replace_partitions(spread, TABLE, dates)
+
+    live_files = lake._python_catalog.load_table(("stedi", TABLE.name)).inspect.files()
+    assert sorted(part["ingest_date"] for part in live_files["partition"].to_pylist()) == dates
+    assert sorted(row["line_number"] for row in lake.read(spark, TABLE).collect()) == list(range(1, len(rows) + 1))
+
+
 def test_stored_rows_are_what_the_data_files_hold_at_a_snapshot_whatever_the_state_says(spark, tmp_path):
     lake = Lake(str(tmp_path))
     assert lake.stored_rows(TABLE, None, [DAY1]) == {DAY1: 0}  # no table yet
