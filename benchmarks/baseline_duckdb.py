@@ -25,7 +25,14 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.layout import BENCHMARK_PSEUDONYM_KEY, TABLES, landing_files, report_counts
+from benchmarks.layout import (
+    BENCHMARK_PSEUDONYM_KEY,
+    TABLES,
+    TRAIN_BELOW,
+    VALIDATION_BELOW,
+    landing_files,
+    report_counts,
+)
 
 CUSTOMER_COLUMNS = {
     "customerName": "VARCHAR",
@@ -147,8 +154,8 @@ def statements(landing: str, out: str, pseudonym_key: str) -> list[tuple[str, st
             "training_set",
             f"""
             SELECT * EXCLUDE (fraction),
-                   CASE WHEN fraction < 0.70 THEN 'train' WHEN fraction < 0.85 THEN 'validation' ELSE 'test' END
-                   AS split
+                   CASE WHEN fraction < {TRAIN_BELOW} THEN 'train'
+                        WHEN fraction < {VALIDATION_BELOW} THEN 'validation' ELSE 'test' END AS split
             FROM (
                 SELECT *, ('0x' || substr(sha256('{pseudonym_key}:split:' || customer_id), 1, 13))::BIGINT
                           / 16 ^ 13 AS fraction

@@ -27,7 +27,14 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from benchmarks.layout import BENCHMARK_PSEUDONYM_KEY, TABLES, landing_files, report_counts
+from benchmarks.layout import (
+    BENCHMARK_PSEUDONYM_KEY,
+    TABLES,
+    TRAIN_BELOW,
+    VALIDATION_BELOW,
+    landing_files,
+    report_counts,
+)
 from stedi_assets.jvm_classes import java_options
 from stedi_assets.spark_config import LOCAL_SPARK_CONFIG, use_this_python_for_local_workers
 
@@ -184,10 +191,10 @@ def build(spark: SparkSession, landing: str, out: str, pseudonym_key: str) -> No
         "machine_learning_curated",
     )
 
-    # A split per customer: a hash of the customer id with the key, read as a fraction of 1, against 70/15/15.
+    # A split per customer: a hash of the customer id with the key, read as a fraction of 1 (`layout`).
     digest = F.sha2(F.concat(F.lit(pseudonym_key + ":split:"), F.col("customer_id")), 256)
     fraction = F.conv(F.substring(digest, 1, 13), 16, 10).cast("double") / 16**13
-    split = F.when(fraction < 0.70, "train").when(fraction < 0.85, "validation").otherwise("test")
+    split = F.when(fraction < TRAIN_BELOW, "train").when(fraction < VALIDATION_BELOW, "validation").otherwise("test")
     write(spark, machine_learning_curated.withColumn("split", split), out, "training_set")
 
 

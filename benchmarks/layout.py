@@ -21,6 +21,9 @@ TABLES = (
     "machine_learning_curated",
     "training_set",
 )
+# training_set's default split, 70/15/15: a customer whose hash, read as a fraction of 1, is below the first bound
+# trains, below the second validates, else tests.
+TRAIN_BELOW, VALIDATION_BELOW = 0.70, 0.85
 # The data contract's default counts on the public starter data.
 STARTER_COUNTS = {
     "customer_landing": 956,

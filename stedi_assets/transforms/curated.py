@@ -77,10 +77,11 @@ def machine_learning_curated(
         step_readings = step_readings.where(F.col("sensorReadingTime") >= F.col("consent_date"))
     readings = accelerometer_trusted.select(customer_key(F.col("user")).alias("user_key"), "timestamp", "x", "y", "z")
     same_time = step_readings["sensorReadingTime"] == readings["timestamp"]
-    accelerometer_customer_id = pseudonym(F.col("user_key"), pseudonym_key)
     if ml_join == "customer":
         same_time = same_time & (step_readings["owner_key"] == readings["user_key"])
         accelerometer_customer_id = F.col("customer_id")  # the owner's, by the join
+    else:
+        accelerometer_customer_id = pseudonym(F.col("user_key"), pseudonym_key)
     paired = step_readings.join(readings, same_time)
     return paired.select(
         *MACHINE_LEARNING_CURATED.column_names[:8],
